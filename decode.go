@@ -1,0 +1,173 @@
+package warden
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// wireEvent is an Event as it arrives: time as a string so that a bad time
+// is reported with its field name rather than as a parse error.
+type wireEvent struct {
+	ID         string         `json:"id"`
+	Type       string         `json:"type"`
+	Time       string         `json:"time"`
+	Actor      string         `json:"actor"`
+	Target     string         `json:"target"`
+	TargetKind string         `json:"target_kind"`
+	IP         string         `json:"ip"`
+	Device     string         `json:"device"`
+	Country    string         `json:"country"`
+	Text       string         `json:"text"`
+	Attrs      map[string]any `json:"attrs"`
+}
+
+// DecodeEvents decodes a request body that is either one event or
+// {"events": [...]} (CONTRACT §3), strictly: unknown fields, wrong types,
+// trailing data, bad times, addresses and country codes are errors. All events
+// are validated and normalised; on any error none is returned. The error is an
+// *Error whose Field names the offending input, such as "events[3].time".
+func DecodeEvents(body []byte) (events []Event, batch bool, err error) {
+	if len(body) > MaxBodyBytes {
+		return nil, false, &Error{Code: ETOOLARGE, Message: fmt.Sprintf("the body is %d bytes; the limit is %d (16 MiB): send smaller batches", len(body), MaxBodyBytes)}
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, false, Errorf(EINVALID, "the body is empty: send one event or {\"events\": [...]}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil, false, Errorf(EINVALID, "the body must be a JSON object: one event or {\"events\": [...]}")
+	}
+	if !dec.More() {
+		return nil, false, FieldErrorf("id", "id is required: a unique string per event, used as the idempotency key")
+	}
+	key, err := dec.Token()
+	if err != nil {
+		return nil, false, jsonError("", err)
+	}
+	if key != "events" {
+		e, err := decodeOne(body, "")
+		if err != nil {
+			return nil, false, err
+		}
+		return []Event{e}, false, nil
+	}
+	events, err = decodeBatch(dec)
+	return events, true, err
+}
+
+func decodeBatch(dec *json.Decoder) ([]Event, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, jsonError("events", err)
+	}
+	if tok != json.Delim('[') {
+		return nil, FieldErrorf("events", "events must be an array of events")
+	}
+	dec.DisallowUnknownFields()
+	var events []Event
+	for i := 0; dec.More(); i++ {
+		prefix := fmt.Sprintf("events[%d].", i)
+		if i >= MaxBatchEvents {
+			return nil, &Error{Code: ETOOLARGE, Field: "events", Message: fmt.Sprintf("a batch holds at most %d events: split it", MaxBatchEvents)}
+		}
+		var w wireEvent
+		if err := dec.Decode(&w); err != nil {
+			return nil, jsonError(prefix, err)
+		}
+		e, err := w.event(prefix)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, e)
+	}
+	if _, err := dec.Token(); err != nil { // ]
+		return nil, jsonError("events", err)
+	}
+	if dec.More() {
+		k, _ := dec.Token()
+		return nil, FieldErrorf(fmt.Sprint(k), "a batch has only the field \"events\"; %v is not allowed beside it", k)
+	}
+	if _, err := dec.Token(); err != nil { // }
+		return nil, jsonError("", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, Errorf(EINVALID, "unexpected data after the JSON object")
+	}
+	if len(events) == 0 {
+		return nil, FieldErrorf("events", "events is empty: send at least one event")
+	}
+	return events, nil
+}
+
+func decodeOne(body []byte, prefix string) (Event, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var w wireEvent
+	if err := dec.Decode(&w); err != nil {
+		return Event{}, jsonError(prefix, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Event{}, Errorf(EINVALID, "unexpected data after the JSON object")
+	}
+	return w.event(prefix)
+}
+
+// DecodeEvent decodes exactly one event, strictly. Replay and import use it
+// for each line of a JSON Lines file.
+func DecodeEvent(line []byte) (Event, error) {
+	return decodeOne(line, "")
+}
+
+func (w *wireEvent) event(prefix string) (Event, error) {
+	e := Event{ID: w.ID, Type: w.Type, Actor: w.Actor, Target: w.Target, TargetKind: w.TargetKind,
+		IP: w.IP, Device: w.Device, Country: w.Country, Text: w.Text, Attrs: w.Attrs}
+	if w.Time != "" {
+		t, err := time.Parse(time.RFC3339Nano, w.Time)
+		if err != nil {
+			return Event{}, FieldErrorf(prefix+"time", "time %q is not RFC 3339, for example 2026-01-02T15:04:05Z", clip(w.Time))
+		}
+		e.Time = t
+	}
+	if err := e.Validate(prefix); err != nil {
+		return Event{}, err
+	}
+	return e, nil
+}
+
+// jsonError turns an encoding/json error into an *Error that names the field.
+func jsonError(prefix string, err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		field := prefix + te.Field
+		return FieldErrorf(strings.TrimSuffix(field, "."), "%s must be %s, not a JSON %s", strings.TrimSuffix(field, "."), jsonKind(te.Type.String()), te.Value)
+	case errors.As(err, &se):
+		return &Error{Code: EINVALID, Field: strings.TrimSuffix(prefix, "."), Message: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)}
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return &Error{Code: EINVALID, Field: strings.TrimSuffix(prefix, "."), Message: "the JSON ends too early"}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return FieldErrorf(prefix+name, "unknown field %q: events have id, type, time, actor, target, target_kind, ip, device, country, text and attrs (put anything else in attrs)", name)
+	}
+	return &Error{Code: EINVALID, Field: strings.TrimSuffix(prefix, "."), Message: "malformed JSON: " + err.Error()}
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case goType == "string":
+		return "a string"
+	case strings.HasPrefix(goType, "map["):
+		return "an object"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	}
+	return goType
+}

@@ -1,0 +1,91 @@
+package warden
+
+import (
+	"context"
+	"fmt"
+)
+
+// Action is what Warden advises the platform to do with an event. Actions are
+// ordered by severity: a verdict carries the most severe action of its rules
+// in enforce mode.
+type Action uint8
+
+const (
+	ActionAllow Action = iota
+	ActionChallenge
+	ActionRateLimit
+	ActionReview
+	ActionBlock
+)
+
+var actionNames = [...]string{"allow", "challenge", "rate_limit", "review", "block"}
+
+// Actions lists every action, least severe first.
+var Actions = []Action{ActionAllow, ActionChallenge, ActionRateLimit, ActionReview, ActionBlock}
+
+func (a Action) String() string {
+	if int(a) < len(actionNames) {
+		return actionNames[a]
+	}
+	return fmt.Sprintf("action(%d)", a)
+}
+
+// ParseAction returns the Action named s.
+func ParseAction(s string) (Action, error) {
+	for i, n := range actionNames {
+		if n == s {
+			return Action(i), nil
+		}
+	}
+	return 0, Errorf(EINVALID, "unknown action %q: use allow, challenge, rate_limit, review or block", s)
+}
+
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+func (a *Action) UnmarshalText(b []byte) error {
+	v, err := ParseAction(string(b))
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
+
+// Rule modes.
+const (
+	ModeDisabled = "disabled"
+	ModeShadow   = "shadow"
+	ModeSampled  = "sampled"
+	ModeEnforce  = "enforce"
+)
+
+// Hit is one rule that matched an event, and why, in words a moderator can read.
+type Hit struct {
+	Rule    string `json:"rule"`
+	Version int    `json:"version"`
+	Action  Action `json:"action"`
+	Mode    string `json:"mode"`
+	Reason  string `json:"reason"`
+}
+
+// Verdict is Warden's answer for one event (CONTRACT §2). Score is in [0,1].
+type Verdict struct {
+	EventID string  `json:"event_id"`
+	Action  Action  `json:"action"`
+	Score   float64 `json:"score"`
+	Hits    []Hit   `json:"hits"`
+}
+
+// Engine decides verdicts. Evaluate is called once per accepted event, in the
+// order events are accepted, and may be called from many goroutines at once.
+// Implementations must not retain ev after returning.
+type Engine interface {
+	Evaluate(ctx context.Context, ev *Event) Verdict
+}
+
+// AllowAll is the Engine that allows everything: what Warden does with no rules.
+type AllowAll struct{}
+
+func (AllowAll) Evaluate(_ context.Context, ev *Event) Verdict {
+	return Verdict{EventID: ev.ID, Action: ActionAllow, Hits: []Hit{}}
+}
