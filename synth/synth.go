@@ -1,0 +1,699 @@
+// Package synth generates a deterministic, seeded stream of platform events:
+// a population of ordinary accounts going about their day, with injected bot
+// campaigns (follow and like farms, signup bursts sharing an IP, a /24 or a
+// device, copy-paste scam waves, credential stuffing, account takeover and a
+// coordinated lockstep campaign). Every event comes with its ground truth, so
+// detection quality can be measured; the same seed always yields the same
+// events, so benchmarks and replays are comparable run to run.
+package synth
+
+import (
+	"container/heap"
+	"context"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/wardenhq/warden"
+)
+
+// Campaign kinds injected by the generator.
+const (
+	FollowFarm         = "follow_farm"
+	LikeFarm           = "like_farm"
+	SignupBurstIP      = "signup_burst_ip"
+	SignupBurstSubnet  = "signup_burst_subnet"
+	SignupBurstDevice  = "signup_burst_device"
+	ScamWave           = "scam_wave"
+	CredentialStuffing = "credential_stuffing"
+	AccountTakeover    = "account_takeover"
+	Lockstep           = "lockstep"
+)
+
+// Campaigns lists every campaign kind, in the order the generator cycles
+// through them.
+var Campaigns = []string{FollowFarm, SignupBurstIP, ScamWave, CredentialStuffing, LikeFarm,
+	SignupBurstSubnet, Lockstep, AccountTakeover, SignupBurstDevice}
+
+// Config shapes a workload. The zero value of every field has a sensible
+// default.
+type Config struct {
+	Seed     int64
+	Start    time.Time     // event time of the first event; zero means 2026-01-05T00:00:00Z
+	Accounts int           // ordinary accounts existing at Start; 0 means 20,000
+	Rate     float64       // ordinary events per second of event time; 0 means 200
+	Every    time.Duration // mean event-time gap between campaign starts; 0 means 2m, negative means no campaigns
+	Kinds    []string      // campaign kinds to inject; nil means all of Campaigns
+}
+
+// Truth is the ground truth of one event: which campaign produced it ("" for
+// ordinary activity) and whether a bot or attacker performed it.
+type Truth struct {
+	Campaign string
+	Bot      bool
+}
+
+// Generator produces events in event-time order. It is not safe for
+// concurrent use.
+type Generator struct {
+	cfg    Config
+	rng    *rand.Rand
+	zipf   *rand.Zipf // popularity of accounts as follow targets
+	now    time.Time
+	seq    uint64 // event ids
+	pushes uint64 // tie-break for equal times, for determinism
+	q      sourceHeap
+	// created holds each account's creation time (unix seconds), indexed by
+	// account number; accounts past cfg.Accounts were created during the run.
+	created []int64
+	// truth maps campaign-controlled actors to their campaign.
+	truth    map[string]string
+	nextKind int
+	nextPost int
+}
+
+type item struct {
+	ev    warden.Event
+	truth Truth
+}
+
+// source is a pending stream of events: either the ordinary population, the
+// campaign launcher, or one scripted sequence (a campaign or an onboarding).
+type source struct {
+	at     time.Time
+	order  uint64
+	kind   int // srcOrganic, srcLaunch, srcScript
+	script []item
+	i      int
+}
+
+const (
+	srcOrganic = iota
+	srcLaunch
+	srcScript
+)
+
+type sourceHeap []*source
+
+func (h sourceHeap) Len() int { return len(h) }
+func (h sourceHeap) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].order < h[j].order
+}
+func (h sourceHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *sourceHeap) Push(x any)   { *h = append(*h, x.(*source)) }
+func (h *sourceHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// New returns a generator for cfg.
+func New(cfg Config) *Generator {
+	if cfg.Start.IsZero() {
+		cfg.Start = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	}
+	if cfg.Accounts <= 0 {
+		cfg.Accounts = 20000
+	}
+	if cfg.Rate <= 0 {
+		cfg.Rate = 200
+	}
+	if cfg.Every == 0 {
+		cfg.Every = 2 * time.Minute
+	}
+	if cfg.Kinds == nil {
+		cfg.Kinds = Campaigns
+	}
+	cfg.Start = cfg.Start.UTC()
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x57415244454e))
+	g := &Generator{
+		cfg:      cfg,
+		rng:      rng,
+		zipf:     rand.NewZipf(rng, 1.2, 4, uint64(cfg.Accounts-1)),
+		now:      cfg.Start,
+		truth:    map[string]string{},
+		created:  make([]int64, cfg.Accounts, cfg.Accounts+cfg.Accounts/4),
+		nextPost: cfg.Accounts * 10,
+	}
+	for i := range g.created {
+		// Existing accounts are 10 days to 6 years old.
+		age := 10*86400 + g.rng.Int64N(6*365*86400)
+		g.created[i] = cfg.Start.Unix() - age
+	}
+	g.push(&source{at: cfg.Start, kind: srcOrganic})
+	if cfg.Every > 0 && len(cfg.Kinds) > 0 {
+		g.push(&source{at: cfg.Start.Add(g.expDur(cfg.Every) / 4), kind: srcLaunch})
+	}
+	return g
+}
+
+func (g *Generator) push(s *source) {
+	g.pushes++
+	s.order = g.pushes
+	heap.Push(&g.q, s)
+}
+
+// Account reports the ground truth of an actor: the campaign that controls
+// it, with Bot set, or the zero Truth for an ordinary account. Accounts taken
+// over by an attacker report the takeover campaign with Bot false, since the
+// account itself is genuine.
+func (g *Generator) Account(actor string) Truth {
+	c, ok := g.truth[actor]
+	if !ok {
+		return Truth{}
+	}
+	return Truth{Campaign: c, Bot: c != AccountTakeover}
+}
+
+// Next returns the next event in event-time order and its ground truth.
+func (g *Generator) Next() (warden.Event, Truth) {
+	for {
+		s := g.q[0]
+		g.now = s.at
+		switch s.kind {
+		case srcOrganic:
+			ev := g.organic(s.at)
+			s.at = s.at.Add(g.expDur(time.Duration(float64(time.Second) / g.cfg.Rate)))
+			heap.Fix(&g.q, 0)
+			if ev.Type != "" {
+				return g.stamp(ev), Truth{}
+			}
+		case srcLaunch:
+			g.launch(s.at)
+			s.at = s.at.Add(g.expDur(g.cfg.Every))
+			heap.Fix(&g.q, 0)
+		case srcScript:
+			it := s.script[s.i]
+			s.i++
+			if s.i == len(s.script) {
+				heap.Pop(&g.q)
+			} else {
+				s.at = s.script[s.i].ev.Time
+				heap.Fix(&g.q, 0)
+			}
+			return g.stamp(it.ev), it.truth
+		}
+	}
+}
+
+func (g *Generator) stamp(ev warden.Event) warden.Event {
+	g.seq++
+	ev.ID = "e" + strconv.FormatUint(g.seq, 10)
+	return ev
+}
+
+// Pace calls fn with each event of g so that event time tracks the wall
+// clock: an event is handed over when as much wall time has passed since the
+// call as event time has since the first event, scaled by speed (2 = twice
+// as fast as real time). Each event's Time is rewritten to the wall-clock
+// instant it is handed over, so a live server sees current events. Pace
+// returns when ctx is done or fn returns an error.
+func Pace(ctx context.Context, g *Generator, speed float64, fn func(warden.Event, Truth) error) error {
+	if speed <= 0 {
+		speed = 1
+	}
+	wall0 := time.Now()
+	var ev0 time.Time
+	for {
+		ev, tr := g.Next()
+		if ev0.IsZero() {
+			ev0 = ev.Time
+		}
+		due := wall0.Add(time.Duration(float64(ev.Time.Sub(ev0)) / speed))
+		if d := time.Until(due); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		} else if err := ctx.Err(); err != nil {
+			return err
+		}
+		ev.Time = time.Now().UTC()
+		if err := fn(ev, tr); err != nil {
+			return err
+		}
+	}
+}
+
+func (g *Generator) expDur(mean time.Duration) time.Duration {
+	return time.Duration(g.rng.ExpFloat64() * float64(mean))
+}
+
+func (g *Generator) between(lo, hi time.Duration) time.Duration {
+	return lo + time.Duration(g.rng.Int64N(int64(hi-lo)+1))
+}
+
+// newAccount allocates an account created at t.
+func (g *Generator) newAccount(t time.Time) int {
+	g.created = append(g.created, t.Unix())
+	return len(g.created) - 1
+}
+
+func acct(i int) string { return "u" + strconv.Itoa(i) }
+
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// The per-account traits below derive from a hash of the account number and
+// the seed, so they need no storage and stay stable through the run.
+func (g *Generator) trait(i int, salt uint64) uint64 {
+	return mix(uint64(i)*0x100000001b3 ^ salt ^ uint64(g.cfg.Seed)<<1)
+}
+
+var residential = [...]int{24, 67, 68, 71, 73, 76, 81, 82, 86, 90, 98, 108, 174, 184, 189, 201}
+
+func (g *Generator) homeIP(i int) string {
+	h := g.trait(i, 1)
+	if h%100 < 15 {
+		// Mobile carrier NAT: a few hundred addresses shared by many accounts.
+		return "100.64." + strconv.Itoa(int(h>>8)%4) + "." + strconv.Itoa(int(h>>16)%64+1)
+	}
+	if h%100 < 25 {
+		// Households: neighbouring accounts share an address.
+		i &^= 1
+		h = g.trait(i, 1)
+	}
+	return ip4(residential[h>>8%uint64(len(residential))], int(h>>16)%256, int(h>>24)%256, int(h>>32)%254+1)
+}
+
+func ip4(a, b, c, d int) string {
+	return strconv.Itoa(a) + "." + strconv.Itoa(b) + "." + strconv.Itoa(c) + "." + strconv.Itoa(d)
+}
+
+func (g *Generator) homeDevice(i int) string {
+	return "d" + strconv.FormatUint(g.trait(i, 2)>>20, 36)
+}
+
+var countries = [...]string{"US", "US", "US", "US", "GB", "GB", "DE", "FR", "BR", "BR", "IN", "IN", "JP", "CA", "ES", "IT", "NL", "MX", "PL", "SE"}
+
+func (g *Generator) homeCountry(i int) string {
+	return countries[g.trait(i, 3)%uint64(len(countries))]
+}
+
+var browsers = [...]string{
+	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+	"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+	"Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+	"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+	"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+	"WardenApp/5.2 (iOS 17.5; iPhone15,2)",
+	"WardenApp/5.2 (Android 14; SM-S918B)",
+}
+
+var automation = [...]string{
+	"python-requests/2.32.3", "Go-http-client/1.1", "curl/8.7.1",
+	"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36",
+	"Scrapy/2.11.2 (+https://scrapy.org)", "okhttp/4.12.0", "axios/1.7.7", "node-fetch/1.0",
+}
+
+func (g *Generator) homeUA(i int) string {
+	return browsers[g.trait(i, 4)%uint64(len(browsers))]
+}
+
+// event builds an event for account i with its usual context.
+func (g *Generator) event(t time.Time, typ string, i int) warden.Event {
+	return warden.Event{
+		Type: typ, Time: t, Actor: acct(i),
+		IP: g.homeIP(i), Device: g.homeDevice(i), Country: g.homeCountry(i),
+		Attrs: map[string]any{
+			"user_agent":      g.homeUA(i),
+			"account_created": time.Unix(g.created[i], 0).UTC().Format(time.RFC3339),
+		},
+	}
+}
+
+// popular picks an account by popularity (a few accounts are followed,
+// liked and commented on far more than the rest).
+func (g *Generator) popular() int { return int(g.zipf.Uint64()) }
+
+func (g *Generator) post(owner int) string {
+	return "p" + strconv.Itoa(owner) + "-" + strconv.Itoa(int(g.trait(owner, 5)%50)+g.rng.IntN(3))
+}
+
+var words = [...]string{"the", "a", "great", "day", "love", "this", "photo", "really", "nice", "city", "coffee",
+	"weekend", "game", "last", "night", "so", "good", "music", "new", "album", "trip", "beach", "work", "today",
+	"happy", "birthday", "thanks", "everyone", "cat", "dog", "dinner", "friends", "movie", "book", "reading",
+	"running", "morning", "sunset", "team", "win", "project", "launch", "home", "garden", "rain", "snow"}
+
+var phrases = [...]string{"congrats!", "love this", "so true", "haha", "beautiful", "amazing", "thank you!", "same here", "wow", "nice one"}
+
+var goodLinks = [...]string{"https://en.wikipedia.org/wiki/Go", "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+	"https://github.com/golang/go", "https://news.ycombinator.com/", "https://www.bbc.co.uk/news"}
+
+func (g *Generator) text() string {
+	if g.rng.IntN(5) == 0 {
+		return phrases[g.rng.IntN(len(phrases))]
+	}
+	n := 3 + g.rng.IntN(10)
+	b := make([]byte, 0, n*7)
+	for k := 0; k < n; k++ {
+		if k > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, words[g.rng.IntN(len(words))]...)
+	}
+	if g.rng.IntN(60) == 0 {
+		b = append(b, ' ')
+		b = append(b, goodLinks[g.rng.IntN(len(goodLinks))]...)
+	}
+	return string(b)
+}
+
+// friend returns one of the few accounts that account i ordinarily talks to.
+func (g *Generator) friend(i int) int {
+	return int(g.trait(i, 6+uint64(g.rng.IntN(12))) % uint64(g.cfg.Accounts))
+}
+
+// organic produces one ordinary event, or starts an onboarding script (then
+// it returns the zero Event and the script's events follow).
+func (g *Generator) organic(t time.Time) warden.Event {
+	// Activity is heavy-tailed: a quarter of the accounts do most things.
+	i := g.rng.IntN(len(g.created))
+	if g.rng.IntN(4) != 0 {
+		i = g.rng.IntN(len(g.created)/4 + 1)
+	}
+	if _, bot := g.truth[acct(i)]; bot {
+		i = g.rng.IntN(g.cfg.Accounts)
+	}
+	r := g.rng.IntN(1000)
+	switch {
+	case r < 300:
+		ev := g.event(t, warden.EventView, i)
+		ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
+		return ev
+	case r < 550:
+		ev := g.event(t, warden.EventLike, i)
+		ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
+		return ev
+	case r < 600:
+		ev := g.event(t, warden.EventFollow, i)
+		ev.Target, ev.TargetKind = acct(g.popular()), warden.TargetAccount
+		return ev
+	case r < 610:
+		ev := g.event(t, warden.EventUnfollow, i)
+		ev.Target, ev.TargetKind = acct(g.popular()), warden.TargetAccount
+		return ev
+	case r < 700:
+		ev := g.event(t, warden.EventComment, i)
+		ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
+		ev.Text = g.text()
+		return ev
+	case r < 730:
+		ev := g.event(t, warden.EventPost, i)
+		g.nextPost++
+		ev.Target, ev.TargetKind = "p"+strconv.Itoa(g.nextPost), warden.TargetContent
+		ev.Text = g.text()
+		return ev
+	case r < 760:
+		ev := g.event(t, warden.EventShare, i)
+		ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
+		return ev
+	case r < 850:
+		ev := g.event(t, warden.EventMessage, i)
+		ev.Target, ev.TargetKind = acct(g.friend(i)), warden.TargetAccount
+		ev.Text = g.text()
+		return ev
+	case r < 930:
+		return g.event(t, warden.EventLogin, i)
+	case r < 945:
+		// A mistyped password, sometimes from a phone on a different network.
+		ev := g.event(t, warden.EventLoginFailed, i)
+		return ev
+	case r < 955:
+		ev := g.event(t, warden.EventProfileUpdate, i)
+		ev.Attrs["fields"] = [...]string{"bio", "avatar", "display_name", "bio", "email"}[g.rng.IntN(5)]
+		return ev
+	case r < 958:
+		ev := g.event(t, warden.EventPasswordReset, i)
+		return ev
+	case r < 962:
+		// Travel: a login from another country on the usual device.
+		ev := g.event(t, warden.EventLogin, i)
+		ev.Country = countries[g.rng.IntN(len(countries))]
+		return ev
+	default:
+		g.onboard(t)
+		return warden.Event{}
+	}
+}
+
+// onboard scripts an ordinary new account: a signup, then following a
+// handful of suggested popular accounts within a few minutes, then a like or
+// two.
+func (g *Generator) onboard(t time.Time) {
+	i := g.newAccount(t)
+	var s []item
+	s = append(s, item{ev: g.event(t, warden.EventSignup, i)})
+	at := t
+	for k := 3 + g.rng.IntN(10); k > 0; k-- {
+		at = at.Add(g.between(3*time.Second, 40*time.Second))
+		ev := g.event(at, warden.EventFollow, i)
+		ev.Target, ev.TargetKind = acct(g.popular()), warden.TargetAccount
+		s = append(s, item{ev: ev})
+	}
+	for k := g.rng.IntN(4); k > 0; k-- {
+		at = at.Add(g.between(10*time.Second, 3*time.Minute))
+		ev := g.event(at, warden.EventLike, i)
+		ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
+		s = append(s, item{ev: ev})
+	}
+	g.push(&source{at: t, kind: srcScript, script: s})
+}
+
+var datacenter = [...]int{5, 23, 34, 45, 91, 104, 138, 139, 143, 159, 167, 185, 193, 194, 212}
+
+func (g *Generator) dcSubnet() (a, b, c int) {
+	return datacenter[g.rng.IntN(len(datacenter))], g.rng.IntN(256), g.rng.IntN(256)
+}
+
+func (g *Generator) dcIP() string {
+	a, b, c := g.dcSubnet()
+	return ip4(a, b, c, 1+g.rng.IntN(254))
+}
+
+func (g *Generator) randDevice() string {
+	return "d" + strconv.FormatUint(g.rng.Uint64()>>20, 36)
+}
+
+// bot creates a campaign-controlled account created at t.
+func (g *Generator) bot(t time.Time, kind string) int {
+	i := g.newAccount(t)
+	g.truth[acct(i)] = kind
+	return i
+}
+
+// botEvent is an event by bot i with the given network context.
+func (g *Generator) botEvent(t time.Time, typ string, i int, ip, device, ua string) warden.Event {
+	ev := g.event(t, typ, i)
+	ev.IP, ev.Device = ip, device
+	ev.Attrs["user_agent"] = ua
+	return ev
+}
+
+func (g *Generator) ua(automationShare int) string {
+	if g.rng.IntN(100) < automationShare {
+		return automation[g.rng.IntN(len(automation))]
+	}
+	return browsers[g.rng.IntN(len(browsers))]
+}
+
+// launch starts the next campaign at t.
+func (g *Generator) launch(t time.Time) {
+	kind := g.cfg.Kinds[g.nextKind%len(g.cfg.Kinds)]
+	g.nextKind++
+	tr := Truth{Campaign: kind, Bot: true}
+	var s []item
+	add := func(ev warden.Event) { s = append(s, item{ev: ev, truth: tr}) }
+	switch kind {
+	case FollowFarm, LikeFarm:
+		// Fresh accounts from datacenter addresses, each following (or
+		// liking) far more than any person would, mostly the customer's
+		// handful of targets plus some cover.
+		customers := make([]int, 3+g.rng.IntN(5))
+		for k := range customers {
+			customers[k] = g.rng.IntN(g.cfg.Accounts)
+		}
+		ua := g.ua(50)
+		for n := 15 + g.rng.IntN(25); n > 0; n-- {
+			at := t.Add(g.between(0, 20*time.Minute))
+			i := g.bot(at, kind)
+			ip, dev := g.dcIP(), g.randDevice()
+			add(g.botEvent(at, warden.EventSignup, i, ip, dev, ua))
+			at = at.Add(g.between(30*time.Second, 5*time.Minute))
+			for k := 30 + g.rng.IntN(50); k > 0; k-- {
+				at = at.Add(g.between(2*time.Second, 12*time.Second))
+				tgt := customers[g.rng.IntN(len(customers))]
+				if g.rng.IntN(3) == 0 {
+					tgt = g.popular()
+				}
+				if kind == FollowFarm {
+					ev := g.botEvent(at, warden.EventFollow, i, ip, dev, ua)
+					ev.Target, ev.TargetKind = acct(tgt), warden.TargetAccount
+					add(ev)
+				} else {
+					ev := g.botEvent(at, warden.EventLike, i, ip, dev, ua)
+					ev.Target, ev.TargetKind = g.post(tgt), warden.TargetContent
+					add(ev)
+				}
+			}
+		}
+	case SignupBurstIP, SignupBurstSubnet, SignupBurstDevice:
+		a, b, c := g.dcSubnet()
+		sharedIP := ip4(a, b, c, 1+g.rng.IntN(254))
+		sharedDev := g.randDevice()
+		ua := g.ua(40)
+		at := t
+		for n := 12 + g.rng.IntN(30); n > 0; n-- {
+			at = at.Add(g.between(5*time.Second, 40*time.Second))
+			i := g.bot(at, kind)
+			ip, dev := sharedIP, g.randDevice()
+			switch kind {
+			case SignupBurstSubnet:
+				ip = ip4(a, b, c, 1+g.rng.IntN(254))
+			case SignupBurstDevice:
+				ip, dev = ip4(residential[g.rng.IntN(len(residential))], g.rng.IntN(256), g.rng.IntN(256), 1+g.rng.IntN(254)), sharedDev
+			}
+			add(g.botEvent(at, warden.EventSignup, i, ip, dev, ua))
+			bt := at
+			for k := 2 + g.rng.IntN(6); k > 0; k-- {
+				bt = bt.Add(g.between(20*time.Second, 4*time.Minute))
+				if g.rng.IntN(2) == 0 {
+					ev := g.botEvent(bt, warden.EventFollow, i, ip, dev, ua)
+					ev.Target, ev.TargetKind = acct(g.popular()), warden.TargetAccount
+					add(ev)
+				} else {
+					ev := g.botEvent(bt, warden.EventLike, i, ip, dev, ua)
+					ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
+					add(ev)
+				}
+			}
+		}
+	case ScamWave:
+		// New accounts paste the same pitch and link under popular posts and
+		// into strangers' inboxes.
+		link := "https://" + [...]string{"bit.ly", "tinyurl.com", "cutt.ly", "t.co"}[g.rng.IntN(4)] + "/" + strconv.FormatUint(g.rng.Uint64()>>40, 36)
+		pitch := [...]string{
+			"I made $4,000 this week trading crypto from home, DM me or check ",
+			"Congrats! You have been selected for a free gift card, claim it here ",
+			"Hot singles in your area want to meet you ",
+			"Limited airdrop: connect your wallet at ",
+		}[g.rng.IntN(4)] + link
+		ua := g.ua(30)
+		for n := 10 + g.rng.IntN(20); n > 0; n-- {
+			at := t.Add(g.between(0, 15*time.Minute))
+			i := g.bot(at, kind)
+			ip, dev := g.dcIP(), g.randDevice()
+			add(g.botEvent(at, warden.EventSignup, i, ip, dev, ua))
+			for k := 4 + g.rng.IntN(10); k > 0; k-- {
+				at = at.Add(g.between(15*time.Second, 90*time.Second))
+				typ, tgt, kind := warden.EventComment, g.post(g.popular()), warden.TargetContent
+				if g.rng.IntN(2) == 0 {
+					typ, tgt, kind = warden.EventMessage, acct(g.rng.IntN(g.cfg.Accounts)), warden.TargetAccount
+				}
+				ev := g.botEvent(at, typ, i, ip, dev, ua)
+				ev.Target, ev.TargetKind = tgt, kind
+				ev.Text = pitch
+				if g.rng.IntN(3) == 0 {
+					ev.Text = " " + pitch + " 🔥"
+				}
+				add(ev)
+			}
+		}
+	case CredentialStuffing:
+		// Leaked passwords tried against many accounts from a few addresses
+		// in one /24, each attacker client rotating after a few tries.
+		a, b, c := g.dcSubnet()
+		ua := g.ua(70)
+		at := t
+		var client string
+		for n := 80 + g.rng.IntN(250); n > 0; n-- {
+			at = at.Add(g.between(500*time.Millisecond, 6*time.Second))
+			if n%15 == 0 || client == "" {
+				client = "c" + strconv.FormatUint(g.rng.Uint64()>>24, 36)
+				g.truth[client] = kind
+			}
+			victim := g.rng.IntN(g.cfg.Accounts)
+			ev := warden.Event{Type: warden.EventLoginFailed, Time: at, Actor: client,
+				Target: acct(victim), TargetKind: warden.TargetAccount,
+				IP: ip4(a, b, c, 1+g.rng.IntN(8)), Device: g.randDevice(), Country: "NL",
+				Attrs: map[string]any{"user_agent": ua}}
+			if g.rng.IntN(40) == 0 {
+				ev.Type = warden.EventLogin
+			}
+			add(ev)
+		}
+	case AccountTakeover:
+		// A genuine account logs in from a new device and country, changes
+		// its email and password, then messages its friends a scam link.
+		victim := g.rng.IntN(g.cfg.Accounts)
+		g.truth[acct(victim)] = kind
+		ip, dev, ua := g.dcIP(), g.randDevice(), g.ua(40)
+		cc := "RU"
+		if g.homeCountry(victim) == cc {
+			cc = "VN"
+		}
+		at := t
+		mk := func(typ string) warden.Event {
+			ev := g.botEvent(at, typ, victim, ip, dev, ua)
+			ev.Country = cc
+			return ev
+		}
+		add(mk(warden.EventLogin))
+		at = at.Add(g.between(20*time.Second, 3*time.Minute))
+		ev := mk(warden.EventProfileUpdate)
+		ev.Attrs["fields"] = "email"
+		add(ev)
+		at = at.Add(g.between(5*time.Second, time.Minute))
+		ev = mk(warden.EventProfileUpdate)
+		ev.Attrs["fields"] = "password"
+		add(ev)
+		for k := 5 + g.rng.IntN(10); k > 0; k-- {
+			at = at.Add(g.between(5*time.Second, 40*time.Second))
+			ev := mk(warden.EventMessage)
+			ev.Target, ev.TargetKind = acct(g.friend(victim)), warden.TargetAccount
+			ev.Text = "hey is this you in this video?? https://vid-share.xyz/" + strconv.Itoa(g.rng.IntN(1e6))
+			add(ev)
+		}
+	case Lockstep:
+		// Aged sleeper accounts, otherwise unremarkable, acting on the same
+		// targets within seconds of each other.
+		m := 20 + g.rng.IntN(30)
+		members := make([]int, m)
+		for k := range members {
+			members[k] = g.bot(t.Add(-time.Duration(30+g.rng.IntN(300))*24*time.Hour), kind)
+		}
+		at := t
+		for tg := 8 + g.rng.IntN(8); tg > 0; tg-- {
+			at = at.Add(g.between(30*time.Second, 3*time.Minute))
+			typ, tgt, tk := warden.EventLike, g.post(g.rng.IntN(g.cfg.Accounts)), warden.TargetContent
+			if g.rng.IntN(2) == 0 {
+				typ, tgt, tk = warden.EventFollow, acct(g.rng.IntN(g.cfg.Accounts)), warden.TargetAccount
+			}
+			for _, i := range members {
+				ev := g.event(at.Add(g.between(0, 20*time.Second)), typ, i)
+				ev.Target, ev.TargetKind = tgt, tk
+				add(ev)
+			}
+		}
+	}
+	sortItems(s)
+	if len(s) > 0 {
+		g.push(&source{at: s[0].ev.Time, kind: srcScript, script: s})
+	}
+}
+
+func sortItems(s []item) {
+	slices.SortStableFunc(s, func(a, b item) int { return a.ev.Time.Compare(b.ev.Time) })
+}

@@ -1,0 +1,128 @@
+package synth
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/wardenhq/warden"
+)
+
+func TestDeterministic(t *testing.T) {
+	a, b := New(Config{Seed: 7}), New(Config{Seed: 7})
+	c := New(Config{Seed: 8})
+	differ := false
+	for i := 0; i < 20000; i++ {
+		ea, ta := a.Next()
+		eb, tb := b.Next()
+		ec, _ := c.Next()
+		if !reflect.DeepEqual(ea, eb) || ta != tb {
+			t.Fatalf("event %d differs between two generators with the same seed:\n%+v\n%+v", i, ea, eb)
+		}
+		if !reflect.DeepEqual(ea, ec) {
+			differ = true
+		}
+	}
+	if !differ {
+		t.Fatal("seeds 7 and 8 produced the same events")
+	}
+}
+
+func TestEventsAreValidOrderedAndLabelled(t *testing.T) {
+	g := New(Config{Seed: 1, Every: 30 * time.Second})
+	var last time.Time
+	seen := map[string]int{}
+	ids := map[string]bool{}
+	for i := 0; i < 200000; i++ {
+		ev, tr := g.Next()
+		if ev.Time.Before(last) {
+			t.Fatalf("event %d at %v is before the previous one at %v", i, ev.Time, last)
+		}
+		last = ev.Time
+		if ids[ev.ID] {
+			t.Fatalf("duplicate id %s", ev.ID)
+		}
+		ids[ev.ID] = true
+		if err := ev.Validate(""); err != nil {
+			t.Fatalf("event %d is invalid: %v (%+v)", i, err, ev)
+		}
+		seen[tr.Campaign]++
+		if tr.Campaign != "" {
+			if !tr.Bot {
+				t.Fatalf("campaign event without Bot: %+v", tr)
+			}
+			if acc := g.Account(ev.Actor); acc.Campaign != tr.Campaign {
+				t.Fatalf("actor %s of a %s event reports account truth %+v", ev.Actor, tr.Campaign, acc)
+			}
+		}
+	}
+	for _, k := range Campaigns {
+		if seen[k] == 0 {
+			t.Errorf("campaign %s never appeared; seen %v", k, seen)
+		}
+	}
+	if share := float64(seen[""]) / 200000; share < 0.5 || share > 0.99 {
+		t.Errorf("organic share %.3f is implausible", share)
+	}
+}
+
+func TestKindsRestrictCampaigns(t *testing.T) {
+	g := New(Config{Seed: 3, Every: 20 * time.Second, Kinds: []string{CredentialStuffing}})
+	n := 0
+	for i := 0; i < 50000; i++ {
+		ev, tr := g.Next()
+		if tr.Campaign != "" && tr.Campaign != CredentialStuffing {
+			t.Fatalf("unexpected campaign %s", tr.Campaign)
+		}
+		if tr.Campaign == CredentialStuffing {
+			n++
+			if ev.Type != warden.EventLoginFailed && ev.Type != warden.EventLogin {
+				t.Fatalf("credential stuffing produced a %s event", ev.Type)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no credential stuffing events")
+	}
+	if g := New(Config{Seed: 3, Every: -1}); true {
+		for i := 0; i < 20000; i++ {
+			if _, tr := g.Next(); tr.Campaign != "" {
+				t.Fatal("negative Every still injected a campaign")
+			}
+		}
+	}
+}
+
+func TestPaceRewritesTimesAndStops(t *testing.T) {
+	g := New(Config{Seed: 2})
+	n := 0
+	start := time.Now()
+	stop := errors.New("enough")
+	err := Pace(context.Background(), g, 1e6, func(ev warden.Event, _ Truth) error {
+		if ev.Time.Before(start.Add(-time.Second)) {
+			t.Fatalf("event time %v is not wall-clock time", ev.Time)
+		}
+		n++
+		if n == 100 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 100 {
+		t.Fatalf("Pace returned %v after %d events", err, n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Pace(ctx, New(Config{Seed: 2}), 1, func(warden.Event, Truth) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Pace with a cancelled context returned %v", err)
+	}
+}
+
+func BenchmarkNext(b *testing.B) {
+	g := New(Config{Seed: 1})
+	for b.Loop() {
+		g.Next()
+	}
+}
