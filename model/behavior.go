@@ -1,0 +1,249 @@
+package model
+
+import (
+	"math"
+	"math/bits"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wardenhq/warden"
+)
+
+// Action is the part of an event the behaviour features need. Offline
+// evaluation and the live detector both reduce events to Actions and feed them
+// to the same Behavior, so a model is trained on exactly what it is served.
+type Action struct {
+	Time    int64 // event time, Unix seconds
+	Share   bool  // a repost of someone else's content
+	HasText bool
+	Link    bool   // the text carries a link
+	Mention bool   // the text mentions an account
+	Hash    uint64 // SimHash of the text, 0 when too short to compare
+}
+
+// ActionOf reduces ev to an Action.
+func ActionOf(ev *warden.Event) Action {
+	a := Action{Time: ev.Time.Unix(), Share: ev.Type == warden.EventShare}
+	if ev.Text != "" {
+		a.HasText = true
+		a.Link = hasLink(ev.Text)
+		a.Mention = hasMention(ev.Text)
+		a.Hash = SimHash(ev.Text)
+	}
+	return a
+}
+
+func hasLink(s string) bool {
+	return strings.Contains(s, "http://") || strings.Contains(s, "https://") || strings.Contains(s, "www.")
+}
+
+func hasMention(s string) bool {
+	for i := strings.IndexByte(s, '@'); i >= 0 && i+1 < len(s); {
+		r, _ := utf8.DecodeRuneInString(s[i+1:])
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], '@')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// SimHash returns a 64-bit SimHash of s over word bigrams (lower-cased, links
+// and mentions replaced by placeholders, so that a scam pasted with a fresh
+// short link or a different @victim still matches). Texts of fewer than three
+// words return 0: they are too short for a match to mean anything.
+func SimHash(s string) uint64 {
+	var v [64]int32
+	var prev uint64
+	words := 0
+	for len(s) > 0 {
+		// Words are separated by white space; punctuation at their edges is
+		// dropped so that "free!" and "free" are the same word.
+		i := 0
+		for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+			i++
+		}
+		j := i
+		for j < len(s) && s[j] != ' ' && s[j] != '\n' && s[j] != '\t' && s[j] != '\r' {
+			j++
+		}
+		w := strings.TrimFunc(s[i:j], func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '@' && r != '#'
+		})
+		s = s[j:]
+		if w == "" {
+			continue
+		}
+		h := uint64(fnvOffset)
+		switch {
+		case strings.HasPrefix(w, "http") || strings.HasPrefix(w, "www."):
+			h = 1 // every link is the same token
+		case w[0] == '@':
+			h = 2 // every mention is the same token
+		default:
+			for k := 0; k < len(w); k++ {
+				c := w[k]
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				h ^= uint64(c)
+				h *= fnvPrime
+			}
+		}
+		words++
+		if words > 1 {
+			f := mix(prev*31 + h)
+			for b := 0; b < 64; b++ {
+				if f>>b&1 == 1 {
+					v[b]++
+				} else {
+					v[b]--
+				}
+			}
+		}
+		prev = h
+	}
+	if words < 3 {
+		return 0
+	}
+	var out uint64
+	for b := 0; b < 64; b++ {
+		if v[b] > 0 {
+			out |= 1 << b
+		}
+	}
+	if out == 0 {
+		out = 1 // 0 means "no hash"
+	}
+	return out
+}
+
+// mix is the splitmix64 finaliser: it spreads FNV's weak high bits.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// Near reports whether two SimHashes are near-duplicates (Hamming distance at
+// most 3 of 64 bits).
+func Near(a, b uint64) bool { return a != 0 && b != 0 && bits.OnesCount64(a^b) <= 3 }
+
+const (
+	gapBins   = 25  // log2 bins of seconds between actions: 0, 1, 2-3, … ≥ 2^23
+	decayAt   = 256 // counts halve when they reach this, so features follow recent behaviour
+	recentTxt = 8   // earlier texts a new text is compared with for self-duplication
+)
+
+// Behavior accumulates an account's actions in bounded memory (about 300
+// bytes). Counts decay by halving, so the features describe roughly the last
+// few hundred actions and texts, whatever the account's age. This also
+// equalises training data whose timelines were cut at different lengths.
+type Behavior struct {
+	Last                         int64 // latest action time seen
+	N, Shares                    float32
+	Texts, Links, Mentions, Dups float32
+	Gaps                         [gapBins]float32
+	Hours                        [24]float32
+	SumLog, SumLog2, NGaps       float32
+	recent                       [recentTxt]uint64
+	ri                           uint8
+}
+
+// Add folds one action into b. Actions may arrive slightly out of order;
+// the gap is taken from the latest action seen.
+func (b *Behavior) Add(a Action) {
+	if b.N > 0 || b.Last != 0 {
+		gap := a.Time - b.Last
+		if gap < 0 {
+			gap = -gap
+		}
+		bin := bits.Len64(uint64(gap))
+		if bin >= gapBins {
+			bin = gapBins - 1
+		}
+		b.Gaps[bin]++
+		l := float32(math.Log2(float64(gap) + 1))
+		b.SumLog += l
+		b.SumLog2 += l * l
+		b.NGaps++
+	}
+	if a.Time > b.Last {
+		b.Last = a.Time
+	}
+	h := ((a.Time % 86400) + 86400) % 86400 / 3600
+	b.Hours[h]++
+	b.N++
+	if a.Share {
+		b.Shares++
+	}
+	if a.HasText {
+		b.Texts++
+		if a.Link {
+			b.Links++
+		}
+		if a.Mention {
+			b.Mentions++
+		}
+		if a.Hash != 0 {
+			for _, r := range b.recent {
+				if Near(r, a.Hash) {
+					b.Dups++
+					break
+				}
+			}
+			b.recent[b.ri%recentTxt] = a.Hash
+			b.ri++
+		}
+	}
+	if b.N >= decayAt {
+		b.N /= 2
+		b.Shares /= 2
+		for i := range b.Gaps {
+			b.Gaps[i] /= 2
+		}
+		for i := range b.Hours {
+			b.Hours[i] /= 2
+		}
+		b.SumLog /= 2
+		b.SumLog2 /= 2
+		b.NGaps /= 2
+	}
+	if b.Texts >= decayAt {
+		b.Texts /= 2
+		b.Links /= 2
+		b.Mentions /= 2
+		b.Dups /= 2
+	}
+}
+
+// entropy returns the Shannon entropy of h normalised to 0..1.
+func entropy(h []float32) float64 {
+	var tot float64
+	for _, x := range h {
+		tot += float64(x)
+	}
+	if tot == 0 {
+		return math.NaN()
+	}
+	var e float64
+	for _, x := range h {
+		if x > 0 {
+			p := float64(x) / tot
+			e -= p * math.Log(p)
+		}
+	}
+	return e / math.Log(float64(len(h)))
+}

@@ -1,0 +1,325 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wardenhq/warden"
+)
+
+// Profile is what a platform knows about an account besides its actions.
+// Unknown numbers are NaN; unknown flags are -1.
+type Profile struct {
+	CreatedAt                                        time.Time // zero when unknown
+	ScreenName, Name, Description, Location, URL     string
+	HasDescription, HasLocation, HasURL              int8 // -1 unknown (the column is absent)
+	Followers, Friends, Statuses, Favourites, Listed float64
+	DefaultProfile, DefaultProfileImage, GeoEnabled  int8
+}
+
+// NewProfile returns a Profile with everything unknown.
+func NewProfile() Profile {
+	n := math.NaN()
+	return Profile{Followers: n, Friends: n, Statuses: n, Favourites: n, Listed: n,
+		HasDescription: -1, HasLocation: -1, HasURL: -1, DefaultProfile: -1, DefaultProfileImage: -1, GeoEnabled: -1}
+}
+
+// Set sets one profile field by its accounts.csv column name (CONTRACT §5)
+// from its text form; "" leaves it unknown. Columns the model does not use
+// are ignored: see docs/detection.md for why lang, verified, protected and
+// location text are left out. It reports an error for a malformed value.
+func (p *Profile) Set(col, v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	num := func(dst *float64) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+			return fmt.Errorf("%s %q is not a non-negative number", col, clip(v))
+		}
+		*dst = f
+		return nil
+	}
+	flag := func(dst *int8) error {
+		switch strings.ToLower(v) {
+		case "true", "1", "1.0":
+			*dst = 1
+		case "false", "0", "0.0":
+			*dst = 0
+		default:
+			return fmt.Errorf("%s %q is not true or false", col, clip(v))
+		}
+		return nil
+	}
+	pres := func(dst *string, has *int8) error { *dst = v; *has = 1; return nil }
+	switch col {
+	case "created_at":
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return fmt.Errorf("created_at %q is not RFC 3339", clip(v))
+		}
+		p.CreatedAt = t
+	case "screen_name":
+		p.ScreenName = v
+	case "name":
+		p.Name = v
+	case "description":
+		return pres(&p.Description, &p.HasDescription)
+	case "location":
+		return pres(&p.Location, &p.HasLocation)
+	case "url":
+		return pres(&p.URL, &p.HasURL)
+	case "followers_count":
+		return num(&p.Followers)
+	case "friends_count":
+		return num(&p.Friends)
+	case "statuses_count":
+		return num(&p.Statuses)
+	case "favourites_count":
+		return num(&p.Favourites)
+	case "listed_count":
+		return num(&p.Listed)
+	case "default_profile":
+		return flag(&p.DefaultProfile)
+	case "default_profile_image":
+		return flag(&p.DefaultProfileImage)
+	case "geo_enabled":
+		return flag(&p.GeoEnabled)
+	}
+	return nil
+}
+
+// ProfileColumns are the accounts.csv columns Set reads.
+var ProfileColumns = []string{"created_at", "screen_name", "name", "description", "location", "url",
+	"followers_count", "friends_count", "statuses_count", "favourites_count", "listed_count",
+	"default_profile", "default_profile_image", "geo_enabled"}
+
+// KnowText marks the free-text columns as present (empty rather than
+// unknown) for a source that has the column but left this cell empty.
+func (p *Profile) KnowText(cols map[string]bool) {
+	if cols["description"] && p.HasDescription < 0 {
+		p.HasDescription = 0
+	}
+	if cols["location"] && p.HasLocation < 0 {
+		p.HasLocation = 0
+	}
+	if cols["url"] && p.HasURL < 0 {
+		p.HasURL = 0
+	}
+}
+
+// Merge updates p from a live event: attrs named like the accounts.csv
+// columns (followers_count, screen_name, …) set those fields, and a signup
+// dates the account. Malformed attrs are ignored: the event was accepted.
+func (p *Profile) Merge(ev *warden.Event) {
+	if ev.Type == warden.EventSignup && p.CreatedAt.IsZero() {
+		p.CreatedAt = ev.Time
+	}
+	if len(ev.Attrs) == 0 {
+		return
+	}
+	for _, c := range ProfileColumns {
+		if _, ok := ev.Attrs[c]; ok {
+			_ = p.Set(c, ev.Attr(c))
+			if c == "description" || c == "location" || c == "url" {
+				p.KnowText(map[string]bool{c: true})
+			}
+		}
+	}
+}
+
+// Feature names, in vector order. The model file stores them and refuses to
+// load if they differ from this list.
+var Names = []string{
+	"log_followers", "log_friends", "log_statuses", "log_favourites", "log_listed",
+	"follower_friend_balance", "log_age_days", "log_statuses_per_day", "log_friends_per_day",
+	"description_len", "has_url", "has_location", "default_profile", "default_profile_image", "geo_enabled",
+	"screen_name_len", "screen_name_digits", "name_len", "name_words", "name_screen_name_overlap",
+	"gap_entropy", "gap_log_std", "fast_gap_share", "hour_entropy",
+	"repost_share", "dup_text_share", "link_share", "mention_share",
+}
+
+// Vector computes the feature vector of an account at time now (its account
+// age is measured to now). b may be nil when nothing is known of its actions.
+// Unknown features are NaN.
+func Vector(p *Profile, b *Behavior, now time.Time, out []float64) []float64 {
+	nan := math.NaN()
+	out = out[:0]
+	l := func(x float64) float64 { return math.Log1p(x) }
+	age := nan
+	if !p.CreatedAt.IsZero() {
+		age = math.Max(0, now.Sub(p.CreatedAt).Hours()/24)
+	}
+	flag := func(f int8) float64 {
+		if f < 0 {
+			return nan
+		}
+		return float64(f)
+	}
+	desc := nan
+	if p.HasDescription >= 0 {
+		desc = float64(utf8.RuneCountInString(p.Description))
+	}
+	snLen, snDig, nLen, nWords, overlap := nan, nan, nan, nan, nan
+	if p.ScreenName != "" {
+		snLen = float64(utf8.RuneCountInString(p.ScreenName))
+		snDig = float64(countDigits(p.ScreenName))
+	}
+	if p.Name != "" {
+		nLen = float64(utf8.RuneCountInString(p.Name))
+		nWords = float64(len(strings.Fields(p.Name)))
+		if p.ScreenName != "" {
+			overlap = bigramOverlap(p.Name, p.ScreenName)
+		}
+	}
+	out = append(out, l(p.Followers), l(p.Friends), l(p.Statuses), l(p.Favourites), l(p.Listed),
+		l(p.Followers)-l(p.Friends), l(age), l(p.Statuses/(age+1)), l(p.Friends/(age+1)),
+		desc, flag(p.HasURL), flag(p.HasLocation), flag(p.DefaultProfile), flag(p.DefaultProfileImage), flag(p.GeoEnabled),
+		snLen, snDig, nLen, nWords, overlap)
+	ge, gs, fast, he, rs, ds, ls, ms := nan, nan, nan, nan, nan, nan, nan, nan
+	if b != nil && b.NGaps >= 4 {
+		ge = entropy(b.Gaps[:])
+		m := float64(b.SumLog / b.NGaps)
+		gs = math.Sqrt(math.Max(0, float64(b.SumLog2/b.NGaps)-m*m))
+		var f float32
+		for _, x := range b.Gaps[:4] { // gaps under 8 s
+			f += x
+		}
+		fast = float64(f / b.NGaps)
+	}
+	if b != nil && b.N >= 5 {
+		he = entropy(b.Hours[:])
+		rs = float64(b.Shares / b.N)
+	}
+	if b != nil && b.Texts >= 3 {
+		ds = float64(b.Dups / b.Texts)
+		ls = float64(b.Links / b.Texts)
+		ms = float64(b.Mentions / b.Texts)
+	}
+	return append(out, ge, gs, fast, he, rs, ds, ls, ms)
+}
+
+func countDigits(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			n++
+		}
+	}
+	return n
+}
+
+// bigramOverlap is the Jaccard similarity of the lower-cased letter bigrams of
+// a and b: people's handles tend to echo their names; generated ones do not.
+func bigramOverlap(a, b string) float64 {
+	bg := func(s string) map[[2]rune]bool {
+		m := map[[2]rune]bool{}
+		var prev rune = -1
+		for _, r := range strings.ToLower(s) {
+			if !unicode.IsLetter(r) {
+				prev = -1
+				continue
+			}
+			if prev >= 0 {
+				m[[2]rune{prev, r}] = true
+			}
+			prev = r
+		}
+		return m
+	}
+	x, y := bg(a), bg(b)
+	if len(x) == 0 || len(y) == 0 {
+		return 0
+	}
+	in := 0
+	for k := range x {
+		if y[k] {
+			in++
+		}
+	}
+	return float64(in) / float64(len(x)+len(y)-in)
+}
+
+// Describe says in words what feature i with value v means, for a moderator.
+func Describe(i int, v float64) string {
+	if math.IsNaN(v) {
+		return Names[i] + " unknown"
+	}
+	e := func(x float64) float64 { return math.Expm1(x) }
+	pct := func(x float64) string { return fmt.Sprintf("%.0f%%", 100*x) }
+	switch Names[i] {
+	case "log_followers":
+		return fmt.Sprintf("%.0f followers", e(v))
+	case "log_friends":
+		return fmt.Sprintf("follows %.0f accounts", e(v))
+	case "log_statuses":
+		return fmt.Sprintf("%.0f posts in all", e(v))
+	case "log_favourites":
+		return fmt.Sprintf("%.0f likes given", e(v))
+	case "log_listed":
+		return fmt.Sprintf("on %.0f lists", e(v))
+	case "follower_friend_balance":
+		return fmt.Sprintf("followers/following ratio %.2g", math.Exp(v))
+	case "log_age_days":
+		return fmt.Sprintf("account %.0f days old", e(v))
+	case "log_statuses_per_day":
+		return fmt.Sprintf("%.2g posts a day", e(v))
+	case "log_friends_per_day":
+		return fmt.Sprintf("follows %.2g accounts a day of its age", e(v))
+	case "description_len":
+		if v == 0 {
+			return "no profile description"
+		}
+		return fmt.Sprintf("profile description of %.0f characters", v)
+	case "has_url":
+		return map[bool]string{true: "profile has a link", false: "no link in profile"}[v == 1]
+	case "has_location":
+		return map[bool]string{true: "profile gives a location", false: "no location in profile"}[v == 1]
+	case "default_profile":
+		return map[bool]string{true: "never customised its profile", false: "customised profile"}[v == 1]
+	case "default_profile_image":
+		return map[bool]string{true: "default profile image", false: "own profile image"}[v == 1]
+	case "geo_enabled":
+		return map[bool]string{true: "location tagging on", false: "location tagging off"}[v == 1]
+	case "screen_name_len":
+		return fmt.Sprintf("screen name of %.0f characters", v)
+	case "screen_name_digits":
+		return fmt.Sprintf("%.0f digits in screen name", v)
+	case "name_len":
+		return fmt.Sprintf("display name of %.0f characters", v)
+	case "name_words":
+		return fmt.Sprintf("display name of %.0f words", v)
+	case "name_screen_name_overlap":
+		return fmt.Sprintf("screen name shares %s of its letter pairs with the display name", pct(v))
+	case "gap_entropy":
+		return fmt.Sprintf("timing between actions has entropy %.2f of 1 (low is machine-regular)", v)
+	case "gap_log_std":
+		return fmt.Sprintf("spread of gaps between actions %.2f (log2 s; low is regular)", v)
+	case "fast_gap_share":
+		return fmt.Sprintf("%s of actions within 8 s of the previous", pct(v))
+	case "hour_entropy":
+		return fmt.Sprintf("daily rhythm entropy %.2f of 1 (1 is active at all hours alike)", v)
+	case "repost_share":
+		return fmt.Sprintf("%s of posts are reposts", pct(v))
+	case "dup_text_share":
+		return fmt.Sprintf("%s of texts repeat its own recent texts", pct(v))
+	case "link_share":
+		return fmt.Sprintf("%s of texts carry links", pct(v))
+	case "mention_share":
+		return fmt.Sprintf("%s of texts mention accounts", pct(v))
+	}
+	return fmt.Sprintf("%s = %.3g", Names[i], v)
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}

@@ -1,0 +1,376 @@
+// Package model is Warden's bot-likeness model: the account features a live
+// platform has (profile and behaviour), the learners (gradient-boosted trees,
+// logistic regression and the depth-limited tree baseline, all in pure Go),
+// the versioned model file, and the evaluation protocol behind `warden eval`.
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Format and Version identify a model file. Version changes when the feature
+// list or the file layout changes; Load refuses other versions.
+const (
+	Format  = "warden.botmodel"
+	Version = 1
+)
+
+// Learner names.
+const (
+	GBT    = "gbt"    // gradient-boosted trees, logistic loss
+	LogReg = "logreg" // L2-regularised logistic regression
+	Tree1  = "tree"   // one depth-limited regression tree: the baseline
+)
+
+// Params are the learners' hyper-parameters. They were fixed before any
+// test set was scored and are the same for every dataset (docs/detection.md).
+type Params struct {
+	Learner   string  `json:"learner"`
+	Rounds    int     `json:"rounds,omitempty"`
+	Depth     int     `json:"depth,omitempty"`
+	Rate      float64 `json:"rate,omitempty"`
+	MinLeaf   int     `json:"min_leaf,omitempty"`
+	Lambda    float64 `json:"lambda,omitempty"`
+	Subsample float64 `json:"subsample,omitempty"`
+	Seed      uint64  `json:"seed"`
+}
+
+// DefaultParams returns the shipped hyper-parameters for learner.
+func DefaultParams(learner string) Params {
+	switch learner {
+	case LogReg:
+		return Params{Learner: LogReg, Rounds: 400, Rate: 0.5, Lambda: 1e-3, Seed: 1}
+	case Tree1:
+		return Params{Learner: Tree1, Depth: 4, MinLeaf: 5, Seed: 1}
+	}
+	return Params{Learner: GBT, Rounds: 300, Depth: 3, Rate: 0.05, MinLeaf: 10, Lambda: 1, Subsample: 0.8, Seed: 1}
+}
+
+// Model is a trained bot-likeness model and its file format (JSON).
+type Model struct {
+	Format    string    `json:"format"`
+	Version   int       `json:"version"`
+	Params    Params    `json:"params"`
+	Features  []string  `json:"features"`
+	TrainedOn []string  `json:"trained_on,omitempty"`
+	Created   time.Time `json:"created"`
+	N         int       `json:"n"` // training accounts
+	Base      float64   `json:"base"`
+	Trees     []*Tree   `json:"trees,omitempty"`
+	// Logistic regression: standardisation, weights and missing indicators.
+	Mean    []float64 `json:"mean,omitempty"`
+	Std     []float64 `json:"std,omitempty"`
+	W       []float64 `json:"w,omitempty"`
+	WMiss   []float64 `json:"w_miss,omitempty"`
+	Comment string    `json:"comment,omitempty"`
+}
+
+// Train fits a model on X (rows of len(Names) features, NaN unknown) and
+// labels y (1 bot, 0 human).
+func Train(X [][]float64, y []float64, p Params) (*Model, error) {
+	if len(X) == 0 || len(X) != len(y) {
+		return nil, fmt.Errorf("model: %d rows and %d labels", len(X), len(y))
+	}
+	nf := len(X[0])
+	var pos float64
+	for _, v := range y {
+		pos += v
+	}
+	m := &Model{Format: Format, Version: Version, Params: p, Features: slices.Clone(Names[:nf]), N: len(X)}
+	if nf != len(Names) {
+		m.Features = make([]string, nf)
+		for i := range m.Features {
+			m.Features[i] = fmt.Sprintf("f%d", i)
+		}
+	}
+	switch p.Learner {
+	case GBT:
+		m.trainGBT(X, y, pos)
+	case Tree1:
+		m.trainTree(X, y)
+	case LogReg:
+		m.trainLogReg(X, y, pos)
+	default:
+		return nil, fmt.Errorf("model: unknown learner %q (gbt, logreg or tree)", p.Learner)
+	}
+	return m, nil
+}
+
+func allFeatures(nf int) []int {
+	f := make([]int, nf)
+	for i := range f {
+		f[i] = i
+	}
+	return f
+}
+
+func (m *Model) trainGBT(X [][]float64, y []float64, pos float64) {
+	n, nf := len(X), len(X[0])
+	bn := newBinner(X, nf)
+	B := bn.bin(X)
+	prior := (pos + 1) / (float64(n) + 2)
+	m.Base = math.Log(prior / (1 - prior))
+	F := make([]float64, n)
+	for i := range F {
+		F[i] = m.Base
+	}
+	g, h := make([]float64, n), make([]float64, n)
+	rng := rand.New(rand.NewPCG(m.Params.Seed, 0x9e3779b97f4a7c15))
+	tp := treeParams{depth: m.Params.Depth, minLeaf: m.Params.MinLeaf, lambda: m.Params.Lambda, shrink: m.Params.Rate, minGain: 1e-9, features: allFeatures(nf)}
+	rows := make([]int, 0, n)
+	for round := 0; round < m.Params.Rounds; round++ {
+		rows = rows[:0]
+		for i := range F {
+			p := sigmoid(F[i])
+			g[i], h[i] = p-y[i], math.Max(p*(1-p), 1e-6)
+			if m.Params.Subsample >= 1 || m.Params.Subsample <= 0 || rng.Float64() < m.Params.Subsample {
+				rows = append(rows, i)
+			}
+		}
+		t := growTree(bn, B, g, h, rows, tp)
+		m.Trees = append(m.Trees, t)
+		for i := range F {
+			F[i] += t.Predict(X[i])
+		}
+	}
+}
+
+func (m *Model) trainTree(X [][]float64, y []float64) {
+	n, nf := len(X), len(X[0])
+	bn := newBinner(X, nf)
+	g, h := make([]float64, n), make([]float64, n)
+	for i := range y {
+		g[i], h[i] = -y[i], 1
+	}
+	tp := treeParams{depth: m.Params.Depth, minLeaf: m.Params.MinLeaf, shrink: 1, minGain: 1e-9, features: allFeatures(nf)}
+	m.Trees = []*Tree{growTree(bn, bn.bin(X), g, h, allFeatures(n), tp)}
+}
+
+func (m *Model) trainLogReg(X [][]float64, y []float64, pos float64) {
+	n, nf := len(X), len(X[0])
+	m.Mean, m.Std = make([]float64, nf), make([]float64, nf)
+	anyMiss := make([]bool, nf)
+	for f := 0; f < nf; f++ {
+		var s, s2, c float64
+		for _, x := range X {
+			if v := x[f]; !math.IsNaN(v) {
+				s, s2, c = s+v, s2+v*v, c+1
+			} else {
+				anyMiss[f] = true
+			}
+		}
+		if c > 0 {
+			m.Mean[f] = s / c
+			m.Std[f] = math.Sqrt(math.Max(s2/c-m.Mean[f]*m.Mean[f], 0))
+		}
+		if m.Std[f] < 1e-9 {
+			m.Std[f] = 1
+		}
+	}
+	Z := make([][]float64, n)
+	for i, x := range X {
+		Z[i] = m.standardise(x, nil)
+	}
+	d := len(Z[0])
+	w := make([]float64, d)
+	prior := (pos + 1) / (float64(n) + 2)
+	b := math.Log(prior / (1 - prior))
+	grad := make([]float64, d)
+	// Full-batch gradient descent with Nesterov-free momentum: the problem is
+	// small and convex, so simple and deterministic beats clever.
+	vel := make([]float64, d)
+	var vb float64
+	for it := 0; it < m.Params.Rounds; it++ {
+		clear(grad)
+		var gb float64
+		for i, z := range Z {
+			p := sigmoid(b + dot(w, z))
+			e := p - y[i]
+			for j, v := range z {
+				grad[j] += e * v
+			}
+			gb += e
+		}
+		for j := range w {
+			g := grad[j]/float64(n) + m.Params.Lambda*w[j]
+			vel[j] = 0.9*vel[j] - m.Params.Rate*g
+			w[j] += vel[j]
+		}
+		vb = 0.9*vb - m.Params.Rate*gb/float64(n)
+		b += vb
+	}
+	m.Base = b
+	m.W = w[:nf]
+	m.WMiss = w[nf:]
+	for f := range anyMiss {
+		if !anyMiss[f] {
+			m.WMiss[f] = 0
+		}
+	}
+}
+
+// standardise maps x to z-scores clipped to ±5, unknowns to 0, followed by
+// one missing-indicator per feature.
+func (m *Model) standardise(x, out []float64) []float64 {
+	nf := len(m.Mean)
+	if cap(out) < 2*nf {
+		out = make([]float64, 2*nf)
+	}
+	out = out[:2*nf]
+	for f := 0; f < nf; f++ {
+		if math.IsNaN(x[f]) {
+			out[f], out[nf+f] = 0, 1
+			continue
+		}
+		out[f] = math.Max(-5, math.Min(5, (x[f]-m.Mean[f])/m.Std[f]))
+		out[nf+f] = 0
+	}
+	return out
+}
+
+func dot(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// Score returns the bot-likeness of x in 0..1.
+func (m *Model) Score(x []float64) float64 {
+	switch m.Params.Learner {
+	case Tree1:
+		return m.Trees[0].Predict(x)
+	case LogReg:
+		return sigmoid(m.margin(x))
+	}
+	return sigmoid(m.margin(x))
+}
+
+func (m *Model) margin(x []float64) float64 {
+	if m.Params.Learner == LogReg {
+		var s float64
+		for f, v := range x {
+			if math.IsNaN(v) {
+				s += m.WMiss[f]
+			} else {
+				s += m.W[f] * math.Max(-5, math.Min(5, (v-m.Mean[f])/m.Std[f]))
+			}
+		}
+		return m.Base + s
+	}
+	s := m.Base
+	for _, t := range m.Trees {
+		s += t.Predict(x)
+	}
+	return s
+}
+
+// Reason is one feature's push on a score.
+type Reason struct {
+	Feature int
+	Push    float64 // change in log-odds (trees: along the path; logreg: w·z)
+	Text    string
+}
+
+// Explain returns the features that pushed x's score towards bot, strongest
+// first, at most k, each described in words.
+func (m *Model) Explain(x []float64, k int) []Reason {
+	c := make([]float64, len(x))
+	switch m.Params.Learner {
+	case LogReg:
+		for f, v := range x {
+			if math.IsNaN(v) {
+				c[f] = m.WMiss[f]
+			} else {
+				c[f] = m.W[f] * math.Max(-5, math.Min(5, (v-m.Mean[f])/m.Std[f]))
+			}
+		}
+	default:
+		for _, t := range m.Trees {
+			t.contrib(x, c)
+		}
+	}
+	var rs []Reason
+	for f, v := range c {
+		if v > 0.05 || (m.Params.Learner == Tree1 && v > 0.01) {
+			rs = append(rs, Reason{Feature: f, Push: v, Text: Describe(f, x[f])})
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Push > rs[j].Push })
+	if len(rs) > k {
+		rs = rs[:k]
+	}
+	return rs
+}
+
+// Write writes m as indented JSON.
+func (m *Model) Write(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(m)
+}
+
+// Read reads and checks a model file.
+func Read(r io.Reader) (*Model, error) {
+	var m Model
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("model file: %v", err)
+	}
+	if m.Format != Format {
+		return nil, fmt.Errorf("model file: format %q is not %q", m.Format, Format)
+	}
+	if m.Version != Version {
+		return nil, fmt.Errorf("model file: version %d; this build reads version %d: retrain with warden model train", m.Version, Version)
+	}
+	if !slices.Equal(m.Features, Names) {
+		return nil, fmt.Errorf("model file: its features differ from this build's; retrain with warden model train")
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("model file: %v", err)
+	}
+	return &m, nil
+}
+
+func (m *Model) check() error {
+	nf := len(m.Features)
+	switch m.Params.Learner {
+	case GBT, Tree1:
+		if len(m.Trees) == 0 {
+			return fmt.Errorf("no trees")
+		}
+		for ti, t := range m.Trees {
+			n := len(t.Value)
+			if n == 0 || len(t.Feat) != n || len(t.Thr) != n || len(t.MissLeft) != n || len(t.Left) != n || len(t.Right) != n {
+				return fmt.Errorf("tree %d: arrays of different lengths", ti)
+			}
+			for i := 0; i < n; i++ {
+				if t.Left[i] < 0 {
+					continue
+				}
+				// Children come after their parent, so a walk always ends.
+				if t.Left[i] <= i || t.Right[i] <= i || t.Left[i] >= n || t.Right[i] >= n || t.Feat[i] < 0 || t.Feat[i] >= nf {
+					return fmt.Errorf("tree %d node %d: bad links", ti, i)
+				}
+			}
+		}
+	case LogReg:
+		if len(m.W) != nf || len(m.WMiss) != nf || len(m.Mean) != nf || len(m.Std) != nf {
+			return fmt.Errorf("logistic regression has %d weights for %d features", len(m.W), nf)
+		}
+	default:
+		return fmt.Errorf("unknown learner %q", m.Params.Learner)
+	}
+	return nil
+}
