@@ -49,7 +49,7 @@ func DecodeEvents(body []byte) (events []Event, batch bool, err error) {
 	}
 	key, err := dec.Token()
 	if err != nil {
-		return nil, false, jsonError("", err)
+		return nil, false, jsonError("", err, eventFieldsHint)
 	}
 	if key != "events" {
 		e, err := decodeOne(body, "")
@@ -65,7 +65,7 @@ func DecodeEvents(body []byte) (events []Event, batch bool, err error) {
 func decodeBatch(dec *json.Decoder) ([]Event, error) {
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, jsonError("events", err)
+		return nil, jsonError("events", err, eventFieldsHint)
 	}
 	if tok != json.Delim('[') {
 		return nil, FieldErrorf("events", "events must be an array of events")
@@ -79,7 +79,7 @@ func decodeBatch(dec *json.Decoder) ([]Event, error) {
 		}
 		var w wireEvent
 		if err := dec.Decode(&w); err != nil {
-			return nil, jsonError(prefix, err)
+			return nil, jsonError(prefix, err, eventFieldsHint)
 		}
 		e, err := w.event(prefix)
 		if err != nil {
@@ -88,14 +88,14 @@ func decodeBatch(dec *json.Decoder) ([]Event, error) {
 		events = append(events, e)
 	}
 	if _, err := dec.Token(); err != nil { // ]
-		return nil, jsonError("events", err)
+		return nil, jsonError("events", err, eventFieldsHint)
 	}
 	if dec.More() {
 		k, _ := dec.Token()
 		return nil, FieldErrorf(fmt.Sprint(k), "a batch has only the field \"events\"; %v is not allowed beside it", k)
 	}
 	if _, err := dec.Token(); err != nil { // }
-		return nil, jsonError("", err)
+		return nil, jsonError("", err, eventFieldsHint)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, Errorf(EINVALID, "unexpected data after the JSON object")
@@ -111,7 +111,7 @@ func decodeOne(body []byte, prefix string) (Event, error) {
 	dec.DisallowUnknownFields()
 	var w wireEvent
 	if err := dec.Decode(&w); err != nil {
-		return Event{}, jsonError(prefix, err)
+		return Event{}, jsonError(prefix, err, eventFieldsHint)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return Event{}, Errorf(EINVALID, "unexpected data after the JSON object")
@@ -141,8 +141,10 @@ func (w *wireEvent) event(prefix string) (Event, error) {
 	return e, nil
 }
 
+const eventFieldsHint = ": events have id, type, time, actor, target, target_kind, ip, device, country, text and attrs (put anything else in attrs)"
+
 // jsonError turns an encoding/json error into an *Error that names the field.
-func jsonError(prefix string, err error) error {
+func jsonError(prefix string, err error, hint string) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
@@ -155,7 +157,7 @@ func jsonError(prefix string, err error) error {
 		return &Error{Code: EINVALID, Field: strings.TrimSuffix(prefix, "."), Message: "the JSON ends too early"}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return FieldErrorf(prefix+name, "unknown field %q: events have id, type, time, actor, target, target_kind, ip, device, country, text and attrs (put anything else in attrs)", name)
+		return FieldErrorf(prefix+name, "unknown field %q%s", name, hint)
 	}
 	return &Error{Code: EINVALID, Field: strings.TrimSuffix(prefix, "."), Message: "malformed JSON: " + err.Error()}
 }
@@ -170,4 +172,21 @@ func jsonKind(goType string) string {
 		return "an array"
 	}
 	return goType
+}
+
+// DecodeStrict decodes one JSON value from body into v: unknown fields,
+// wrong types and trailing data are *Error values that name the field.
+func DecodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return Errorf(EINVALID, "the body is empty: send a JSON object")
+		}
+		return jsonError("", err, "")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Errorf(EINVALID, "unexpected data after the JSON object")
+	}
+	return nil
 }

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/httpapi"
+	"github.com/wardenhq/warden/ingest"
+	"github.com/wardenhq/warden/sqlstore"
+	"github.com/wardenhq/warden/synth"
+)
+
+type serveConfig struct {
+	addr, adminAddr string
+	data, db        string
+	rules           string
+	demo            bool
+	demoRate        float64
+	logLevel        string
+	logJSON         bool
+	shutdown        time.Duration
+}
+
+func init() {
+	var c serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve [--addr :8080] [--data DIR] [--db URL] [--rules DIR] [--demo]",
+		Short: "Run Warden: event intake, verdicts, the console and the API",
+		Long: `Runs everything in one process. With no flags: SQLite under ./warden-data, the
+built-in rule pack, the API and console on :8080, metrics on 127.0.0.1:9090.
+
+--demo also feeds synthetic traffic with bot campaigns in it, creates an admin
+user if there is none, and prints how to sign in.
+
+Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
+--admin-addr is WARDEN_ADMIN_ADDR. A flag on the command line wins.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := envDefaults(cmd); err != nil {
+				return err
+			}
+			return serve(cmd.Context(), c)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.addr, "addr", ":8080", "address for the API and the console")
+	f.StringVar(&c.adminAddr, "admin-addr", "127.0.0.1:9090", "address for /metrics (operators only); empty to disable")
+	storeFlags(cmd, &c.data, &c.db)
+	f.StringVar(&c.rules, "rules", "", "rule-set directory, hot-reloaded on change; empty for the built-in pack")
+	f.BoolVar(&c.demo, "demo", false, "feed synthetic traffic with bot campaigns, and set up a console sign-in")
+	f.Float64Var(&c.demoRate, "demo-rate", 40, "with --demo: ordinary events per second")
+	f.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
+	f.DurationVar(&c.shutdown, "shutdown-timeout", 20*time.Second, "how long to wait for in-flight requests on shutdown")
+	root.AddCommand(cmd)
+}
+
+func serve(parent context.Context, c serveConfig) error {
+	logger := newLogger(c.logLevel, c.logJSON)
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st, err := openStore(ctx, c.data, c.db, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	eng, err := openEngine(ctx, c, logger, reg)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	go eng.Run(ctx)
+
+	evlog := sqlstore.NewEventLog(st)
+	in, err := ingest.New(ctx, ingest.Options{Log: evlog, Engine: eng, Logger: logger, Registerer: reg,
+		OnAccepted: func(evs []warden.Event, vs []warden.Verdict) { eng.Observe(evs, vs) }})
+	if err != nil {
+		evlog.Close()
+		return err
+	}
+	api := httpapi.New(httpapi.Options{DB: st, Ingest: in, Logger: logger, Registry: reg})
+	var ready atomic.Bool
+	api.SetReady(ready.Load)
+	mountConsole(api, st, eng, logger)
+
+	srv := &http.Server{Addr: c.addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		evlog.Close()
+		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	var admin *http.Server
+	if c.adminAddr != "" {
+		admin = &http.Server{Addr: c.adminAddr, Handler: api.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		aln, err := net.Listen("tcp", c.adminAddr)
+		if err != nil {
+			srv.Close()
+			evlog.Close()
+			return fmt.Errorf("listen on %s: %w", c.adminAddr, err)
+		}
+		go func() { errc <- admin.Serve(aln) }()
+	}
+	ready.Store(true)
+	logger.Info("warden is serving", "addr", ln.Addr().String(), "admin", c.adminAddr, "store", st.Dialect, "version", warden.Version)
+
+	demoDone := make(chan struct{})
+	if c.demo {
+		if err := demoSetup(ctx, st, ln.Addr().String()); err != nil {
+			logger.Error("demo setup failed", "err", err)
+		}
+		go func() { defer close(demoDone); runDemo(ctx, in, c.demoRate, logger) }()
+	} else {
+		close(demoDone)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("server failed", "err", err)
+		}
+	}
+	// Drain: stop taking requests, let in-flight ones finish (each waits
+	// for its events to be durable), then close the log and the engine.
+	ready.Store(false)
+	logger.Info("shutting down: draining in-flight requests", "timeout", c.shutdown)
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdown)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("drain incomplete", "err", err)
+	}
+	if admin != nil {
+		admin.Shutdown(sctx)
+	}
+	<-demoDone
+	evlog.Close()
+	logger.Info("stopped")
+	return nil
+}
+
+// demoSetup makes sure someone can sign in to the console, and says how.
+func demoSetup(ctx context.Context, st *sqlstore.DB, addr string) error {
+	host := addr
+	if h, p, err := net.SplitHostPort(addr); err == nil && (h == "::" || h == "0.0.0.0" || h == "") {
+		host = "localhost:" + p
+	}
+	n, err := st.CountUsers(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "\n  Warden demo is running: open http://%s/\n", host)
+	if n == 0 {
+		b := make([]byte, 12)
+		rand.Read(b)
+		pw := base64.RawURLEncoding.EncodeToString(b)
+		if _, err := st.CreateUser(ctx, "admin", pw, warden.RoleAdmin); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "  Sign in as admin with password %s (shown once; make more users with `warden users create`)\n", pw)
+	} else {
+		fmt.Fprintf(os.Stderr, "  Sign in with an existing console user (`warden users create` makes one)\n")
+	}
+	secret, _, err := st.CreateKey(ctx, warden.RoleApp, "demo")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "  An app key for curl: %s\n\n", secret)
+	return nil
+}
+
+// runDemo feeds synthetic traffic at real-time pace, in small batches, as
+// the platform's backend would.
+func runDemo(ctx context.Context, in *ingest.Ingester, rate float64, logger *slog.Logger) {
+	b := make([]byte, 4)
+	rand.Read(b)
+	run := base64.RawURLEncoding.EncodeToString(b)
+	g := synth.New(synth.Config{Seed: time.Now().UnixNano(), Accounts: 2000, Rate: rate, Every: 20 * time.Second})
+	var batch []warden.Event
+	last := time.Now()
+	err := synth.Pace(ctx, g, 1, func(ev warden.Event, _ synth.Truth) error {
+		ev.ID = "demo-" + run + "-" + ev.ID
+		batch = append(batch, ev)
+		if time.Since(last) < 250*time.Millisecond {
+			return nil
+		}
+		last = time.Now()
+		_, err := in.Ingest(ctx, batch)
+		batch = batch[:0]
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		logger.Error("demo traffic stopped", "err", err)
+	}
+}

@@ -1,0 +1,258 @@
+// Package ingest takes validated events to verdicts: it answers a repeated
+// event id with its first verdict, asks the engine about new events, and
+// returns only once they are in the durable event log.
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/sqlstore"
+)
+
+// Options configure an Ingester.
+type Options struct {
+	Log        *sqlstore.EventLog
+	Engine     warden.Engine
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: no metrics registered
+	// OnAccepted, when set, is called after each commit with the newly
+	// accepted events and their verdicts (not with repeats). It must not
+	// block: the console's live view and enforcement hang off it.
+	OnAccepted func(evs []warden.Event, vs []warden.Verdict)
+}
+
+// Ingester turns events into durable, idempotent verdicts. Safe for
+// concurrent use.
+type Ingester struct {
+	opt      Options
+	seen     *idFilter
+	inflight [64]inflightShard
+	seed     maphash.Seed
+
+	accepted   prometheus.Counter
+	duplicates prometheus.Counter
+	verdicts   *prometheus.CounterVec
+	commitSecs prometheus.Histogram
+	commitRecs prometheus.Histogram
+}
+
+type inflightShard struct {
+	mu  sync.Mutex
+	ids map[string]chan struct{}
+}
+
+// New returns an Ingester and warms its index of seen ids from the log.
+func New(ctx context.Context, opt Options) (*Ingester, error) {
+	if opt.Engine == nil {
+		opt.Engine = warden.AllowAll{}
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	n, err := opt.Log.Count(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("count events: %w", err)
+	}
+	in := &Ingester{opt: opt, seen: newIDFilter(int(n) * 2), seed: maphash.MakeSeed()}
+	for i := range in.inflight {
+		in.inflight[i].ids = make(map[string]chan struct{})
+	}
+	start := time.Now()
+	if err := opt.Log.EachID(ctx, in.seen.Add); err != nil {
+		return nil, fmt.Errorf("load event ids: %w", err)
+	}
+	opt.Logger.Info("event log loaded", "events", n, "took", time.Since(start).Round(time.Millisecond))
+
+	in.accepted = prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_events_accepted_total", Help: "Events accepted into the durable log."})
+	in.duplicates = prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_events_duplicate_total", Help: "Events whose id was already logged; answered with the first verdict."})
+	in.verdicts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "warden_verdicts_total", Help: "Verdicts on newly accepted events, by action."}, []string{"action"})
+	in.commitSecs = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_event_log_commit_seconds", Help: "Time to durably commit one group of events.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
+	in.commitRecs = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_event_log_commit_events", Help: "Events per group commit.", Buckets: prometheus.ExponentialBuckets(1, 4, 9)})
+	for _, a := range warden.Actions {
+		in.verdicts.WithLabelValues(a.String())
+	}
+	if opt.Registerer != nil {
+		for _, c := range []prometheus.Collector{in.accepted, in.duplicates, in.verdicts, in.commitSecs, in.commitRecs} {
+			if err := opt.Registerer.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	opt.Log.OnCommit = func(records int, took time.Duration) {
+		in.commitSecs.Observe(took.Seconds())
+		in.commitRecs.Observe(float64(records))
+	}
+	return in, nil
+}
+
+// Ingest returns the verdict of each event, as JSON, in order. New events are
+// evaluated and durably logged before Ingest returns; an id seen before (in
+// the log, earlier in evs, or in a concurrent call) gets its first verdict
+// and is not evaluated again. On error, nothing new from evs may be assumed
+// logged, and the caller must answer with a 5xx.
+func (in *Ingester) Ingest(ctx context.Context, evs []warden.Event) ([][]byte, error) {
+	out := make([][]byte, len(evs))
+	// Within the request, later copies of an id answer like the first.
+	firstIdx := make(map[string]int, len(evs))
+	var unique []int
+	for i := range evs {
+		if _, ok := firstIdx[evs[i].ID]; !ok {
+			firstIdx[evs[i].ID] = i
+			unique = append(unique, i)
+		}
+	}
+	if err := in.ingestUnique(ctx, evs, unique, out, 0); err != nil {
+		return nil, err
+	}
+	for i := range evs {
+		if f := firstIdx[evs[i].ID]; f != i {
+			out[i] = out[f]
+			in.duplicates.Inc()
+		}
+	}
+	return out, nil
+}
+
+func (in *Ingester) shard(id string) *inflightShard {
+	return &in.inflight[maphash.String(in.seed, id)%uint64(len(in.inflight))]
+}
+
+// ingestUnique handles events whose ids are distinct within the request.
+func (in *Ingester) ingestUnique(ctx context.Context, evs []warden.Event, idx []int, out [][]byte, depth int) error {
+	// Claim each id so that concurrent requests carrying it wait for the
+	// first rather than evaluating it twice.
+	var mine, waitIdx []int
+	var waits []chan struct{}
+	done := make(chan struct{})
+	for _, i := range idx {
+		s := in.shard(evs[i].ID)
+		s.mu.Lock()
+		if ch, ok := s.ids[evs[i].ID]; ok {
+			waitIdx, waits = append(waitIdx, i), append(waits, ch)
+		} else {
+			s.ids[evs[i].ID] = done
+			mine = append(mine, i)
+		}
+		s.mu.Unlock()
+	}
+	defer func() {
+		for _, i := range mine {
+			s := in.shard(evs[i].ID)
+			s.mu.Lock()
+			delete(s.ids, evs[i].ID)
+			s.mu.Unlock()
+		}
+		close(done)
+	}()
+
+	// Ids the filter may have seen are looked up in the log.
+	var maybe []string
+	for _, i := range mine {
+		if in.seen.MayContain(evs[i].ID) {
+			maybe = append(maybe, evs[i].ID)
+		}
+	}
+	var stored map[string][]byte
+	if len(maybe) > 0 {
+		var err error
+		if stored, err = in.opt.Log.Verdicts(ctx, maybe); err != nil {
+			return err
+		}
+	}
+	var recs []sqlstore.EventRecord
+	var newIdx []int
+	var verdicts []warden.Verdict
+	now := time.Now().UnixMicro()
+	for _, i := range mine {
+		ev := &evs[i]
+		if v, ok := stored[ev.ID]; ok {
+			out[i] = v
+			in.duplicates.Inc()
+			continue
+		}
+		v := in.opt.Engine.Evaluate(ctx, ev)
+		if v.Hits == nil {
+			v.Hits = []warden.Hit{}
+		}
+		vj, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("encode verdict: %w", err)
+		}
+		body, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("encode event: %w", err)
+		}
+		recs = append(recs, sqlstore.EventRecord{ID: ev.ID, Type: ev.Type, Actor: ev.Actor, Target: ev.Target,
+			TimeUS: ev.Time.UnixMicro(), ReceivedUS: now, Body: body, Verdict: vj})
+		newIdx = append(newIdx, i)
+		verdicts = append(verdicts, v)
+	}
+	if len(recs) > 0 {
+		res, err := in.opt.Log.Append(ctx, recs)
+		if err != nil {
+			return err
+		}
+		var accEvs []warden.Event
+		var accVs []warden.Verdict
+		for k, r := range res {
+			i := newIdx[k]
+			out[i] = r.Verdict
+			in.seen.Add(evs[i].ID)
+			if r.Duplicate {
+				in.duplicates.Inc()
+				continue
+			}
+			accEvs, accVs = append(accEvs, evs[i]), append(accVs, verdicts[k])
+			in.verdicts.WithLabelValues(verdicts[k].Action.String()).Inc()
+		}
+		in.accepted.Add(float64(len(accEvs)))
+		if in.opt.OnAccepted != nil && len(accEvs) > 0 {
+			in.opt.OnAccepted(accEvs, accVs)
+		}
+	}
+
+	// Ids another request was handling: once it is done, its verdicts are
+	// in the log; if it failed, take the events on ourselves.
+	if len(waitIdx) == 0 {
+		return nil
+	}
+	for _, ch := range waits {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	ids := make([]string, len(waitIdx))
+	for k, i := range waitIdx {
+		ids[k] = evs[i].ID
+	}
+	got, err := in.opt.Log.Verdicts(ctx, ids)
+	if err != nil {
+		return err
+	}
+	var retry []int
+	for _, i := range waitIdx {
+		if v, ok := got[evs[i].ID]; ok {
+			out[i] = v
+			in.duplicates.Inc()
+		} else {
+			retry = append(retry, i)
+		}
+	}
+	if len(retry) > 0 {
+		if depth > 3 {
+			return warden.Errorf(warden.EUNAVAILABLE, "events are being retried by concurrent requests; retry later")
+		}
+		return in.ingestUnique(ctx, evs, retry, out, depth+1)
+	}
+	return nil
+}
