@@ -284,3 +284,34 @@ func (ds *Dataset) Matrix() [][]float64 {
 	}
 	return X
 }
+
+// Pool is several datasets' feature vectors pooled for training, with the
+// group (dataset and class) of every row for GroupWeights.
+type Pool struct {
+	X      [][]float64
+	Y      []float64
+	Groups []string
+	Names  []string
+}
+
+// LoadPool loads each directory and pools its rows. step, if not nil, is
+// called after each dataset.
+func LoadPool(dirs []string, step func()) (*Pool, error) {
+	p := &Pool{}
+	for _, dir := range dirs {
+		ds, err := Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		p.X = append(p.X, ds.Matrix()...)
+		p.Y = append(p.Y, ds.Labels...)
+		p.Names = append(p.Names, ds.Name)
+		for _, l := range ds.Labels {
+			p.Groups = append(p.Groups, fmt.Sprint(ds.Name, "/", l))
+		}
+		if step != nil {
+			step()
+		}
+	}
+	return p, nil
+}

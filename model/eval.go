@@ -179,11 +179,26 @@ func CrossValidate(X [][]float64, y []float64, k int, seed uint64, p, b Params, 
 	return Compute(y, s), Compute(y, sb), nil
 }
 
-// TrainTest trains on (X, y) and scores (TX, Ty), for learner p and baseline b.
-func TrainTest(X [][]float64, y []float64, TX [][]float64, Ty []float64, p, b Params) (Metrics, Metrics, error) {
+// GroupWeights returns row weights that give every group (a dataset and
+// class) the same total weight, summing to the number of rows.
+func GroupWeights(groups []string) []float64 {
+	n := map[string]int{}
+	for _, g := range groups {
+		n[g]++
+	}
+	w := make([]float64, len(groups))
+	for i, g := range groups {
+		w[i] = float64(len(groups)) / float64(len(n)*n[g])
+	}
+	return w
+}
+
+// TrainTest trains on (X, y) with row weights wt (nil: equal) and scores
+// (TX, Ty), for learner p and baseline b.
+func TrainTest(X [][]float64, y, wt []float64, TX [][]float64, Ty []float64, p, b Params) (Metrics, Metrics, error) {
 	var out [2]Metrics
 	for j, pp := range []Params{p, b} {
-		m, err := Train(X, y, pp)
+		m, err := TrainWeighted(X, y, wt, pp)
 		if err != nil {
 			return Metrics{}, Metrics{}, err
 		}

@@ -75,13 +75,27 @@ type Model struct {
 // Train fits a model on X (rows of len(Names) features, NaN unknown) and
 // labels y (1 bot, 0 human).
 func Train(X [][]float64, y []float64, p Params) (*Model, error) {
-	if len(X) == 0 || len(X) != len(y) {
+	return TrainWeighted(X, y, nil, p)
+}
+
+// TrainWeighted is Train with a weight per row (nil: all 1). Weights let
+// training on a pool of datasets give each dataset and class its own share
+// instead of letting the largest collection define what a human looks like.
+func TrainWeighted(X [][]float64, y, wt []float64, p Params) (*Model, error) {
+	if wt == nil {
+		wt = make([]float64, len(y))
+		for i := range wt {
+			wt[i] = 1
+		}
+	}
+	if len(X) == 0 || len(X) != len(y) || len(wt) != len(y) {
 		return nil, fmt.Errorf("model: %d rows and %d labels", len(X), len(y))
 	}
 	nf := len(X[0])
-	var pos float64
-	for _, v := range y {
-		pos += v
+	var pos, tot float64
+	for i, v := range y {
+		pos += v * wt[i]
+		tot += wt[i]
 	}
 	m := &Model{Format: Format, Version: Version, Params: p, Features: slices.Clone(Names[:nf]), N: len(X)}
 	if nf != len(Names) {
@@ -92,11 +106,11 @@ func Train(X [][]float64, y []float64, p Params) (*Model, error) {
 	}
 	switch p.Learner {
 	case GBT:
-		m.trainGBT(X, y, pos)
+		m.trainGBT(X, y, wt, pos/tot)
 	case Tree1:
-		m.trainTree(X, y)
+		m.trainTree(X, y, wt)
 	case LogReg:
-		m.trainLogReg(X, y, pos)
+		m.trainLogReg(X, y, wt, pos/tot)
 	default:
 		return nil, fmt.Errorf("model: unknown learner %q (gbt, logreg or tree)", p.Learner)
 	}
@@ -111,11 +125,11 @@ func allFeatures(nf int) []int {
 	return f
 }
 
-func (m *Model) trainGBT(X [][]float64, y []float64, pos float64) {
+func (m *Model) trainGBT(X [][]float64, y, wt []float64, prior float64) {
 	n, nf := len(X), len(X[0])
 	bn := newBinner(X, nf)
 	B := bn.bin(X)
-	prior := (pos + 1) / (float64(n) + 2)
+	prior = math.Min(math.Max(prior, 1e-3), 1-1e-3)
 	m.Base = math.Log(prior / (1 - prior))
 	F := make([]float64, n)
 	for i := range F {
@@ -129,7 +143,7 @@ func (m *Model) trainGBT(X [][]float64, y []float64, pos float64) {
 		rows = rows[:0]
 		for i := range F {
 			p := sigmoid(F[i])
-			g[i], h[i] = p-y[i], math.Max(p*(1-p), 1e-6)
+			g[i], h[i] = (p-y[i])*wt[i], math.Max(p*(1-p), 1e-6)*wt[i]
 			if m.Params.Subsample >= 1 || m.Params.Subsample <= 0 || rng.Float64() < m.Params.Subsample {
 				rows = append(rows, i)
 			}
@@ -142,18 +156,18 @@ func (m *Model) trainGBT(X [][]float64, y []float64, pos float64) {
 	}
 }
 
-func (m *Model) trainTree(X [][]float64, y []float64) {
+func (m *Model) trainTree(X [][]float64, y, wt []float64) {
 	n, nf := len(X), len(X[0])
 	bn := newBinner(X, nf)
 	g, h := make([]float64, n), make([]float64, n)
 	for i := range y {
-		g[i], h[i] = -y[i], 1
+		g[i], h[i] = -y[i]*wt[i], wt[i]
 	}
 	tp := treeParams{depth: m.Params.Depth, minLeaf: m.Params.MinLeaf, shrink: 1, minGain: 1e-9, features: allFeatures(nf)}
 	m.Trees = []*Tree{growTree(bn, bn.bin(X), g, h, allFeatures(n), tp)}
 }
 
-func (m *Model) trainLogReg(X [][]float64, y []float64, pos float64) {
+func (m *Model) trainLogReg(X [][]float64, y, wt []float64, prior float64) {
 	n, nf := len(X), len(X[0])
 	m.Mean, m.Std = make([]float64, nf), make([]float64, nf)
 	anyMiss := make([]bool, nf)
@@ -180,9 +194,13 @@ func (m *Model) trainLogReg(X [][]float64, y []float64, pos float64) {
 	}
 	d := len(Z[0])
 	w := make([]float64, d)
-	prior := (pos + 1) / (float64(n) + 2)
+	prior = math.Min(math.Max(prior, 1e-3), 1-1e-3)
 	b := math.Log(prior / (1 - prior))
 	grad := make([]float64, d)
+	var sw float64
+	for _, v := range wt {
+		sw += v
+	}
 	// Full-batch gradient descent with Nesterov-free momentum: the problem is
 	// small and convex, so simple and deterministic beats clever.
 	vel := make([]float64, d)
@@ -192,18 +210,18 @@ func (m *Model) trainLogReg(X [][]float64, y []float64, pos float64) {
 		var gb float64
 		for i, z := range Z {
 			p := sigmoid(b + dot(w, z))
-			e := p - y[i]
+			e := (p - y[i]) * wt[i]
 			for j, v := range z {
 				grad[j] += e * v
 			}
 			gb += e
 		}
 		for j := range w {
-			g := grad[j]/float64(n) + m.Params.Lambda*w[j]
+			g := grad[j]/sw + m.Params.Lambda*w[j]
 			vel[j] = 0.9*vel[j] - m.Params.Rate*g
 			w[j] += vel[j]
 		}
-		vb = 0.9*vb - m.Params.Rate*gb/float64(n)
+		vb = 0.9*vb - m.Params.Rate*gb/sw
 		b += vb
 	}
 	m.Base = b
@@ -313,11 +331,9 @@ func (m *Model) Explain(x []float64, k int) []Reason {
 	return rs
 }
 
-// Write writes m as indented JSON.
+// Write writes m as JSON (compact: the file is embedded in the binary).
 func (m *Model) Write(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", " ")
-	return enc.Encode(m)
+	return json.NewEncoder(w).Encode(m)
 }
 
 // Read reads and checks a model file.

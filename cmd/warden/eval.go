@@ -17,7 +17,7 @@ func init() {
 	var data, train, test, learner string
 	var folds int
 	var seed uint64
-	var asJSON bool
+	var asJSON, balance bool
 	cmd := &cobra.Command{
 		Use:   "eval (--data DIR [--folds 5] [--seed 1] | --train DIR[,DIR…] --test DIR) [--json]",
 		Short: "Measure the bot-likeness model on labeled data, beside a depth-limited tree baseline",
@@ -64,20 +64,13 @@ Every result carries the baseline, a depth-4 decision tree on the same features.
 				}
 				res = result(fmt.Sprintf("%d-fold stratified cross-validation, seed %d", folds, seed), learner, nil, ds, m, bm)
 			} else {
-				var X [][]float64
-				var y []float64
-				var names []string
-				for _, dir := range strings.Split(train, ",") {
-					ds, err := model.Load(dir)
-					if err != nil {
-						return err
-					}
-					X = append(X, ds.Matrix()...)
-					y = append(y, ds.Labels...)
-					names = append(names, ds.Name)
+				pool, err := model.LoadPool(strings.Split(train, ","), func() {
 					if bar != nil {
 						bar.Add(1)
 					}
+				})
+				if err != nil {
+					return err
 				}
 				ts, err := model.Load(test)
 				if err != nil {
@@ -86,11 +79,15 @@ Every result carries the baseline, a depth-4 decision tree on the same features.
 				if bar != nil {
 					bar.Describe("training")
 				}
-				m, bm, err := model.TrainTest(X, y, ts.Matrix(), ts.Labels, p, b)
+				var wt []float64
+				if balance {
+					wt = model.GroupWeights(pool.Groups)
+				}
+				m, bm, err := model.TrainTest(pool.X, pool.Y, wt, ts.Matrix(), ts.Labels, p, b)
 				if err != nil {
 					return err
 				}
-				res = result("train on other datasets, test on this one", learner, names, ts, m, bm)
+				res = result("train on other datasets, test on this one", learner, pool.Names, ts, m, bm)
 			}
 			if bar != nil {
 				bar.Finish()
@@ -109,6 +106,7 @@ Every result carries the baseline, a depth-4 decision tree on the same features.
 	f.StringVar(&train, "train", "", "comma-separated dataset directories to train on")
 	f.StringVar(&test, "test", "", "dataset directory to score")
 	f.StringVar(&learner, "learner", model.GBT, "gbt, logreg or tree")
+	f.BoolVar(&balance, "balance", true, "with --train, weight every training dataset and class equally")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	root.AddCommand(cmd)
 }

@@ -1,0 +1,62 @@
+package detect
+
+import "hash/maphash"
+
+// gen is a map whose entries expire by event time without a sweeper or a
+// goroutine: entries live in two generations, the current one and the
+// previous one. When the current generation is older than span (event time)
+// or holds max entries, it becomes the previous one and the old previous one
+// is dropped. An entry touched within one span survives; one idle for two
+// spans is gone. Memory is bounded by 2 × max entries.
+type gen[V any] struct {
+	cur, prev map[uint64]V
+	start     int64 // event time the current generation began
+	span      int64
+	max       int
+}
+
+func newGen[V any](span int64, max int) *gen[V] {
+	return &gen[V]{cur: map[uint64]V{}, prev: map[uint64]V{}, span: span, max: max}
+}
+
+// tick rotates the generations if due at event time now.
+func (g *gen[V]) tick(now int64) {
+	if g.start == 0 {
+		g.start = now
+	}
+	if now-g.start >= g.span || len(g.cur) >= g.max {
+		g.prev = g.cur
+		g.cur = make(map[uint64]V, len(g.prev)/2+8)
+		g.start = now
+	}
+}
+
+// get returns the entry for k, moving it to the current generation.
+func (g *gen[V]) get(k uint64) (V, bool) {
+	if v, ok := g.cur[k]; ok {
+		return v, true
+	}
+	if v, ok := g.prev[k]; ok {
+		delete(g.prev, k)
+		g.cur[k] = v
+		return v, true
+	}
+	var z V
+	return z, false
+}
+
+func (g *gen[V]) put(k uint64, v V) { g.cur[k] = v }
+
+func (g *gen[V]) len() int { return len(g.cur) + len(g.prev) }
+
+// hasher hashes keys with a per-Set seed; key kinds are kept apart by a
+// one-byte prefix mixed into the hash.
+type hasher struct{ seed maphash.Seed }
+
+func (h hasher) key(kind byte, s string) uint64 {
+	var mh maphash.Hash
+	mh.SetSeed(h.seed)
+	mh.WriteByte(kind)
+	mh.WriteString(s)
+	return mh.Sum64()
+}
