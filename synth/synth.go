@@ -443,9 +443,13 @@ func (g *Generator) organic(t time.Time) warden.Event {
 		ev := g.event(t, warden.EventLogin, i)
 		ev.Country = countries[g.rng.IntN(len(countries))]
 		return ev
-	default:
+	case r < 964:
 		g.onboard(t)
 		return warden.Event{}
+	default:
+		ev := g.event(t, warden.EventView, i)
+		ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
+		return ev
 	}
 }
 

@@ -105,6 +105,11 @@ type distCell struct {
 type bigDist struct {
 	Epoch uint32
 	S     [bigBuckets]*hyperloglog.Sketch
+	// The last estimate and the sub-bucket epoch it was made at, so reads
+	// between inserts do not merge the sketches again.
+	est      float64
+	estEpoch uint32
+	fresh    bool
 }
 
 type rateCell struct {
@@ -330,10 +335,19 @@ func (b *bigDist) insert(spec *Spec, t time.Time, value uint64) {
 		*sk = hyperloglog.New14()
 	}
 	(*sk).InsertHash(value)
+	b.fresh = false
 }
 
 func (b *bigDist) estimate(spec *Spec, t time.Time) float64 {
 	e := uint32(t.UnixNano() / width(spec, bigBuckets))
+	if b.fresh && b.estEpoch == e {
+		return b.est
+	}
+	b.est, b.estEpoch, b.fresh = b.merged(e), e, true
+	return b.est
+}
+
+func (b *bigDist) merged(e uint32) float64 {
 	var sum *hyperloglog.Sketch
 	for k := uint32(0); k < bigBuckets; k++ {
 		ep := b.Epoch - k
@@ -359,20 +373,10 @@ func (sh *shard) bigDistinct(spec *Spec, key uint64, t time.Time, add bool, valu
 		b = &bigDist{}
 		sh.big[key] = b
 	}
-	if add {
-		if !commit {
-			// A sketch cannot tell cheaply whether value is new: estimate
-			// with it inserted into a copy of the current sub-bucket.
-			cp := *b
-			e := uint32(t.UnixNano() / width(spec, bigBuckets))
-			if s := cp.S[e%bigBuckets]; s != nil && e == cp.Epoch {
-				cp.S[e%bigBuckets] = s.Clone()
-			} else {
-				cp.S[e%bigBuckets] = nil
-			}
-			cp.insert(spec, t, value)
-			return cp.estimate(spec, t)
-		}
+	if add && commit {
+		// Without commit the value is read as it stands: a sketch cannot
+		// tell cheaply whether one more value is new, and at these sizes
+		// one value is within the sketch's error.
 		b.insert(spec, t, value)
 		if exp := secs(t) + uint32(spec.Window/time.Second) + 1; exp > c.Exp {
 			c.Exp = exp
@@ -424,6 +428,32 @@ func (sh *shard) lastK(spec *Spec, key uint64, t time.Time, add, commit bool) fl
 		return math.Inf(1)
 	}
 	return math.Max(span, 0)
+}
+
+// Add records an event (with the hash of its distinct value) at key, like
+// Observe with add and commit, without computing the counter's value.
+func (s *Store) Add(spec *Spec, key uint64, t time.Time, value uint64) {
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	switch spec.Kind {
+	case Count:
+		sh.count(spec, key, t, true, true)
+	case Distinct:
+		if c, ok := sh.dist[key]; ok && c.Big && secs(t) <= c.Exp {
+			sh.big[key].insert(spec, t, value)
+			if exp := secs(t) + uint32(spec.Window/time.Second) + 1; exp > c.Exp {
+				c.Exp = exp
+				sh.dist[key] = c
+			}
+			return
+		}
+		sh.distinct(spec, key, t, true, value, true)
+	case Rate:
+		sh.rateOf(spec, key, t, true, true)
+	case LastK:
+		sh.lastK(spec, key, t, true, true)
+	}
 }
 
 // Sweep drops every key that has expired by event time t and returns how

@@ -1,0 +1,464 @@
+// Package engine is Warden's rule engine: it compiles rule sets (YAML files
+// with expr-lang expressions over a typed environment) into one plan per
+// event type, evaluates each event against event-time counters kept in
+// package state, and answers with a verdict (CONTRACT §2). Rule sets are
+// checked before they go live and hot-reloaded from their directory; a bad
+// set is rejected and the running one kept.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/engine/state"
+	"github.com/wardenhq/warden/rules"
+)
+
+// Options configure an Engine. The zero value runs the built-in rule pack
+// with no snapshots, no metrics and no detectors.
+type Options struct {
+	RulesDir   string // rule set directory; "" means the built-in pack (no reload)
+	StateDir   string // where counter snapshots go; "" means none
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil means no metrics are registered
+	Detectors  *detect.Set           // observed once per event when set
+	Labels     Labels                // answers has_label; nil means no labels
+	// Budget is the per-event time budget; past it the verdict fails open
+	// (allow) and warden_engine_budget_exceeded_total counts it. 0 means
+	// 10ms; negative means no budget (replays use none, to be repeatable).
+	Budget time.Duration
+	// Poll is how often Run checks RulesDir for changes; 0 means 2s.
+	Poll time.Duration
+	// SnapshotEvery is how often Run snapshots the state; 0 means 1m.
+	SnapshotEvery time.Duration
+	// OnEffects, when set, receives each event's effects after evaluation.
+	OnEffects func(ev *warden.Event, effects []Effect)
+}
+
+// Engine evaluates events against the current rule set. It implements
+// warden.Engine and is safe for concurrent use.
+type Engine struct {
+	opts    Options
+	log     *slog.Logger
+	set     atomic.Pointer[RuleSet]
+	st      *state.Store
+	loadErr atomic.Pointer[loadError]
+	m       *metrics
+
+	mu     sync.Mutex // guards stats, finger
+	stats  map[string]*ruleStats
+	finger uint64 // fingerprint of the rules directory last compiled
+
+	lastSweep atomic.Int64 // event-time unix seconds of the last sweep
+	events    atomic.Uint64
+	evals     atomic.Uint64
+	closeOnce sync.Once
+}
+
+type loadError struct{ err error }
+
+// ruleStats counts a rule's hits since the engine started, and per wall
+// clock minute over the last hour for "rules that fire most".
+type ruleStats struct {
+	hits    atomic.Uint64
+	minutes [60]atomic.Uint64
+	stamp   [60]atomic.Int64
+	counter prometheus.Counter
+}
+
+func (s *ruleStats) hit(now int64) {
+	s.hits.Add(1)
+	m := now / 60
+	slot := m % 60
+	if s.stamp[slot].Load() != m {
+		s.stamp[slot].Store(m)
+		s.minutes[slot].Store(0)
+	}
+	s.minutes[slot].Add(1)
+	if s.counter != nil {
+		s.counter.Inc()
+	}
+}
+
+func (s *ruleStats) recent(now int64) uint64 {
+	m := now / 60
+	var n uint64
+	for i := range s.minutes {
+		if st := s.stamp[i].Load(); st > m-60 && st <= m {
+			n += s.minutes[i].Load()
+		}
+	}
+	return n
+}
+
+// Open compiles the rule set, restores the state snapshot if there is one,
+// and returns a ready Engine. A rule set with errors is an error here: at
+// start there is no old set to keep running.
+func Open(opts Options) (*Engine, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Budget == 0 {
+		opts.Budget = 10 * time.Millisecond
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 2 * time.Second
+	}
+	if opts.SnapshotEvery <= 0 {
+		opts.SnapshotEvery = time.Minute
+	}
+	e := &Engine{opts: opts, log: opts.Logger, st: state.New(), stats: map[string]*ruleStats{}}
+	e.m = newMetrics(opts.Registerer, e)
+	rs, finger, err := e.compile()
+	if err != nil {
+		return nil, err
+	}
+	e.finger = finger
+	e.publish(rs)
+	if p := e.snapshotPath(); p != "" {
+		if err := e.st.Load(p); err != nil {
+			// A damaged snapshot costs history, not availability.
+			e.log.Warn("engine: state snapshot not restored; starting empty", "path", p, "err", err)
+		} else {
+			e.log.Info("engine: state restored", "path", p, "keys", e.st.Keys())
+		}
+	}
+	return e, nil
+}
+
+func (e *Engine) snapshotPath() string {
+	if e.opts.StateDir == "" {
+		return ""
+	}
+	return filepath.Join(e.opts.StateDir, "engine-state.snap")
+}
+
+func (e *Engine) rulesFS() fs.FS {
+	if e.opts.RulesDir == "" {
+		return rules.FS
+	}
+	return os.DirFS(e.opts.RulesDir)
+}
+
+func (e *Engine) compile() (*RuleSet, uint64, error) {
+	finger, err := fingerprint(e.opts.RulesDir)
+	if err != nil {
+		return nil, 0, err
+	}
+	rs, err := Compile(e.rulesFS(), CompileOptions{Labels: e.opts.Labels})
+	return rs, finger, err
+}
+
+// fingerprint hashes the names, sizes and modification times of the files
+// under dir; "" (the embedded pack) never changes.
+func fingerprint(dir string) (uint64, error) {
+	if dir == "" {
+		return 0, nil
+	}
+	h := fnv.New64a()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00", p, info.Size(), info.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reading rules directory: %w", err)
+	}
+	return h.Sum64(), nil
+}
+
+// publish makes rs the live rule set, carrying hit counts over by rule name.
+func (e *Engine) publish(rs *RuleSet) {
+	e.mu.Lock()
+	for _, r := range rs.rules {
+		s := e.stats[r.name]
+		if s == nil {
+			s = &ruleStats{}
+			if e.m != nil {
+				s.counter = e.m.hits.WithLabelValues(r.name)
+			}
+			e.stats[r.name] = s
+		}
+		r.stats = s
+	}
+	e.mu.Unlock()
+	e.set.Store(rs)
+	e.loadErr.Store(nil)
+}
+
+// Reload recompiles the rules directory if it changed since the last load.
+// A set with errors is rejected: the running set stays, and LoadError
+// returns the errors until a good set loads.
+func (e *Engine) Reload() error {
+	if e.opts.RulesDir == "" {
+		return nil
+	}
+	finger, err := fingerprint(e.opts.RulesDir)
+	if err != nil {
+		e.loadErr.Store(&loadError{err})
+		return err
+	}
+	e.mu.Lock()
+	same := finger == e.finger
+	e.finger = finger
+	e.mu.Unlock()
+	if same {
+		return nil
+	}
+	rs, err := Compile(e.rulesFS(), CompileOptions{Labels: e.opts.Labels})
+	if err != nil {
+		e.loadErr.Store(&loadError{err})
+		e.m.reload("rejected")
+		e.log.Error("engine: rule set rejected; the previous set keeps running", "dir", e.opts.RulesDir, "errors", err.Error())
+		return err
+	}
+	e.publish(rs)
+	e.m.reload("ok")
+	e.log.Info("engine: rule set reloaded", "dir", e.opts.RulesDir, "rules", len(rs.rules))
+	return nil
+}
+
+// LoadError returns why the last attempt to load the rules failed, or nil
+// when the running set is the latest.
+func (e *Engine) LoadError() error {
+	if le := e.loadErr.Load(); le != nil {
+		return le.err
+	}
+	return nil
+}
+
+// RuleSet returns the live rule set.
+func (e *Engine) RuleSet() *RuleSet { return e.set.Load() }
+
+// RuleStatus describes one rule of the live set for the console.
+type RuleStatus struct {
+	Name       string
+	Version    int
+	Mode       string
+	Action     warden.Action
+	Tags       []string
+	File       string
+	Line       int
+	Hits       uint64 // since the engine started
+	RecentHits uint64 // in the last hour of wall-clock time
+}
+
+// Rules lists the live rule set's rules in file order.
+func (e *Engine) Rules() []RuleStatus {
+	rs := e.set.Load()
+	now := time.Now().Unix()
+	out := make([]RuleStatus, 0, len(rs.rules))
+	for _, r := range rs.rules {
+		out = append(out, RuleStatus{Name: r.name, Version: r.version, Mode: r.modeStr, Action: r.action,
+			Tags: r.tags, File: r.file, Line: r.pos.Line, Hits: r.stats.hits.Load(), RecentHits: r.stats.recent(now)})
+	}
+	return out
+}
+
+// TopRules returns up to n rules that fired most in the last hour, most
+// first.
+func (e *Engine) TopRules(n int) []RuleStatus {
+	all := e.Rules()
+	sort.SliceStable(all, func(i, j int) bool { return all[i].RecentHits > all[j].RecentHits })
+	for len(all) > 0 && all[len(all)-1].RecentHits == 0 {
+		all = all[:len(all)-1]
+	}
+	return all[:min(n, len(all))]
+}
+
+// Evaluate returns the verdict for ev and records it in the engine's state.
+func (e *Engine) Evaluate(ctx context.Context, ev *warden.Event) warden.Verdict {
+	return e.Eval(ctx, ev).Verdict
+}
+
+// Eval evaluates ev with the live rule set, applies the counter updates and
+// hands the effects to Options.OnEffects, and returns the full result.
+func (e *Engine) Eval(ctx context.Context, ev *warden.Event) Result {
+	rs := e.set.Load()
+	var feats *detect.Features
+	if e.opts.Detectors != nil {
+		f := e.opts.Detectors.Observe(ev)
+		feats = &f
+	}
+	start := time.Now()
+	res := rs.evaluate(ctx, ev, e.st, feats, e.opts.Budget, hooks{hit: e.hit, ruleErr: e.ruleErr})
+	res.apply(e.st, ev.Time)
+	e.events.Add(1)
+	e.evals.Add(uint64(res.RuleEvals))
+	if e.m != nil {
+		e.m.observe(&res, time.Since(start))
+	}
+	if res.FailedOpen {
+		e.log.Warn("engine: time budget exceeded; verdict failed open", "event", ev.ID, "budget", e.opts.Budget)
+	}
+	if e.opts.OnEffects != nil && len(res.Effects) > 0 {
+		e.opts.OnEffects(ev, res.Effects)
+	}
+	e.maybeSweep(ev.Time, rs.maxWindow)
+	return res
+}
+
+func (e *Engine) hit(r *rule) { r.stats.hit(time.Now().Unix()) }
+
+func (e *Engine) ruleErr(r *rule, err error) {
+	if e.m != nil {
+		e.m.ruleErrors.WithLabelValues(r.name).Inc()
+	}
+	e.log.Debug("engine: rule failed", "rule", r.name, "err", err)
+}
+
+// maybeSweep drops expired counter keys every five minutes of event time,
+// so memory follows the live windows during a replay as in serving.
+func (e *Engine) maybeSweep(t time.Time, maxWindow time.Duration) {
+	now := t.Unix()
+	last := e.lastSweep.Load()
+	if last == 0 {
+		e.lastSweep.CompareAndSwap(0, now)
+		return
+	}
+	if now-last < 300 || !e.lastSweep.CompareAndSwap(last, now) {
+		return
+	}
+	e.st.Sweep(t, maxWindow)
+}
+
+// Stats are the engine's totals since it opened.
+type Stats struct {
+	Events    uint64 // events evaluated
+	RuleEvals uint64 // rule expressions evaluated
+	Keys      int    // counter keys held
+}
+
+// Stats returns the engine's totals.
+func (e *Engine) Stats() Stats {
+	return Stats{Events: e.events.Load(), RuleEvals: e.evals.Load(), Keys: e.st.Keys()}
+}
+
+// Run reloads the rules when their directory changes and snapshots the
+// state periodically, until ctx is done.
+func (e *Engine) Run(ctx context.Context) {
+	poll := time.NewTicker(e.opts.Poll)
+	defer poll.Stop()
+	snap := time.NewTicker(e.opts.SnapshotEvery)
+	defer snap.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-poll.C:
+			_ = e.Reload()
+		case <-snap.C:
+			if err := e.Snapshot(); err != nil {
+				e.log.Error("engine: state snapshot failed", "err", err)
+			}
+		}
+	}
+}
+
+// Snapshot writes the counter state to StateDir, if one is set.
+func (e *Engine) Snapshot() error {
+	p := e.snapshotPath()
+	if p == "" {
+		return nil
+	}
+	return e.st.Save(p)
+}
+
+// Close writes a final snapshot.
+func (e *Engine) Close() error {
+	var err error
+	e.closeOnce.Do(func() { err = e.Snapshot() })
+	if err != nil {
+		return fmt.Errorf("engine: final state snapshot: %w", err)
+	}
+	return nil
+}
+
+type metrics struct {
+	events     prometheus.Counter
+	evals      prometheus.Counter
+	latency    prometheus.Histogram
+	budget     prometheus.Counter
+	ruleErrors *prometheus.CounterVec
+	hits       *prometheus.CounterVec
+	reloads    *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, e *Engine) *metrics {
+	if reg == nil {
+		return nil
+	}
+	m := &metrics{
+		events:  prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_engine_events_total", Help: "Events evaluated."}),
+		evals:   prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_engine_rule_evaluations_total", Help: "Rule expressions evaluated."}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_engine_evaluation_seconds", Help: "Time to evaluate one event.", Buckets: prometheus.ExponentialBuckets(2e-6, 2.5, 12)}),
+		budget:  prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_engine_budget_exceeded_total", Help: "Events whose evaluation ran past the time budget and failed open."}),
+		ruleErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "warden_engine_rule_errors_total",
+			Help: "Rule evaluations that failed or panicked (contained; the rule counts as not matching)."}, []string{"rule"}),
+		hits:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "warden_engine_rule_hits_total", Help: "Rule hits, in any mode."}, []string{"rule"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "warden_engine_reloads_total", Help: "Rule set reloads by result (ok, rejected)."}, []string{"result"}),
+	}
+	keys := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "warden_engine_state_keys", Help: "Counter keys held in memory."},
+		func() float64 { return float64(e.st.Keys()) })
+	m.events = register(reg, m.events)
+	m.evals = register(reg, m.evals)
+	m.latency = register(reg, m.latency)
+	m.budget = register(reg, m.budget)
+	m.ruleErrors = register(reg, m.ruleErrors)
+	m.hits = register(reg, m.hits)
+	m.reloads = register(reg, m.reloads)
+	register(reg, prometheus.Collector(keys))
+	return m
+}
+
+// register registers c, or returns the collector already registered under
+// the same name (two engines in one process share their metrics).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}
+
+func (m *metrics) observe(res *Result, d time.Duration) {
+	m.events.Inc()
+	m.evals.Add(float64(res.RuleEvals))
+	m.latency.Observe(d.Seconds())
+	if res.FailedOpen {
+		m.budget.Inc()
+	}
+}
+
+func (m *metrics) reload(result string) {
+	if m != nil {
+		m.reloads.WithLabelValues(result).Inc()
+	}
+}

@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/engine/state"
+)
+
+// Env is what a rule expression sees: the event's fields, values derived from
+// them, the built-in detectors' features, and the rule set's counters and
+// named features. Expressions are type-checked against it before a rule set
+// goes live. Counter and feature names are rewritten by the compiler into
+// indexes of N, B and S, so reading one costs a slice load.
+type Env struct {
+	Type       string `expr:"type"`
+	Actor      string `expr:"actor"`
+	Target     string `expr:"target"`
+	TargetKind string `expr:"target_kind"`
+	IP         string `expr:"ip"`
+	// IP24 is the IPv4 /24 (for IPv6 the /48) the address is in, such as
+	// "203.0.113.0/24"; "" without an address.
+	IP24      string `expr:"ip24"`
+	Device    string `expr:"device"`
+	Country   string `expr:"country"`
+	Text      string `expr:"text"`
+	UserAgent string `expr:"user_agent"`
+	// TextHash identifies the text up to case, spacing and punctuation,
+	// so copy-pasted text with small edits shares it; "" without text.
+	TextHash string `expr:"text_hash"`
+	TextLen  int    `expr:"text_len"`
+	Links    int    `expr:"links"` // URLs in the text
+	// AccountAgeHours is the actor's account age at event time, from the
+	// account_created attribute (RFC 3339 or unix seconds); -1 if unknown.
+	AccountAgeHours float64 `expr:"account_age_hours"`
+	Hour            int     `expr:"hour"` // hour of the day of the event, UTC
+	// Attrs holds the event's attributes as strings (numbers in decimal,
+	// booleans as "true"/"false"); filled only when a rule set reads it.
+	Attrs  map[string]string `expr:"attrs"`
+	Detect DetectEnv         `expr:"detect"`
+
+	N []float64 `expr:"_n"`
+	B []bool    `expr:"_b"`
+	S []string  `expr:"_s"`
+}
+
+// DetectEnv is the built-in detectors' view of the actor (package detect).
+type DetectEnv struct {
+	BotScore          float64 `expr:"bot_score"`
+	DupTextAccounts   int     `expr:"dup_text_accounts"`
+	LockstepGroup     int     `expr:"lockstep_group"`
+	LinkedAccounts    int     `expr:"linked_accounts"`
+	LinkedNewShare    float64 `expr:"linked_new_share"`
+	ClusterAgeSeconds float64 `expr:"cluster_age_seconds"`
+	Reasons           string  `expr:"bot_reasons"` // the bot model's reasons, joined with "; "
+}
+
+func detectEnv(f detect.Features) DetectEnv {
+	return DetectEnv{
+		BotScore: f.BotScore, DupTextAccounts: f.DupTextAccounts, LockstepGroup: f.LockstepGroup,
+		LinkedAccounts: f.LinkedAccounts, LinkedNewShare: f.LinkedNewShare,
+		ClusterAgeSeconds: f.ClusterAgeSeconds, Reasons: strings.Join(f.BotReasons, "; "),
+	}
+}
+
+// envNames are the identifiers Env and the built-in functions take, which
+// counters, features and lists may not reuse.
+var envNames = map[string]bool{
+	"type": true, "actor": true, "target": true, "target_kind": true, "ip": true, "ip24": true,
+	"device": true, "country": true, "text": true, "user_agent": true, "text_hash": true,
+	"text_len": true, "links": true, "account_age_hours": true, "hour": true, "attrs": true,
+	"detect": true, "in_list": true, "list_match": true, "has_label": true,
+}
+
+// fields reads the Env string fields that counter keys most often use
+// without running the expression machine.
+var fields = map[string]func(*Env) string{
+	"type": func(e *Env) string { return e.Type }, "actor": func(e *Env) string { return e.Actor },
+	"target": func(e *Env) string { return e.Target }, "ip": func(e *Env) string { return e.IP },
+	"ip24": func(e *Env) string { return e.IP24 }, "device": func(e *Env) string { return e.Device },
+	"country": func(e *Env) string { return e.Country }, "user_agent": func(e *Env) string { return e.UserAgent },
+	"text_hash": func(e *Env) string { return e.TextHash }, "target_kind": func(e *Env) string { return e.TargetKind },
+}
+
+// needs says which costly derived values a plan reads.
+type needs struct {
+	textHash, attrs, age bool
+}
+
+func (n *needs) or(o needs) {
+	n.textHash = n.textHash || o.textHash
+	n.attrs = n.attrs || o.attrs
+	n.age = n.age || o.age
+}
+
+// fill sets e from ev, computing only the derived values in nd.
+func (e *Env) fill(ev *warden.Event, nd needs) {
+	e.Type, e.Actor, e.Target, e.TargetKind = ev.Type, ev.Actor, ev.Target, ev.TargetKind
+	e.IP, e.Device, e.Country, e.Text = ev.IP, ev.Device, ev.Country, ev.Text
+	e.IP24 = subnet(ev.IP)
+	e.UserAgent = ev.Attr("user_agent")
+	e.TextLen = len(ev.Text)
+	e.Links = countLinks(ev.Text)
+	e.Hour = ev.Time.Hour()
+	e.TextHash = ""
+	if nd.textHash && ev.Text != "" {
+		e.TextHash = textHash(ev.Text)
+	}
+	e.AccountAgeHours = -1
+	if nd.age {
+		e.AccountAgeHours = accountAge(ev)
+	}
+	e.Attrs = nil
+	if nd.attrs && len(ev.Attrs) > 0 {
+		e.Attrs = make(map[string]string, len(ev.Attrs))
+		for k := range ev.Attrs {
+			e.Attrs[k] = ev.Attr(k)
+		}
+	}
+	e.Detect = DetectEnv{}
+}
+
+func accountAge(ev *warden.Event) float64 {
+	var created time.Time
+	switch v := ev.Attrs["account_created"].(type) {
+	case string:
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return -1
+		}
+		created = t
+	case float64:
+		created = time.Unix(int64(v), 0)
+	default:
+		return -1
+	}
+	h := ev.Time.Sub(created).Hours()
+	if h < 0 {
+		return 0
+	}
+	return h
+}
+
+// subnet returns the /24 of an IPv4 address or the /48 of an IPv6 one.
+func subnet(ip string) string {
+	if ip == "" {
+		return ""
+	}
+	if i := strings.LastIndexByte(ip, '.'); i > 0 && strings.Count(ip, ".") == 3 {
+		return ip[:i] + ".0/24"
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ""
+	}
+	p, err := a.Prefix(48)
+	if err != nil {
+		return ""
+	}
+	return p.String()
+}
+
+func countLinks(s string) int {
+	n := 0
+	for {
+		i := strings.Index(s, "http")
+		if i < 0 {
+			return n
+		}
+		s = s[i+4:]
+		if strings.HasPrefix(s, "://") || strings.HasPrefix(s, "s://") {
+			n++
+		}
+	}
+}
+
+// textHash normalises text (case, spacing, punctuation and symbols are
+// ignored) and hashes it, so copy-paste waves with cosmetic edits collide.
+func textHash(s string) string {
+	h := state.Seed
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			continue
+		}
+		r = unicode.ToLower(r)
+		var buf [4]byte
+		n := copy(buf[:], string(r))
+		h = state.Hash(h, string(buf[:n]))
+	}
+	return strconv.FormatUint(h, 36)
+}
