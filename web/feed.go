@@ -1,0 +1,221 @@
+package web
+
+import (
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/wardenhq/warden"
+)
+
+// DefaultFeedSize is how many recent verdicts a Feed keeps in each of its
+// two lists (all, and flagged).
+const DefaultFeedSize = 200
+
+// topWindow is how far back the dashboard's "rules that fire most" looks,
+// in minutes. Arrival time, not event time: this is a live view of what is
+// happening now, and a replay of old events should not look like a quiet
+// minute.
+const topWindow = 10
+
+// Feed is a bounded, in-memory view of recently accepted events and their
+// verdicts, for the console's live dashboard. Add is meant for ingest's
+// OnAccepted callback: it takes one lock per batch, keeps only the newest
+// events of a large batch, and holds on to nothing of an event but a few
+// short fields (never its text or attributes). Safe for concurrent use.
+type Feed struct {
+	mu      sync.Mutex
+	recent  ring // every verdict
+	flagged ring // verdicts with a hit or an action other than allow
+	total   uint64
+	flags   uint64
+	actions [5]uint64 // by warden.Action
+	minutes [topWindow]minuteHits
+	now     func() time.Time
+}
+
+// FeedItem is one event and its verdict as the dashboard shows it.
+type FeedItem struct {
+	At        time.Time // when Warden accepted it
+	EventID   string
+	Type      string
+	Actor     string
+	Target    string
+	EventTime time.Time
+	Action    warden.Action
+	Score     float64
+	Hits      []warden.Hit
+}
+
+// Flagged reports whether the verdict is worth a moderator's look: a rule
+// hit (in any mode) or an action other than allow.
+func (it *FeedItem) Flagged() bool { return len(it.Hits) > 0 || it.Action != warden.ActionAllow }
+
+// RuleCount is how often a rule fired.
+type RuleCount struct {
+	Rule string
+	Hits uint64
+}
+
+// FeedStats counts what the feed has seen since the process started.
+type FeedStats struct {
+	Events   uint64
+	Flagged  uint64
+	ByAction []ActionCount // every action, least severe first
+}
+
+// ActionCount is how many verdicts had one action.
+type ActionCount struct {
+	Action warden.Action
+	Count  uint64
+}
+
+type minuteHits struct {
+	minute int64 // unix minutes; this bucket's counts are for that minute
+	hits   map[string]uint64
+}
+
+type ring struct {
+	items []FeedItem
+	next  int
+	n     int
+}
+
+// NewFeed returns a Feed keeping the n newest verdicts, and the n newest
+// flagged ones.
+func NewFeed(n int) *Feed {
+	if n < 1 {
+		n = 1
+	}
+	return &Feed{recent: ring{items: make([]FeedItem, n)}, flagged: ring{items: make([]FeedItem, n)}, now: time.Now}
+}
+
+// Add records accepted events and their verdicts (vs[i] is evs[i]'s).
+func (f *Feed) Add(evs []warden.Event, vs []warden.Verdict) {
+	n := min(len(evs), len(vs))
+	if n == 0 {
+		return
+	}
+	now := f.now()
+	minute := now.Unix() / 60
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	bucket := &f.minutes[minute%topWindow]
+	if bucket.minute != minute {
+		bucket.minute = minute
+		clear(bucket.hits)
+	}
+	var flagged int
+	for i := range n {
+		v := &vs[i]
+		f.total++
+		if int(v.Action) < len(f.actions) {
+			f.actions[v.Action]++
+		}
+		if len(v.Hits) > 0 || v.Action != warden.ActionAllow {
+			flagged++
+		}
+		for j := range v.Hits {
+			if bucket.hits == nil {
+				bucket.hits = make(map[string]uint64)
+			}
+			bucket.hits[v.Hits[j].Rule]++
+		}
+	}
+	f.flags += uint64(flagged)
+	// Of a large batch only the newest fit in the rings: copy just those.
+	for i := max(0, n-len(f.recent.items)); i < n; i++ {
+		f.recent.push(item(now, &evs[i], &vs[i]))
+	}
+	skip := flagged - len(f.flagged.items)
+	for i := 0; i < n && flagged > 0; i++ {
+		v := &vs[i]
+		if len(v.Hits) == 0 && v.Action == warden.ActionAllow {
+			continue
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		f.flagged.push(item(now, &evs[i], v))
+	}
+}
+
+func item(at time.Time, ev *warden.Event, v *warden.Verdict) FeedItem {
+	// The verdict's hits are copied: the engine may reuse its slices.
+	return FeedItem{At: at, EventID: ev.ID, Type: ev.Type, Actor: ev.Actor, Target: ev.Target, EventTime: ev.Time,
+		Action: v.Action, Score: v.Score, Hits: slices.Clone(v.Hits)}
+}
+
+func (r *ring) push(it FeedItem) {
+	r.items[r.next] = it
+	r.next = (r.next + 1) % len(r.items)
+	if r.n < len(r.items) {
+		r.n++
+	}
+}
+
+// newest returns up to limit items, newest first.
+func (r *ring) newest(limit int) []FeedItem {
+	k := min(limit, r.n)
+	out := make([]FeedItem, k)
+	for i := range k {
+		out[i] = r.items[(r.next-1-i+len(r.items))%len(r.items)]
+	}
+	return out
+}
+
+// Recent returns up to limit of the newest verdicts, newest first; only
+// flagged ones when flaggedOnly.
+func (f *Feed) Recent(limit int, flaggedOnly bool) []FeedItem {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if flaggedOnly {
+		return f.flagged.newest(limit)
+	}
+	return f.recent.newest(limit)
+}
+
+// TopRules returns up to limit rules that fired most in the last ten
+// minutes, most first (ties by name).
+func (f *Feed) TopRules(limit int) []RuleCount {
+	minute := f.now().Unix() / 60
+	sum := make(map[string]uint64)
+	f.mu.Lock()
+	for i := range f.minutes {
+		b := &f.minutes[i]
+		if minute-b.minute >= topWindow || b.minute > minute {
+			continue
+		}
+		for r, n := range b.hits {
+			sum[r] += n
+		}
+	}
+	f.mu.Unlock()
+	out := make([]RuleCount, 0, len(sum))
+	for r, n := range sum {
+		out = append(out, RuleCount{Rule: r, Hits: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Hits != out[j].Hits {
+			return out[i].Hits > out[j].Hits
+		}
+		return out[i].Rule < out[j].Rule
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// Stats returns the feed's counts since it was made.
+func (f *Feed) Stats() FeedStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := FeedStats{Events: f.total, Flagged: f.flags}
+	for _, a := range warden.Actions {
+		s.ByAction = append(s.ByAction, ActionCount{Action: a, Count: f.actions[a]})
+	}
+	return s
+}

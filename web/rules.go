@@ -1,0 +1,73 @@
+package web
+
+import (
+	"net/http"
+	"sort"
+
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/sqlstore"
+)
+
+// RuleView is one rule of the running rule set, as the rules page lists it.
+type RuleView struct {
+	Name    string
+	Version int
+	Mode    string // disabled, shadow, sampled:P%, enforce
+	Action  warden.Action
+	Tags    []string
+	Hits    uint64 // since the rule set was loaded
+}
+
+// RuleSource is what the rules page needs of the rule engine: the running
+// rules, and the error of the last rule set that failed to load (nil when
+// the last load succeeded), which the page shows while the old set keeps
+// running.
+type RuleSource interface {
+	Rules() []RuleView
+	LoadError() error
+}
+
+// RuleFuncs adapts two functions to a RuleSource, so that wire.go can
+// convert the engine's own rule status without a named type.
+type RuleFuncs struct {
+	List      func() []RuleView
+	LastError func() error
+}
+
+func (f RuleFuncs) Rules() []RuleView { return f.List() }
+func (f RuleFuncs) LoadError() error  { return f.LastError() }
+
+func (c *Console) mountRules() {
+	c.Page("GET /rules", nil, c.rulesPage)
+	c.Page("GET /live/rules", nil, c.liveRules)
+	c.Nav("Rules", "/rules")
+}
+
+type rulesData struct {
+	Known     bool // the engine reports its rules
+	Rules     []RuleView
+	LoadError string
+}
+
+func (c *Console) rulesData() rulesData {
+	src := c.opt.Rules
+	if src == nil {
+		return rulesData{}
+	}
+	d := rulesData{Known: true, Rules: src.Rules()}
+	if err := src.LoadError(); err != nil {
+		d.LoadError = err.Error()
+	}
+	// By name, not by hits: the table refreshes every few seconds, and
+	// rows that change places under the reader's eye cannot be read.
+	sort.SliceStable(d.Rules, func(i, j int) bool { return d.Rules[i].Name < d.Rules[j].Name })
+	return d
+}
+
+func (c *Console) rulesPage(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+	return c.Render(w, r, "rules.html", c.rulesData())
+}
+
+func (c *Console) liveRules(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+	return c.Fragment(w, r, "rules.html", "rules-live", c.rulesData())
+}

@@ -1,0 +1,47 @@
+// Warden console behaviour. Loaded by every page (web/templates/layout.html);
+// the Content-Security-Policy allows no inline script, so it all lives here.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.getAttribute("content") : "";
+  }
+
+  // Every htmx request carries the session's CSRF token; the server checks
+  // it on anything that changes state (web.Console.Page).
+  document.addEventListener("htmx:configRequest", function (e) {
+    var tok = csrfToken();
+    if (tok) {
+      e.detail.headers["X-CSRF-Token"] = tok;
+    }
+  });
+
+  // htmx does not swap error responses. The console answers htmx errors with
+  // a plain-text message; show it in the alert region, as text, never HTML.
+  var alertBox = null;
+  function showError(msg) {
+    alertBox = alertBox || document.getElementById("console-error");
+    if (!alertBox) {
+      return;
+    }
+    alertBox.textContent = msg;
+    alertBox.hidden = false;
+  }
+  function clearError() {
+    alertBox = alertBox || document.getElementById("console-error");
+    if (alertBox && !alertBox.hidden) {
+      alertBox.hidden = true;
+      alertBox.textContent = "";
+    }
+  }
+  document.addEventListener("htmx:responseError", function (e) {
+    var xhr = e.detail.xhr;
+    var text = (xhr && xhr.responseText) ? xhr.responseText.trim() : "";
+    showError(text || ("The server answered " + (xhr ? xhr.status : "an error") + "."));
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showError("Cannot reach Warden. Retrying…");
+  });
+  document.addEventListener("htmx:afterSwap", clearError);
+})();

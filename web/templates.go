@@ -1,0 +1,87 @@
+package web
+
+import (
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// templates holds one parsed set per page: the layout, every partial and the
+// page itself, so that pages can reuse block names without clashing.
+type templates struct {
+	pages map[string]*template.Template
+}
+
+const (
+	layoutFile    = "layout.html"
+	partialSuffix = ".partial.html"
+)
+
+func loadTemplates(asset func(string) (string, error)) (*templates, error) {
+	return parseTemplates(templateFS, "templates", asset)
+}
+
+func parseTemplates(fsys fs.FS, dir string, asset func(string) (string, error)) (*templates, error) {
+	names, err := fs.Glob(fsys, dir+"/*.html")
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{
+		"asset":  asset,
+		"timeUS": formatUS,
+		"clock":  func(t time.Time) string { return t.UTC().Format("15:04:05") },
+		"datetime": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		},
+	}
+	base := template.New(layoutFile).Funcs(funcs)
+	if base, err = base.ParseFS(fsys, path.Join(dir, layoutFile)); err != nil {
+		return nil, err
+	}
+	var pages []string
+	for _, n := range names {
+		file := path.Base(n)
+		switch {
+		case file == layoutFile:
+		case strings.HasSuffix(file, partialSuffix):
+			if _, err := base.ParseFS(fsys, n); err != nil {
+				return nil, err
+			}
+		default:
+			pages = append(pages, n)
+		}
+	}
+	t := &templates{pages: make(map[string]*template.Template, len(pages))}
+	for _, n := range pages {
+		set, err := base.Clone()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := set.ParseFS(fsys, n); err != nil {
+			return nil, err
+		}
+		if set.Lookup("content") == nil {
+			return nil, fmt.Errorf("template %s: a page must define \"content\"", n)
+		}
+		t.pages[path.Base(n)] = set
+	}
+	return t, nil
+}
+
+func (t *templates) page(name string) (*template.Template, error) {
+	p, ok := t.pages[name]
+	if !ok {
+		return nil, fmt.Errorf("no console page template %q in web/templates", name)
+	}
+	return p, nil
+}
