@@ -80,7 +80,7 @@ func Open(ctx context.Context, url, dataDir string, logger *slog.Logger) (*DB, e
 		db.Path = path
 		// WAL lets readers run beside the writer; synchronous=FULL makes every
 		// commit durable before it returns, which the event log relies on.
-		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
+		dsn := "file:" + path + "?_pragma=cache_size(-65536)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
 		db.DB, err = sqlx.Open("sqlite", dsn)
 		if err == nil {
 			// One connection: SQLite has one writer, and a single

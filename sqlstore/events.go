@@ -157,6 +157,12 @@ func (l *EventLog) commit(group []*appendReq) error {
 	first := make(map[string]*AppendResult)
 	inserted := make(map[string]bool)
 	var chunk []*EventRecord
+	var full *sql.Stmt // the statement for a full chunk, prepared once per commit
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
@@ -165,9 +171,18 @@ func (l *EventLog) commit(group []*appendReq) error {
 		for _, rec := range chunk {
 			args = append(args, rec.ID, rec.Type, rec.Actor, rec.Target, rec.TimeUS, rec.ReceivedUS, string(rec.Body), string(rec.Verdict))
 		}
-		q := "INSERT INTO events (id, type, actor, target, time_us, received_us, body, verdict) VALUES " +
-			valueRows(len(chunk), eventCols) + " ON CONFLICT (id) DO NOTHING RETURNING id"
-		rows, err := tx.QueryContext(ctx, q, args...)
+		var rows *sql.Rows
+		var err error
+		if len(chunk) == insertChunk {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, l.insertSQL(insertChunk)); err != nil {
+					return fmt.Errorf("prepare insert: %w", err)
+				}
+			}
+			rows, err = full.QueryContext(ctx, args...)
+		} else {
+			rows, err = tx.QueryContext(ctx, l.insertSQL(len(chunk)), args...)
+		}
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
@@ -228,6 +243,37 @@ func (l *EventLog) commit(group []*appendReq) error {
 		}
 	}
 	return nil
+}
+
+// insertSQL is the multi-row insert for n records. On SQLite it uses
+// anonymous ? placeholders: SQLite resolves each $N through a linear list,
+// which makes parsing and binding a 4,000-parameter statement quadratic and
+// cost more than the insert itself.
+func (l *EventLog) insertSQL(n int) string {
+	rows := valueRows(n, eventCols)
+	if l.db.Dialect == SQLite {
+		rows = anonymous(rows)
+	}
+	return "INSERT INTO events (id, type, actor, target, time_us, received_us, body, verdict) VALUES " +
+		rows + " ON CONFLICT (id) DO NOTHING RETURNING id"
+}
+
+// anonymous turns "($1,$2),($3,$4)" into "(?,?),(?,?)"; valid only for
+// placeholders numbered in order of appearance, as valueRows makes them.
+func anonymous(q string) string {
+	var sb strings.Builder
+	sb.Grow(len(q))
+	for i := 0; i < len(q); i++ {
+		if q[i] == '$' {
+			sb.WriteByte('?')
+			for i+1 < len(q) && q[i+1] >= '0' && q[i+1] <= '9' {
+				i++
+			}
+			continue
+		}
+		sb.WriteByte(q[i])
+	}
+	return sb.String()
 }
 
 // valueRows returns "($1,$2),($3,$4)…" for rows of cols placeholders.

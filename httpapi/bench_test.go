@@ -1,0 +1,108 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/httpapi"
+	"github.com/wardenhq/warden/ingest"
+	"github.com/wardenhq/warden/sqlstore"
+	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
+)
+
+const benchBatch = 1000
+
+func benchBody(run string, b, n int) []byte {
+	var sb strings.Builder
+	sb.WriteString(`{"events":[`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"id":"%s-%d-%d","type":"follow","time":"2026-11-22T10:00:%02dZ","actor":"user%d","target":"user%d","target_kind":"account","ip":"203.0.%d.%d","device":"dev%d","country":"JP","attrs":{"user_agent":"app/5.1 ios","age_days":%d}}`,
+			run, b, i, i%60, i%5000, (i*7)%5000, i%250, i%200, i%3000, i%400)
+	}
+	sb.WriteString(`]}`)
+	return []byte(sb.String())
+}
+
+// BenchmarkIngest measures events/s for batches of 1,000 events: decoding
+// alone, and the whole path over loopback HTTP into a durable SQLite log
+// (synchronous=FULL, group commit), 4 concurrent clients. Compare the two
+// from the same run.
+func BenchmarkIngest(b *testing.B) {
+	bodies := make([][]byte, 64)
+	for i := range bodies {
+		bodies[i] = benchBody("d", i, benchBatch)
+	}
+	b.Run("decode-only", func(b *testing.B) {
+		b.SetBytes(int64(len(bodies[0])))
+		for i := 0; i < b.N; i++ {
+			if _, _, err := warden.DecodeEvents(bodies[i%len(bodies)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("http-sqlite-durable", func(b *testing.B) { benchHTTP(b, sqlstoretest.SQLite(b)) })
+	b.Run("http-postgres-durable", func(b *testing.B) { benchHTTP(b, sqlstoretest.Postgres(b)) })
+}
+
+var benchRun atomic.Int64
+
+func benchHTTP(b *testing.B, db *sqlstore.DB) {
+	log := sqlstore.NewEventLog(db)
+	defer log.Close()
+	in, err := ingest.New(context.Background(), ingest.Options{Log: log, Engine: warden.AllowAll{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	secret, _, _ := db.CreateKey(context.Background(), warden.RoleApp, "")
+	srv := httptest.NewServer(httpapi.New(httpapi.Options{DB: db, Ingest: in}).Handler())
+	defer srv.Close()
+	run := fmt.Sprintf("r%d", benchRun.Add(1))
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		bodies[i] = benchBody(run, i, benchBatch)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	b.SetBytes(int64(len(bodies[0])))
+	b.ResetTimer()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for c := 0; c < 4; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(bodies) {
+					return
+				}
+				req, _ := http.NewRequest("POST", srv.URL+"/v1/events", strings.NewReader(string(bodies[i])))
+				req.Header.Set("Authorization", "Bearer "+secret)
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "events/s")
+}

@@ -1,0 +1,386 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/wardenhq/warden"
+)
+
+// IncidentTx is one transaction over the incident tables. Every change to a
+// subject's cases runs inside one, after LockSubject, so that concurrent
+// reports on the same subject see each other.
+type IncidentTx struct {
+	tx      *sqlx.Tx
+	dialect string
+}
+
+// Incidents runs fn in a transaction and commits it when fn returns nil. On
+// PostgreSQL a serialisation failure or deadlock is retried a few times.
+func (db *DB) Incidents(ctx context.Context, fn func(tx *IncidentTx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := db.incidentsOnce(ctx, fn)
+		if err == nil || attempt >= 4 || !retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+}
+
+func (db *DB) incidentsOnce(ctx context.Context, fn func(tx *IncidentTx) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(&IncidentTx{tx: tx, dialect: db.Dialect}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// retryable reports PostgreSQL serialisation failures, deadlocks and unique
+// violations (two first reports racing to open a case).
+func retryable(err error) bool {
+	var we *warden.Error
+	if errors.As(err, &we) {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "40001") || strings.Contains(s, "40P01") || strings.Contains(s, "23505")
+}
+
+// SubjectState is what the store knows about one reported entity.
+type SubjectState struct {
+	OpenCase   string `db:"open_case"`
+	DecisionID string `db:"decision_id"`
+}
+
+// LockSubject creates the subject's row if needed and locks it until the
+// transaction ends.
+func (t *IncidentTx) LockSubject(ctx context.Context, kind, id string) (SubjectState, error) {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO incident_subjects (subject_kind, subject_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, kind, id); err != nil {
+		return SubjectState{}, fmt.Errorf("subject: %w", err)
+	}
+	q := `SELECT open_case, decision_id FROM incident_subjects WHERE subject_kind = $1 AND subject_id = $2`
+	if t.dialect == Postgres {
+		q += " FOR UPDATE"
+	}
+	var s SubjectState
+	err := t.tx.GetContext(ctx, &s, q, kind, id)
+	return s, err
+}
+
+// SetSubject records the subject's open case and standing decision.
+func (t *IncidentTx) SetSubject(ctx context.Context, kind, id string, s SubjectState) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE incident_subjects SET open_case = $1, decision_id = $2 WHERE subject_kind = $3 AND subject_id = $4`,
+		s.OpenCase, s.DecisionID, kind, id)
+	return err
+}
+
+const reportCols = "id, case_id, reporter, source, flagger, subject_kind, subject_id, category, description, evidence, status, received_us, decided_us, decision_id, idem_key"
+
+// ReportByIdemKey returns the report filed earlier with the same idempotency
+// key, or nil.
+func (t *IncidentTx) ReportByIdemKey(ctx context.Context, key string) (*warden.Report, error) {
+	return getOne[warden.Report](ctx, t.tx, "SELECT "+reportCols+" FROM incident_reports WHERE idem_key = $1", key)
+}
+
+// RecentReport returns the reporter's latest report on the subject in the
+// category received at or after since, or nil.
+func (t *IncidentTx) RecentReport(ctx context.Context, reporter, kind, id, category string, since warden.Micros) (*warden.Report, error) {
+	return getOne[warden.Report](ctx, t.tx, "SELECT "+reportCols+` FROM incident_reports
+		WHERE reporter = $1 AND subject_kind = $2 AND subject_id = $3 AND category = $4 AND received_us >= $5
+		ORDER BY received_us DESC LIMIT 1`, reporter, kind, id, category, since)
+}
+
+// InsertReport stores a new report.
+func (t *IncidentTx) InsertReport(ctx context.Context, r *warden.Report) error {
+	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO incident_reports (`+reportCols+`) VALUES
+		(:id, :case_id, :reporter, :source, :flagger, :subject_kind, :subject_id, :category, :description, :evidence, :status, :received_us, :decided_us, :decision_id, :idem_key)`, r)
+	return err
+}
+
+// CaseReports returns the reports on a case, oldest first.
+func (t *IncidentTx) CaseReports(ctx context.Context, caseID string) ([]warden.Report, error) {
+	var out []warden.Report
+	err := t.tx.SelectContext(ctx, &out, "SELECT "+reportCols+" FROM incident_reports WHERE case_id = $1 ORDER BY received_us, id", caseID)
+	return out, err
+}
+
+// ReportByID returns one report, or nil.
+func (t *IncidentTx) ReportByID(ctx context.Context, id string) (*warden.Report, error) {
+	return getOne[warden.Report](ctx, t.tx, "SELECT "+reportCols+" FROM incident_reports WHERE id = $1", id)
+}
+
+// SetReportsStatus moves every report of a case that is not yet decided to
+// status (with the decision, once decided).
+func (t *IncidentTx) SetReportsStatus(ctx context.Context, caseID, status, decisionID string, at warden.Micros) error {
+	decided := warden.Micros(0)
+	if status == warden.ReportDecided {
+		decided = at
+	}
+	_, err := t.tx.ExecContext(ctx, `UPDATE incident_reports SET status = $1, decision_id = $2, decided_us = $3 WHERE case_id = $4 AND status <> $5`,
+		status, decisionID, decided, caseID, warden.ReportDecided)
+	return err
+}
+
+const caseCols = "id, subject_kind, subject_id, owner, status, queue, category, priority, trusted, automated, reports, reach, detections, opened_us, due_us, assignee, assigned_us, closed_us, decision_id"
+
+// InsertCase stores a new case.
+func (t *IncidentTx) InsertCase(ctx context.Context, c *warden.Case) error {
+	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO incident_cases (`+caseCols+`) VALUES
+		(:id, :subject_kind, :subject_id, :owner, :status, :queue, :category, :priority, :trusted, :automated, :reports, :reach, :detections, :opened_us, :due_us, :assignee, :assigned_us, :closed_us, :decision_id)`, c)
+	return err
+}
+
+// UpdateCase writes every mutable field of c.
+func (t *IncidentTx) UpdateCase(ctx context.Context, c *warden.Case) error {
+	_, err := t.tx.NamedExecContext(ctx, `UPDATE incident_cases SET owner = :owner, status = :status, queue = :queue, category = :category,
+		priority = :priority, trusted = :trusted, automated = :automated, reports = :reports, reach = :reach, detections = :detections,
+		due_us = :due_us, assignee = :assignee, assigned_us = :assigned_us, closed_us = :closed_us, decision_id = :decision_id WHERE id = :id`, c)
+	return err
+}
+
+// Case returns one case, or nil.
+func (t *IncidentTx) Case(ctx context.Context, id string) (*warden.Case, error) {
+	return getOne[warden.Case](ctx, t.tx, "SELECT "+caseCols+" FROM incident_cases WHERE id = $1", id)
+}
+
+// ClaimCase assigns an open case to moderator unless another moderator
+// holds it; the conditional UPDATE makes two claims race safely. It reports
+// whether moderator now holds the case.
+func (db *DB) ClaimCase(ctx context.Context, id, moderator string, at warden.Micros) (bool, error) {
+	res, err := db.ExecContext(ctx, `UPDATE incident_cases SET assignee = $1, assigned_us = $2, status = $3
+		WHERE id = $4 AND closed_us = 0 AND (assignee = '' OR assignee = $1)`, moderator, at, warden.CaseInReview, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// ReleaseCase puts a case held by moderator back in its queue.
+func (db *DB) ReleaseCase(ctx context.Context, id, moderator string) (bool, error) {
+	res, err := db.ExecContext(ctx, `UPDATE incident_cases SET assignee = '', assigned_us = 0, status = $1
+		WHERE id = $2 AND closed_us = 0 AND assignee = $3`, warden.CaseOpen, id, moderator)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// NextCase returns the id of the most urgent unassigned open case in queue
+// (any queue if empty), or "".
+func (db *DB) NextCase(ctx context.Context, queue string) (string, error) {
+	q := "SELECT id FROM incident_cases WHERE closed_us = 0 AND assignee = ''"
+	args := []any{}
+	if queue != "" {
+		q += " AND queue = $1"
+		args = append(args, queue)
+	}
+	q += " ORDER BY priority DESC, due_us, id LIMIT 1"
+	var id string
+	err := db.Reader.GetContext(ctx, &id, q, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
+}
+
+const decisionCols = "id, case_id, subject_kind, subject_id, owner, action, category, policy, explanation, note, source, automated, detected, decided_by, decided_us, ends_us, reversed_us, sor"
+
+// InsertDecision stores a decision.
+func (t *IncidentTx) InsertDecision(ctx context.Context, d *warden.Decision) error {
+	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO incident_decisions (`+decisionCols+`) VALUES
+		(:id, :case_id, :subject_kind, :subject_id, :owner, :action, :category, :policy, :explanation, :note, :source, :automated, :detected, :decided_by, :decided_us, :ends_us, :reversed_us, :sor)`, d)
+	return err
+}
+
+// Decision returns one decision, or nil.
+func (t *IncidentTx) Decision(ctx context.Context, id string) (*warden.Decision, error) {
+	return getOne[warden.Decision](ctx, t.tx, "SELECT "+decisionCols+" FROM incident_decisions WHERE id = $1", id)
+}
+
+// ReverseDecision marks a decision reversed.
+func (t *IncidentTx) ReverseDecision(ctx context.Context, id string, at warden.Micros) error {
+	_, err := t.tx.ExecContext(ctx, "UPDATE incident_decisions SET reversed_us = $1 WHERE id = $2", at, id)
+	return err
+}
+
+const appealCols = "id, decision_id, case_id, report_id, appellant, kind, reason, status, filed_us, decided_us, decided_by, explanation"
+
+// InsertAppeal stores an appeal.
+func (t *IncidentTx) InsertAppeal(ctx context.Context, a *warden.Appeal) error {
+	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO incident_appeals (`+appealCols+`) VALUES
+		(:id, :decision_id, :case_id, :report_id, :appellant, :kind, :reason, :status, :filed_us, :decided_us, :decided_by, :explanation)`, a)
+	return err
+}
+
+// Appeal returns one appeal, or nil.
+func (t *IncidentTx) Appeal(ctx context.Context, id string) (*warden.Appeal, error) {
+	return getOne[warden.Appeal](ctx, t.tx, "SELECT "+appealCols+" FROM incident_appeals WHERE id = $1", id)
+}
+
+// PendingAppeal returns appellant's pending appeal of a decision, or nil.
+func (t *IncidentTx) PendingAppeal(ctx context.Context, decisionID, appellant string) (*warden.Appeal, error) {
+	return getOne[warden.Appeal](ctx, t.tx, "SELECT "+appealCols+" FROM incident_appeals WHERE decision_id = $1 AND appellant = $2 AND status = $3",
+		decisionID, appellant, warden.AppealPending)
+}
+
+// DecideAppeal records an appeal's outcome; it fails with ECONFLICT when the
+// appeal was already decided.
+func (t *IncidentTx) DecideAppeal(ctx context.Context, a *warden.Appeal) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE incident_appeals SET status = $1, decided_us = $2, decided_by = $3, explanation = $4 WHERE id = $5 AND status = $6`,
+		a.Status, a.DecidedAt, a.DecidedBy, a.Explanation, a.ID, warden.AppealPending)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return warden.Errorf(warden.ECONFLICT, "appeal %s was already decided", a.ID)
+	}
+	return nil
+}
+
+// Delivery is one outbound copy of a notification (a webhook call or an
+// e-mail), kept until it is delivered or given up on.
+type Delivery struct {
+	Seq          int64         `db:"seq" json:"seq"`
+	Notification string        `db:"notification" json:"notification"`
+	Channel      string        `db:"channel" json:"channel"`
+	Target       string        `db:"target" json:"target"`
+	Payload      string        `db:"payload" json:"-"`
+	Status       string        `db:"status" json:"status"`
+	Attempts     int           `db:"attempts" json:"attempts"`
+	NextAt       warden.Micros `db:"next_us" json:"next_at"`
+	LastError    string        `db:"last_error" json:"last_error,omitempty"`
+	CreatedAt    warden.Micros `db:"created_us" json:"created_at"`
+	DoneAt       warden.Micros `db:"done_us" json:"done_at,omitempty"`
+}
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryDead      = "dead"
+)
+
+// InsertNotification stores n; with a Dedupe key already used for the same
+// user it stores nothing and reports false.
+func (t *IncidentTx) InsertNotification(ctx context.Context, n *warden.Notification) (bool, error) {
+	res, err := t.tx.NamedExecContext(ctx, `INSERT INTO incident_notifications (id, user_id, kind, report_id, case_id, decision_id, title, body, data, created_us, dedupe)
+		VALUES (:id, :user_id, :kind, :report_id, :case_id, :decision_id, :title, :body, :data, :created_us, :dedupe) ON CONFLICT DO NOTHING`, n)
+	if err != nil {
+		return false, err
+	}
+	k, err := res.RowsAffected()
+	return k == 1, err
+}
+
+// InsertDelivery queues d.
+func (t *IncidentTx) InsertDelivery(ctx context.Context, d *Delivery) error {
+	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO incident_deliveries (notification, channel, target, payload, status, attempts, next_us, created_us)
+		VALUES (:notification, :channel, :target, :payload, :status, :attempts, :next_us, :created_us)`, d)
+	return err
+}
+
+// Contact returns the e-mail address a user gave, or "".
+func (t *IncidentTx) Contact(ctx context.Context, user string) (string, error) {
+	var email string
+	err := t.tx.GetContext(ctx, &email, "SELECT email FROM incident_contacts WHERE user_id = $1", user)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return email, err
+}
+
+// SetContact records the e-mail address a user gave with a notice.
+func (t *IncidentTx) SetContact(ctx context.Context, user, email string, at warden.Micros) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO incident_contacts (user_id, email, updated_us) VALUES ($1, $2, $3)
+		ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, updated_us = excluded.updated_us`, user, email, at)
+	return err
+}
+
+// Label is an enforcement label on an entity, which rules can read.
+type Label struct {
+	Entity     string        `db:"entity"`
+	Label      string        `db:"label"`
+	DecisionID string        `db:"decision_id"`
+	CreatedAt  warden.Micros `db:"created_us"`
+	ExpiresAt  warden.Micros `db:"expires_us"`
+}
+
+// PutLabel sets a label (replacing an earlier one of the same name).
+func (t *IncidentTx) PutLabel(ctx context.Context, l Label) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO incident_labels (entity, label, decision_id, created_us, expires_us) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (entity, label) DO UPDATE SET decision_id = excluded.decision_id, created_us = excluded.created_us, expires_us = excluded.expires_us`,
+		l.Entity, l.Label, l.DecisionID, l.CreatedAt, l.ExpiresAt)
+	return err
+}
+
+// DeleteDecisionLabels removes the labels a decision set and returns them.
+func (t *IncidentTx) DeleteDecisionLabels(ctx context.Context, decisionID string) ([]Label, error) {
+	var out []Label
+	if err := t.tx.SelectContext(ctx, &out, "SELECT entity, label, decision_id, created_us, expires_us FROM incident_labels WHERE decision_id = $1", decisionID); err != nil {
+		return nil, err
+	}
+	_, err := t.tx.ExecContext(ctx, "DELETE FROM incident_labels WHERE decision_id = $1", decisionID)
+	return out, err
+}
+
+// AllLabels calls fn with every label, for loading the in-memory set.
+func (db *DB) AllLabels(ctx context.Context, fn func(Label)) error {
+	rows, err := db.Reader.QueryxContext(ctx, "SELECT entity, label, decision_id, created_us, expires_us FROM incident_labels")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l Label
+		if err := rows.StructScan(&l); err != nil {
+			return err
+		}
+		fn(l)
+	}
+	return rows.Err()
+}
+
+// AddCaseEvent appends to a case's audit log.
+func (t *IncidentTx) AddCaseEvent(ctx context.Context, e warden.CaseEvent) error {
+	_, err := t.tx.ExecContext(ctx, "INSERT INTO incident_case_events (case_id, actor, kind, detail, at_us) VALUES ($1, $2, $3, $4, $5)",
+		e.CaseID, e.Actor, e.Kind, e.Detail, e.At)
+	return err
+}
+
+// AddCaseEvent appends to a case's audit log outside a transaction.
+func (db *DB) AddCaseEvent(ctx context.Context, e warden.CaseEvent) error {
+	_, err := db.ExecContext(ctx, "INSERT INTO incident_case_events (case_id, actor, kind, detail, at_us) VALUES ($1, $2, $3, $4, $5)",
+		e.CaseID, e.Actor, e.Kind, e.Detail, e.At)
+	return err
+}
+
+type getter interface {
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// getOne returns the row the query selects, or nil when there is none.
+func getOne[T any](ctx context.Context, q getter, query string, args ...any) (*T, error) {
+	v := new(T)
+	err := q.GetContext(ctx, v, query, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}

@@ -1,0 +1,290 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/wardenhq/warden"
+)
+
+// CaseFilter selects cases for the queue view.
+type CaseFilter struct {
+	Queue    string
+	Status   string        // open, in_review or closed; "" for every case not closed
+	DueFrom  warden.Micros // with DueTo: only cases due in [DueFrom, DueTo)
+	DueTo    warden.Micros
+	Assignee string
+	Limit    int
+}
+
+// Cases lists cases, most urgent first (highest priority, then the SLA
+// deadline). The partial indexes on open cases keep this fast with millions
+// of closed cases behind them.
+func (db *DB) Cases(ctx context.Context, f CaseFilter) ([]warden.Case, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if f.Status == warden.CaseClosed {
+		where = append(where, "closed_us <> 0")
+	} else {
+		where = append(where, "closed_us = 0")
+		if f.Status != "" {
+			where = append(where, "status = "+arg(f.Status))
+		}
+	}
+	if f.Queue != "" {
+		where = append(where, "queue = "+arg(f.Queue))
+	}
+	if f.Assignee != "" {
+		where = append(where, "assignee = "+arg(f.Assignee))
+	}
+	order := "priority DESC, due_us, id"
+	if f.DueTo != 0 {
+		where = append(where, "due_us >= "+arg(f.DueFrom), "due_us < "+arg(f.DueTo))
+		order = "due_us, priority DESC, id"
+	}
+	if f.Status == warden.CaseClosed {
+		order = "closed_us DESC, id"
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	q := "SELECT " + caseCols + " FROM incident_cases WHERE " + strings.Join(where, " AND ") + " ORDER BY " + order + fmt.Sprintf(" LIMIT %d", limit)
+	var out []warden.Case
+	err := db.Reader.SelectContext(ctx, &out, q, args...)
+	return out, err
+}
+
+// CaseByID returns one case, or nil.
+func (db *DB) CaseByID(ctx context.Context, id string) (*warden.Case, error) {
+	return getOne[warden.Case](ctx, db.Reader, "SELECT "+caseCols+" FROM incident_cases WHERE id = $1", id)
+}
+
+// CaseReports returns the reports on a case, oldest first.
+func (db *DB) CaseReports(ctx context.Context, caseID string) ([]warden.Report, error) {
+	var out []warden.Report
+	err := db.Reader.SelectContext(ctx, &out, "SELECT "+reportCols+" FROM incident_reports WHERE case_id = $1 ORDER BY received_us, id", caseID)
+	return out, err
+}
+
+// ReportByID returns one report, or nil.
+func (db *DB) ReportByID(ctx context.Context, id string) (*warden.Report, error) {
+	return getOne[warden.Report](ctx, db.Reader, "SELECT "+reportCols+" FROM incident_reports WHERE id = $1", id)
+}
+
+// DecisionByID returns one decision, or nil.
+func (db *DB) DecisionByID(ctx context.Context, id string) (*warden.Decision, error) {
+	return getOne[warden.Decision](ctx, db.Reader, "SELECT "+decisionCols+" FROM incident_decisions WHERE id = $1", id)
+}
+
+// SubjectDecisions returns the decisions on a subject, newest first.
+func (db *DB) SubjectDecisions(ctx context.Context, kind, id string, limit int) ([]warden.Decision, error) {
+	var out []warden.Decision
+	err := db.Reader.SelectContext(ctx, &out, "SELECT "+decisionCols+" FROM incident_decisions WHERE subject_kind = $1 AND subject_id = $2 ORDER BY decided_us DESC LIMIT $3", kind, id, limit)
+	return out, err
+}
+
+// CaseEvents returns a case's audit log, oldest first.
+func (db *DB) CaseEvents(ctx context.Context, caseID string) ([]warden.CaseEvent, error) {
+	var out []warden.CaseEvent
+	err := db.Reader.SelectContext(ctx, &out, "SELECT seq, case_id, actor, kind, detail, at_us FROM incident_case_events WHERE case_id = $1 ORDER BY seq", caseID)
+	return out, err
+}
+
+// Appeals lists appeals with status ("" for all), oldest first.
+func (db *DB) Appeals(ctx context.Context, status string, limit int) ([]warden.Appeal, error) {
+	q := "SELECT " + appealCols + " FROM incident_appeals"
+	var args []any
+	if status != "" {
+		q += " WHERE status = $1"
+		args = append(args, status)
+	}
+	q += fmt.Sprintf(" ORDER BY filed_us, id LIMIT %d", max(1, min(limit, 1000)))
+	var out []warden.Appeal
+	err := db.Reader.SelectContext(ctx, &out, q, args...)
+	return out, err
+}
+
+// AppealByID returns one appeal, or nil.
+func (db *DB) AppealByID(ctx context.Context, id string) (*warden.Appeal, error) {
+	return getOne[warden.Appeal](ctx, db.Reader, "SELECT "+appealCols+" FROM incident_appeals WHERE id = $1", id)
+}
+
+const notificationCols = "seq, id, user_id, kind, report_id, case_id, decision_id, title, body, data, created_us, dedupe"
+
+// Notifications returns a user's inbox after seq (0 for the start), oldest
+// first.
+func (db *DB) Notifications(ctx context.Context, user string, after int64, limit int) ([]warden.Notification, error) {
+	var out []warden.Notification
+	err := db.Reader.SelectContext(ctx, &out, "SELECT "+notificationCols+" FROM incident_notifications WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+		user, after, max(1, min(limit, 1000)))
+	return out, err
+}
+
+// ReportNotifications returns the notices sent about one report, oldest
+// first: the reporter's timeline.
+func (db *DB) ReportNotifications(ctx context.Context, reportID string) ([]warden.Notification, error) {
+	var out []warden.Notification
+	err := db.Reader.SelectContext(ctx, &out, "SELECT "+notificationCols+" FROM incident_notifications WHERE report_id = $1 ORDER BY seq", reportID)
+	return out, err
+}
+
+// Statements calls fn with the statement of reasons of every restrictive
+// decision taken in [from, to), in decision order.
+func (db *DB) Statements(ctx context.Context, from, to warden.Micros, fn func(decisionID string, sor json.RawMessage) error) error {
+	rows, err := db.Reader.QueryContext(ctx, "SELECT id, sor FROM incident_decisions WHERE sor <> '' AND decided_us >= $1 AND decided_us < $2 ORDER BY decided_us, id", from, to)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, sor string
+		if err := rows.Scan(&id, &sor); err != nil {
+			return err
+		}
+		if err := fn(id, json.RawMessage(sor)); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// NoticeRow is one report as the transparency report counts it.
+type NoticeRow struct {
+	Category   string        `db:"category"`
+	Source     string        `db:"source"`
+	ReceivedAt warden.Micros `db:"received_us"`
+	DecidedAt  warden.Micros `db:"decided_us"`
+	Action     string        `db:"action"`
+	Automated  bool          `db:"automated"`
+}
+
+// NoticeRows returns the reports received in [from, to) with the action
+// taken on them ("" while undecided).
+func (db *DB) NoticeRows(ctx context.Context, from, to warden.Micros) ([]NoticeRow, error) {
+	var out []NoticeRow
+	err := db.Reader.SelectContext(ctx, &out, `SELECT r.category, r.source, r.received_us, r.decided_us, COALESCE(d.action, '') AS action, COALESCE(d.automated, FALSE) AS automated
+		FROM incident_reports r LEFT JOIN incident_decisions d ON d.id = r.decision_id
+		WHERE r.received_us >= $1 AND r.received_us < $2`, from, to)
+	return out, err
+}
+
+// DecisionRows returns the decisions taken in [from, to), notes left out.
+func (db *DB) DecisionRows(ctx context.Context, from, to warden.Micros) ([]warden.Decision, error) {
+	var out []warden.Decision
+	err := db.Reader.SelectContext(ctx, &out, "SELECT "+strings.Replace(decisionCols, "note, ", "'' AS note, ", 1)+" FROM incident_decisions WHERE decided_us >= $1 AND decided_us < $2", from, to)
+	return out, err
+}
+
+// AppealRows returns the appeals filed in [from, to).
+func (db *DB) AppealRows(ctx context.Context, from, to warden.Micros) ([]warden.Appeal, error) {
+	var out []warden.Appeal
+	err := db.Reader.SelectContext(ctx, &out, "SELECT "+appealCols+" FROM incident_appeals WHERE filed_us >= $1 AND filed_us < $2", from, to)
+	return out, err
+}
+
+// CountNotifications counts notices of kind created in [from, to).
+func (db *DB) CountNotifications(ctx context.Context, kind string, from, to warden.Micros) (int, error) {
+	var n int
+	err := db.Reader.GetContext(ctx, &n, "SELECT COUNT(*) FROM incident_notifications WHERE kind = $1 AND created_us >= $2 AND created_us < $3", kind, from, to)
+	return n, err
+}
+
+// ReporterRecord counts a reporter's decided reports and how many of them
+// led to a restriction, for weighing their next report.
+func (t *IncidentTx) ReporterRecord(ctx context.Context, reporter string) (decided, actioned int, err error) {
+	err = t.tx.QueryRowxContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN d.action <> $2 AND d.reversed_us = 0 THEN 1 ELSE 0 END), 0)
+		FROM incident_reports r JOIN incident_decisions d ON d.id = r.decision_id WHERE r.reporter = $1`, reporter, warden.ActNoViolation).Scan(&decided, &actioned)
+	return decided, actioned, err
+}
+
+// SubjectEvent is one event the subject acted in, from the event log.
+type SubjectEvent struct {
+	ID      string        `db:"id" json:"id"`
+	Type    string        `db:"type" json:"type"`
+	Target  string        `db:"target" json:"target,omitempty"`
+	Time    warden.Micros `db:"time_us" json:"time"`
+	Body    string        `db:"body" json:"-"`
+	Verdict string        `db:"verdict" json:"-"`
+}
+
+// SubjectEvents returns the subject's events with event time at or after
+// since, newest first, at most limit of them. It reads the event log through
+// its (actor, time_us) index.
+func (t *IncidentTx) SubjectEvents(ctx context.Context, actor string, since warden.Micros, types []string, limit int) ([]SubjectEvent, error) {
+	return subjectEvents(ctx, t.tx, actor, since, types, limit)
+}
+
+// SubjectEvents is SubjectEvents outside a transaction.
+func (db *DB) SubjectEvents(ctx context.Context, actor string, since warden.Micros, types []string, limit int) ([]SubjectEvent, error) {
+	return subjectEvents(ctx, db.Reader, actor, since, types, limit)
+}
+
+type selecter interface {
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+func subjectEvents(ctx context.Context, q selecter, actor string, since warden.Micros, types []string, limit int) ([]SubjectEvent, error) {
+	args := []any{actor, since}
+	query := "SELECT id, type, target, time_us, body, verdict FROM events WHERE actor = $1 AND time_us >= $2"
+	if len(types) > 0 {
+		ph := make([]string, len(types))
+		for i, ty := range types {
+			args = append(args, ty)
+			ph[i] = fmt.Sprintf("$%d", len(args))
+		}
+		query += " AND type IN (" + strings.Join(ph, ", ") + ")"
+	}
+	query += fmt.Sprintf(" ORDER BY time_us DESC LIMIT %d", max(1, limit))
+	var out []SubjectEvent
+	err := q.SelectContext(ctx, &out, query, args...)
+	return out, err
+}
+
+// FirstEventTime returns the event time of the actor's earliest event (its
+// signup, for an account), or 0.
+func (t *IncidentTx) FirstEventTime(ctx context.Context, actor string) (warden.Micros, error) {
+	var us warden.Micros
+	err := t.tx.GetContext(ctx, &us, "SELECT COALESCE(MIN(time_us), 0) FROM events WHERE actor = $1", actor)
+	return us, err
+}
+
+// DueDeliveries returns up to limit pending deliveries due at or before now.
+func (db *DB) DueDeliveries(ctx context.Context, now warden.Micros, limit int) ([]Delivery, error) {
+	var out []Delivery
+	err := db.Reader.SelectContext(ctx, &out, `SELECT seq, notification, channel, target, payload, status, attempts, next_us, last_error, created_us, done_us
+		FROM incident_deliveries WHERE status = $1 AND next_us <= $2 ORDER BY next_us, seq LIMIT $3`, DeliveryPending, now, limit)
+	return out, err
+}
+
+// Deliveries lists deliveries with status, newest first.
+func (db *DB) Deliveries(ctx context.Context, status string, limit int) ([]Delivery, error) {
+	var out []Delivery
+	err := db.Reader.SelectContext(ctx, &out, `SELECT seq, notification, channel, target, payload, status, attempts, next_us, last_error, created_us, done_us
+		FROM incident_deliveries WHERE status = $1 ORDER BY seq DESC LIMIT $2`, status, max(1, min(limit, 1000)))
+	return out, err
+}
+
+// UpdateDelivery records the outcome of an attempt.
+func (db *DB) UpdateDelivery(ctx context.Context, d *Delivery) error {
+	_, err := db.NamedExecContext(ctx, `UPDATE incident_deliveries SET status = :status, attempts = :attempts, next_us = :next_us,
+		last_error = :last_error, done_us = :done_us WHERE seq = :seq`, d)
+	return err
+}
+
+// RetryDelivery puts a dead delivery back in the queue, due now.
+func (db *DB) RetryDelivery(ctx context.Context, seq int64, now warden.Micros) (bool, error) {
+	res, err := db.ExecContext(ctx, "UPDATE incident_deliveries SET status = $1, attempts = 0, next_us = $2 WHERE seq = $3 AND status = $4",
+		DeliveryPending, now, seq, DeliveryDead)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
