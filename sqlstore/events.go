@@ -163,6 +163,11 @@ func (l *EventLog) commit(group []*appendReq) error {
 			full.Close()
 		}
 	}()
+	// flush inserts the chunk in one statement. Nearly always every record
+	// is new (ingest filters repeats before the engine sees them), so the
+	// row count alone says what happened; when it falls short, the chunk is
+	// undone to a savepoint and inserted row by row to learn which ids were
+	// already logged.
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
@@ -171,7 +176,10 @@ func (l *EventLog) commit(group []*appendReq) error {
 		for _, rec := range chunk {
 			args = append(args, rec.ID, rec.Type, rec.Actor, rec.Target, rec.TimeUS, rec.ReceivedUS, string(rec.Body), string(rec.Verdict))
 		}
-		var rows *sql.Rows
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT chunk"); err != nil {
+			return err
+		}
+		var res sql.Result
 		var err error
 		if len(chunk) == insertChunk {
 			if full == nil {
@@ -179,23 +187,43 @@ func (l *EventLog) commit(group []*appendReq) error {
 					return fmt.Errorf("prepare insert: %w", err)
 				}
 			}
-			rows, err = full.QueryContext(ctx, args...)
+			res, err = full.ExecContext(ctx, args...)
 		} else {
-			rows, err = tx.QueryContext(ctx, l.insertSQL(len(chunk)), args...)
+			res, err = tx.ExecContext(ctx, l.insertSQL(len(chunk)), args...)
 		}
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if int(n) < len(chunk) {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT chunk"); err != nil {
 				return err
 			}
-			inserted[id] = true
+			one := l.insertSQL(1)
+			for i, rec := range chunk {
+				r, err := tx.ExecContext(ctx, one, args[i*eventCols:(i+1)*eventCols]...)
+				if err != nil {
+					return fmt.Errorf("insert event: %w", err)
+				}
+				if k, err := r.RowsAffected(); err != nil {
+					return err
+				} else if k == 1 {
+					inserted[rec.ID] = true
+				}
+			}
+		} else {
+			for _, rec := range chunk {
+				inserted[rec.ID] = true
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT chunk"); err != nil {
+			return err
 		}
 		chunk = chunk[:0]
-		return rows.Err()
+		return nil
 	}
 	for _, g := range group {
 		g.res = make([]AppendResult, len(g.recs))
@@ -255,7 +283,7 @@ func (l *EventLog) insertSQL(n int) string {
 		rows = anonymous(rows)
 	}
 	return "INSERT INTO events (id, type, actor, target, time_us, received_us, body, verdict) VALUES " +
-		rows + " ON CONFLICT (id) DO NOTHING RETURNING id"
+		rows + " ON CONFLICT (id) DO NOTHING"
 }
 
 // anonymous turns "($1,$2),($3,$4)" into "(?,?),(?,?)"; valid only for
