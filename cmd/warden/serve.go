@@ -83,7 +83,7 @@ func serve(parent context.Context, c serveConfig) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	eng, err := openEngine(ctx, c, logger, reg)
+	eng, err := openEngine(c, logger, reg)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func serve(parent context.Context, c serveConfig) error {
 
 	evlog := sqlstore.NewEventLog(st)
 	in, err := ingest.New(ctx, ingest.Options{Log: evlog, Engine: eng, Logger: logger, Registerer: reg,
-		OnAccepted: func(evs []warden.Event, vs []warden.Verdict) { eng.Observe(evs, vs) }})
+		OnAccepted: consoleFeed.Add})
 	if err != nil {
 		evlog.Close()
 		return err

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/engine"
 	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/web"
@@ -16,22 +19,36 @@ type servedEngine interface {
 	warden.Engine
 	Run(ctx context.Context)
 	Close() error
-	Observe(evs []warden.Event, vs []warden.Verdict)
 }
 
-type allowEngine struct{ warden.AllowAll }
+// ruleEngine adapts the engine to the console's rules page.
+type ruleEngine struct{ *engine.Engine }
 
-func (allowEngine) Run(ctx context.Context)                         {}
-func (allowEngine) Close() error                                    { return nil }
-func (allowEngine) Observe(evs []warden.Event, vs []warden.Verdict) {}
-
-func openEngine(ctx context.Context, c serveConfig, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
-	return allowEngine{}, nil
+func (e ruleEngine) Rules() []web.RuleView {
+	rs := e.Engine.Rules()
+	out := make([]web.RuleView, len(rs))
+	for i, r := range rs {
+		out[i] = web.RuleView{Name: r.Name, Version: r.Version, Mode: r.Mode, Action: r.Action, Tags: r.Tags, Hits: r.Hits}
+	}
+	return out
 }
 
-// consoleFeed is the console's live view of accepted events. serve's ingest
-// OnAccepted must feed it (consoleFeed.Add(evs, vs)) beside eng.Observe; it
-// is bounded, and cheap enough for the ingest path.
+func openEngine(c serveConfig, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
+	eng, err := engine.Open(engine.Options{
+		RulesDir:   c.rules,
+		StateDir:   filepath.Join(c.data, "engine"),
+		Logger:     logger,
+		Registerer: reg,
+		Detectors:  detect.New(detect.Config{}),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ruleEngine{eng}, nil
+}
+
+// consoleFeed is the console's live view of accepted events, fed by
+// ingest's OnAccepted; it is bounded, and cheap enough for the ingest path.
 var consoleFeed = web.NewFeed(web.DefaultFeedSize)
 
 func mountConsole(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, logger *slog.Logger) {
