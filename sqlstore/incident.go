@@ -158,8 +158,8 @@ func (t *IncidentTx) Case(ctx context.Context, id string) (*warden.Case, error) 
 // ClaimCase assigns an open case to moderator unless another moderator
 // holds it; the conditional UPDATE makes two claims race safely. It reports
 // whether moderator now holds the case.
-func (db *DB) ClaimCase(ctx context.Context, id, moderator string, at warden.Micros) (bool, error) {
-	res, err := db.ExecContext(ctx, `UPDATE incident_cases SET assignee = $1, assigned_us = $2, status = $3
+func (t *IncidentTx) ClaimCase(ctx context.Context, id, moderator string, at warden.Micros) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE incident_cases SET assignee = $1, assigned_us = $2, status = $3
 		WHERE id = $4 AND closed_us = 0 AND (assignee = '' OR assignee = $1)`, moderator, at, warden.CaseInReview, id)
 	if err != nil {
 		return false, err
@@ -383,4 +383,23 @@ func getOne[T any](ctx context.Context, q getter, query string, args ...any) (*T
 		return nil, err
 	}
 	return v, nil
+}
+
+// NoticeRecipients returns the users sent a notice of kind about a decision.
+func (t *IncidentTx) NoticeRecipients(ctx context.Context, decisionID, kind string) ([]string, error) {
+	var out []string
+	err := t.tx.SelectContext(ctx, &out, "SELECT DISTINCT user_id FROM incident_notifications WHERE decision_id = $1 AND kind = $2 ORDER BY user_id", decisionID, kind)
+	return out, err
+}
+
+// MoveReports re-files every report of one case under another, back at
+// status received (a case reopened on appeal).
+func (t *IncidentTx) MoveReports(ctx context.Context, from, to string) (int, error) {
+	res, err := t.tx.ExecContext(ctx, "UPDATE incident_reports SET case_id = $1, status = $2, decision_id = '', decided_us = 0 WHERE case_id = $3",
+		to, warden.ReportReceived, from)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

@@ -288,3 +288,25 @@ func (db *DB) RetryDelivery(ctx context.Context, seq int64, now warden.Micros) (
 	n, err := res.RowsAffected()
 	return n == 1, err
 }
+
+// RecentEvents calls fn with the last limit events of the log, newest first
+// (only actor and body are filled in).
+func (db *DB) RecentEvents(ctx context.Context, limit int, fn func(EventRecord) error) error {
+	rows, err := db.Reader.QueryContext(ctx, fmt.Sprintf("SELECT actor, body FROM events ORDER BY seq DESC LIMIT %d", max(1, limit)))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r EventRecord
+		var body string
+		if err := rows.Scan(&r.Actor, &body); err != nil {
+			return err
+		}
+		r.Body = []byte(body)
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,273 @@
+package incident
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/sqlstore"
+)
+
+// TimelineStep is one step of a reporter's timeline.
+type TimelineStep struct {
+	Status  string        `json:"status"`
+	At      warden.Micros `json:"at"`
+	Message string        `json:"message"`
+}
+
+// ReportView is the reporter's view of a report (GET /v1/reports/{id}).
+type ReportView struct {
+	ID       string         `json:"id"`
+	CaseID   string         `json:"case_id"`
+	Status   string         `json:"status"`
+	Timeline []TimelineStep `json:"timeline"`
+}
+
+// timelineStatus maps the notices a reporter received to timeline steps.
+var timelineStatus = map[string]string{
+	warden.NoticeReceipt:        warden.ReportReceived,
+	warden.NoticeInReview:       warden.ReportInReview,
+	warden.NoticeDecision:       warden.ReportDecided,
+	warden.NoticeAppealReceived: "appealed",
+	warden.NoticeAppealDecided:  "appeal_decided",
+	warden.NoticeReversal:       "reversed",
+}
+
+// Report returns the reporter's view of a report: its status and one
+// templated message per step, exactly the notices the reporter received.
+func (s *Service) ReportView(ctx context.Context, id string) (*ReportView, error) {
+	r, err := s.db.ReportByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil || r.Source == warden.SourceDetection {
+		return nil, warden.Errorf(warden.ENOTFOUND, "no report %s", id)
+	}
+	ns, err := s.db.ReportNotifications(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v := &ReportView{ID: r.ID, CaseID: r.CaseID, Status: r.Status, Timeline: []TimelineStep{}}
+	for _, n := range ns {
+		if n.UserID != r.Reporter {
+			continue
+		}
+		if st, ok := timelineStatus[n.Kind]; ok {
+			v.Timeline = append(v.Timeline, TimelineStep{Status: st, At: n.CreatedAt, Message: n.Body})
+		}
+	}
+	return v, nil
+}
+
+// Inbox returns a user's notifications after seq, oldest first, and the seq
+// to pass next time.
+func (s *Service) Inbox(ctx context.Context, user string, after int64, limit int) ([]warden.Notification, int64, error) {
+	ns, err := s.db.Notifications(ctx, user, after, limit)
+	if err != nil {
+		return nil, after, err
+	}
+	next := after
+	if len(ns) > 0 {
+		next = ns[len(ns)-1].Seq
+	}
+	return ns, next, nil
+}
+
+// CaseList filters the queue view.
+type CaseList struct {
+	Queue  string
+	Status string
+	// DueWithin, when set, lists only open cases whose SLA runs out within
+	// it (or has run out), soonest first: the about-to-breach view.
+	DueWithin time.Duration
+	Assignee  string
+	Limit     int
+}
+
+// CaseSummary is a case as the queue shows it.
+type CaseSummary struct {
+	warden.Case
+	Subject  SubjectRef `json:"subject"`
+	Breached bool       `json:"breached"`
+}
+
+// Cases lists cases, most urgent first.
+func (s *Service) Cases(ctx context.Context, f CaseList) ([]CaseSummary, error) {
+	sf := sqlstore.CaseFilter{Queue: f.Queue, Status: f.Status, Assignee: f.Assignee, Limit: f.Limit}
+	now := s.clock()
+	if f.DueWithin > 0 {
+		sf.DueFrom, sf.DueTo = 0, now+warden.Micros(f.DueWithin.Microseconds())
+	}
+	cs, err := s.db.Cases(ctx, sf)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CaseSummary, len(cs))
+	for i, c := range cs {
+		out[i] = summarize(c, now)
+	}
+	return out, nil
+}
+
+func summarize(c warden.Case, now warden.Micros) CaseSummary {
+	subj := SubjectRef{Kind: c.SubjectKind, ID: c.SubjectID}
+	if c.SubjectKind == warden.TargetContent {
+		subj.Owner = c.Owner
+	}
+	return CaseSummary{Case: c, Subject: subj, Breached: c.ClosedAt == 0 && c.DueAt < now || c.ClosedAt != 0 && c.ClosedAt > c.DueAt}
+}
+
+// CaseView is everything a moderator needs to decide a case.
+type CaseView struct {
+	CaseSummary
+	SubjectLabels []string            `json:"subject_labels"`
+	Reports       []warden.Report     `json:"reports"`
+	Detections    []DetectionView     `json:"detection_history"`
+	Linked        []LinkedAccount     `json:"linked_accounts"`
+	Decisions     []warden.Decision   `json:"earlier_decisions"`
+	Decision      *warden.Decision    `json:"decision,omitempty"`
+	Appeals       []warden.Appeal     `json:"appeals"`
+	Timeline      []warden.CaseEvent  `json:"timeline"`
+	Notes         []map[string]string `json:"internal_notes"`
+}
+
+// DetectionView is one of the subject's events the engine flagged.
+type DetectionView struct {
+	EventID string        `json:"event_id"`
+	Type    string        `json:"type"`
+	Time    warden.Micros `json:"time"`
+	Action  string        `json:"action"`
+	Score   float64       `json:"score"`
+	Hits    []warden.Hit  `json:"hits"`
+}
+
+// LinkedAccount is another account seen on the subject's devices or IP
+// addresses in recent traffic.
+type LinkedAccount struct {
+	Account string `json:"account"`
+	Via     string `json:"via"` // "device" or "ip"
+}
+
+// Case returns the case view.
+func (s *Service) Case(ctx context.Context, id string) (*CaseView, error) {
+	c, err := s.db.CaseByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, warden.Errorf(warden.ENOTFOUND, "no case %s", id)
+	}
+	v := &CaseView{CaseSummary: summarize(*c, s.clock()), SubjectLabels: s.labels.Of(c.SubjectID)}
+	if v.Reports, err = s.db.CaseReports(ctx, id); err != nil {
+		return nil, err
+	}
+	// Trusted flaggers' reports first (Art. 22), then oldest first.
+	slices.SortStableFunc(v.Reports, func(a, b warden.Report) int {
+		return boolInt(b.Source == warden.SourceTrustedFlagger) - boolInt(a.Source == warden.SourceTrustedFlagger)
+	})
+	account := c.Owner
+	if account == "" && c.SubjectKind == warden.TargetAccount {
+		account = c.SubjectID
+	}
+	if account != "" {
+		evs, err := s.db.SubjectEvents(ctx, account, 0, nil, 500)
+		if err != nil {
+			return nil, err
+		}
+		v.Detections = detectionHistory(evs, 50)
+		v.Linked = linkedAccounts(ctx, s.db, account, evs)
+	}
+	decs, err := s.db.SubjectDecisions(ctx, c.SubjectKind, c.SubjectID, 20)
+	if err != nil {
+		return nil, err
+	}
+	for i := range decs {
+		if decs[i].ID == c.DecisionID {
+			d := decs[i]
+			v.Decision = &d
+		} else {
+			v.Decisions = append(v.Decisions, decs[i])
+		}
+		if decs[i].Note != "" {
+			v.Notes = append(v.Notes, map[string]string{"decision": decs[i].ID, "note": decs[i].Note})
+		}
+	}
+	if v.Appeals, err = s.db.Appeals(ctx, "", 0); err != nil {
+		return nil, err
+	}
+	v.Appeals = slices.DeleteFunc(v.Appeals, func(a warden.Appeal) bool { return a.CaseID != c.ID })
+	if v.Timeline, err = s.db.CaseEvents(ctx, id); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func detectionHistory(evs []sqlstore.SubjectEvent, limit int) []DetectionView {
+	out := []DetectionView{}
+	for _, e := range evs {
+		if !flagged(e.Verdict) {
+			continue
+		}
+		var v warden.Verdict
+		if json.Unmarshal([]byte(e.Verdict), &v) != nil {
+			continue
+		}
+		out = append(out, DetectionView{EventID: e.ID, Type: e.Type, Time: e.Time, Action: v.Action.String(), Score: v.Score, Hits: v.Hits})
+		if len(out) == limit {
+			break
+		}
+	}
+	return out
+}
+
+// linkedAccounts finds other accounts that used the subject's devices or IP
+// addresses, in the most recent events of the log (a bounded scan: the log
+// has no index on device or IP).
+func linkedAccounts(ctx context.Context, db *sqlstore.DB, account string, evs []sqlstore.SubjectEvent) []LinkedAccount {
+	devices, ips := map[string]bool{}, map[string]bool{}
+	for _, e := range evs {
+		var b struct {
+			IP     string `json:"ip"`
+			Device string `json:"device"`
+		}
+		if json.Unmarshal([]byte(e.Body), &b) == nil {
+			if b.Device != "" {
+				devices[b.Device] = true
+			}
+			if b.IP != "" {
+				ips[b.IP] = true
+			}
+		}
+	}
+	out := []LinkedAccount{}
+	if len(devices) == 0 && len(ips) == 0 {
+		return out
+	}
+	seen := map[string]bool{account: true}
+	// A failed scan leaves the list short; the case view is still useful.
+	_ = db.RecentEvents(ctx, 20000, func(r sqlstore.EventRecord) error {
+		if seen[r.Actor] || len(out) >= 50 {
+			return nil
+		}
+		var b struct {
+			IP     string `json:"ip"`
+			Device string `json:"device"`
+		}
+		if json.Unmarshal(r.Body, &b) != nil {
+			return nil
+		}
+		switch {
+		case b.Device != "" && devices[b.Device]:
+			out = append(out, LinkedAccount{Account: r.Actor, Via: "device"})
+		case b.IP != "" && ips[b.IP]:
+			out = append(out, LinkedAccount{Account: r.Actor, Via: "ip"})
+		default:
+			return nil
+		}
+		seen[r.Actor] = true
+		return nil
+	})
+	return out
+}
