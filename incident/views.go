@@ -124,7 +124,7 @@ type CaseView struct {
 	CaseSummary
 	SubjectLabels []string            `json:"subject_labels"`
 	Reports       []warden.Report     `json:"reports"`
-	Detections    []DetectionView     `json:"detection_history"`
+	History       []DetectionView     `json:"detection_history"`
 	Linked        []LinkedAccount     `json:"linked_accounts"`
 	Decisions     []warden.Decision   `json:"earlier_decisions"`
 	Decision      *warden.Decision    `json:"decision,omitempty"`
@@ -176,7 +176,7 @@ func (s *Service) Case(ctx context.Context, id string) (*CaseView, error) {
 		if err != nil {
 			return nil, err
 		}
-		v.Detections = detectionHistory(evs, 50)
+		v.History = detectionHistory(evs, 50)
 		v.Linked = linkedAccounts(ctx, s.db, account, evs)
 	}
 	decs, err := s.db.SubjectDecisions(ctx, c.SubjectKind, c.SubjectID, 20)
