@@ -265,3 +265,34 @@ func TestKeysAPI(t *testing.T) {
 		t.Fatalf("revoke: %d %s", code, body)
 	}
 }
+
+func TestPublicEndpointsAreRateLimited(t *testing.T) {
+	db := sqlstoretest.SQLite(t)
+	for _, tc := range []struct{ name, method, path, key string }{
+		{"openapi", "GET", "/openapi.json", ""},
+		{"requests without a key", "POST", "/v1/events", ""},
+		{"requests with a wrong key", "POST", "/v1/events", "wdn_guess"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A server per case: each starts with a full bucket.
+			srv := httptest.NewServer(httpapi.New(httpapi.Options{DB: db, PublicRate: 1}).Handler())
+			defer srv.Close()
+			limited := false
+			for i := 0; i < 20 && !limited; i++ {
+				req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader("{}"))
+				if tc.key != "" {
+					req.Header.Set("Authorization", "Bearer "+tc.key)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				limited = resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != ""
+			}
+			if !limited {
+				t.Fatal("20 quick requests at a limit of 1/s (burst 4) were never answered 429 with Retry-After")
+			}
+		})
+	}
+}

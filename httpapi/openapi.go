@@ -85,6 +85,10 @@ func (s *Server) OpenAPI() map[string]any {
 }
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
+	if !s.public.Allow(clientAddr(r)) {
+		writeError(w, warden.Errorf(warden.ERATELIMIT, "too many requests; slow down"))
+		return
+	}
 	WriteJSON(w, http.StatusOK, s.OpenAPI())
 }
 
