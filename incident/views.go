@@ -271,3 +271,12 @@ func linkedAccounts(ctx context.Context, db *sqlstore.DB, account string, evs []
 	})
 	return out
 }
+
+// Appeals lists appeals with status ("" for all), oldest first.
+func (s *Service) Appeals(ctx context.Context, status string) ([]warden.Appeal, error) {
+	as, err := s.db.Appeals(ctx, status, 500)
+	if as == nil {
+		as = []warden.Appeal{}
+	}
+	return as, err
+}
