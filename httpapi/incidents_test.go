@@ -6,15 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/incident"
+	"github.com/wardenhq/warden/incident/incidenttest"
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
@@ -174,15 +173,8 @@ func TestIncidentLoopOverHTTP(t *testing.T) {
 		if code != 200 || len(lines) != 1 {
 			t.Fatalf("statements = %d %s", code, body)
 		}
-		schema := compileSoRSchema(t)
 		for _, l := range lines {
-			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(l))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := schema.Validate(doc); err != nil {
-				t.Fatalf("statement invalid: %v\n%s", err, l)
-			}
+			incidenttest.Check(t, l)
 		}
 		var rep incident.Report
 		f.call(t, "GET", "/v1/transparency/report", admin, "", 200, &rep)
@@ -190,27 +182,6 @@ func TestIncidentLoopOverHTTP(t *testing.T) {
 			t.Fatalf("transparency report = %+v", rep)
 		}
 	})
-}
-
-func compileSoRSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	raw, err := os.ReadFile("../incident/testdata/dsa-sor.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource("sor.json", v); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile("sor.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 func TestIncidentAPIErrors(t *testing.T) {

@@ -1,18 +1,16 @@
 package incident
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/incident/incidenttest"
 	"github.com/wardenhq/warden/sqlstore"
 )
 
@@ -117,41 +115,11 @@ func wantCode(t testing.TB, err error, code string) {
 	}
 }
 
-var (
-	schemaOnce sync.Once
-	sorSchema  *jsonschema.Schema
-)
-
 // validateSoR checks one statement against the Transparency Database's
-// JSON Schema (contracts/dsa-sor.schema.json, copied to testdata).
+// JSON Schema.
 func validateSoR(t testing.TB, doc []byte) {
 	t.Helper()
-	schemaOnce.Do(func() {
-		raw, err := os.ReadFile("testdata/dsa-sor.schema.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := jsonschema.NewCompiler()
-		c.AssertFormat()
-		if err := c.AddResource("dsa-sor.schema.json", v); err != nil {
-			t.Fatal(err)
-		}
-		sorSchema, err = c.Compile("dsa-sor.schema.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatalf("statement is not JSON: %v", err)
-	}
-	if err := sorSchema.Validate(v); err != nil {
-		t.Fatalf("statement fails the DSA schema: %v\n%s", err, doc)
-	}
+	incidenttest.Check(t, doc)
 }
 
 func dump(v any) string {
