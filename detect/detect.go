@@ -25,8 +25,8 @@ type Features struct {
 	LinkedNewShare    float64  // share of the linked accounts first seen in the last 7 days
 	ClusterAgeSeconds float64  // event-time age of the actor's linked cluster
 	// BotKnown is false until the detectors know something about the actor
-	// (a profile attribute, its creation time or five actions): an empty
-	// profile is not evidence either way, so BotScore stays 0.
+	// (a profile attribute besides its creation time, or five actions): an
+	// empty profile is not evidence either way, so BotScore stays 0.
 	BotKnown bool
 	// DupTextClusterAgeSeconds is the event-time age of the near-duplicate
 	// text cluster the event's text joined (0 when DupTextAccounts is 0).
@@ -40,11 +40,15 @@ type Config struct {
 	Model   *model.Model
 	NoModel bool
 	// LockstepWindow is how close in event time two accounts must act on the
-	// same target to count as acting together (default 60s).
+	// same target to count as acting together (default 20s).
 	LockstepWindow time.Duration
 	// LockstepTargets is how many distinct shared targets make two accounts
-	// lockstep partners (default 2).
+	// lockstep partners (default 3).
 	LockstepTargets int
+	// LockstepSpan is the longest gap between two accounts' successive
+	// co-actions that still continues one run of lockstep (default 3m); an
+	// account's partners are counted for twice this after the last new one.
+	LockstepSpan time.Duration
 	// DupWindow is how long a text stays comparable (default 1h).
 	DupWindow time.Duration
 	// LinkWindow is how long identifier links are remembered (default 7 days;
@@ -60,10 +64,13 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.LockstepWindow <= 0 {
-		c.LockstepWindow = 60 * time.Second
+		c.LockstepWindow = 20 * time.Second
 	}
 	if c.LockstepTargets <= 0 {
-		c.LockstepTargets = 2
+		c.LockstepTargets = 3
+	}
+	if c.LockstepSpan <= 0 {
+		c.LockstepSpan = 3 * time.Minute
 	}
 	if c.DupWindow <= 0 {
 		c.DupWindow = time.Hour
@@ -92,11 +99,14 @@ type Set struct {
 	now   int64 // latest event time seen (Unix seconds)
 	seq   uint32
 
-	accts *gen[*account]
-	lock  lockstep
-	dup   dupText
-	links linker
-	vec   []float64
+	accts      *gen[*account]
+	lock       lockstep
+	dup        dupText
+	links      linker
+	vec        []float64
+	contrib    []float64
+	mh         minHasher
+	addFeature func(uint64) // s.mh.add, bound once
 }
 
 // account is the per-actor state.
@@ -106,15 +116,16 @@ type account struct {
 	prof      model.Profile
 	beh       model.Behavior
 	profSet   bool
-	dirty     bool  // profile changed since the last score
-	sinceN    int   // actions since the last score
-	scoredAt  int64 // event time of the last score
-	score     float64
-	reasons   []string
+	dirty     bool // profile changed since the last score
+	sinceN    int  // actions since the last score
+	actions   int  // actions seen
 	// lockstep partners: accounts that shared LockstepTargets targets with
-	// this one, counted since partnersFrom.
+	// this one; they count until partnersLast + 2×LockstepSpan.
 	partners     int
 	partnersLast int64
+	scoredAt     int64 // event time of the last score
+	score        float64
+	reasons      []string
 }
 
 // New returns a Set with cfg. It panics only if the built-in model is
@@ -132,8 +143,9 @@ func New(cfg Config) *Set {
 			s.model = m
 		}
 	}
+	s.addFeature = s.mh.add
 	s.accts = newGen[*account](30*86400, cfg.MaxAccounts)
-	s.lock.init(cfg, s.h)
+	s.lock.init(cfg)
 	s.dup.init(cfg)
 	s.links.init(cfg)
 	return s
@@ -151,20 +163,20 @@ func (s *Set) Observe(ev *warden.Event) Features {
 	if t > s.now {
 		s.now = t
 		s.accts.tick(t)
-		s.lock.tick(t)
 		s.dup.tick(t)
 		s.links.tick(t)
 	}
 	a := s.account(ev, t)
 	var f Features
 	if ev.Target != "" && ev.Type != warden.EventView {
-		f.LockstepGroup = s.lock.observe(a, ev.Target, t)
-	} else if a.partners > 0 && t-a.partnersLast <= lockstepTTL {
-		f.LockstepGroup = a.partners + 1
+		f.LockstepGroup = s.lock.observe(a, s.h.key('t', ev.Target), t)
+	} else {
+		f.LockstepGroup = s.lock.group(a, t)
 	}
-	act := model.ActionOf(ev)
-	if act.Hash != 0 {
-		f.DupTextAccounts, f.DupTextClusterAgeSeconds = s.dup.observe(a.id, act.Hash, t)
+	s.mh.reset()
+	act := model.ActionOfText(ev, s.addFeature)
+	if act.Hash != 0 { // SimHash is 0 for texts too short to compare
+		f.DupTextAccounts, f.DupTextClusterAgeSeconds = s.dup.observe(a.id, &s.mh.sig, t)
 	}
 	isNew := t-a.firstSeen < newAccountAge
 	if !a.prof.CreatedAt.IsZero() {
@@ -185,88 +197,51 @@ func (s *Set) account(ev *warden.Event, t int64) *account {
 		a = &account{id: s.seq, firstSeen: t, prof: model.NewProfile()}
 		s.accts.put(k, a)
 	}
-	if ev.Type == warden.EventSignup || hasProfileAttr(ev) {
-		before := a.prof
-		a.prof.Merge(ev)
-		// synth and some platforms call the creation time account_created.
-		if a.prof.CreatedAt.IsZero() {
-			if v := ev.Attr("account_created"); v != "" {
-				_ = a.prof.Set("created_at", v)
-			}
-		}
-		if !sameProfile(&before, &a.prof) {
-			a.dirty, a.profSet = true, true
-		}
+	if (ev.Type == warden.EventSignup || len(ev.Attrs) > 0) && a.prof.Merge(ev) {
+		a.dirty = true
+		// A creation time alone is too little to score on.
+		a.profSet = a.prof.Known()
 	}
 	return a
 }
 
-var profileAttrs = func() map[string]bool {
-	m := map[string]bool{"account_created": true}
-	for _, c := range model.ProfileColumns {
-		m[c] = true
-	}
-	return m
-}()
-
-func hasProfileAttr(ev *warden.Event) bool {
-	for k := range ev.Attrs {
-		if profileAttrs[k] {
-			return true
-		}
-	}
-	return false
-}
-
-// sameProfile compares profiles treating NaN as equal to NaN.
-func sameProfile(a, b *model.Profile) bool {
-	fa := [...]float64{a.Followers, a.Friends, a.Statuses, a.Favourites, a.Listed}
-	fb := [...]float64{b.Followers, b.Friends, b.Statuses, b.Favourites, b.Listed}
-	for i := range fa {
-		if math.Float64bits(fa[i]) != math.Float64bits(fb[i]) {
-			return false
-		}
-	}
-	x, y := *a, *b
-	x.Followers, x.Friends, x.Statuses, x.Favourites, x.Listed = 0, 0, 0, 0, 0
-	y.Followers, y.Friends, y.Statuses, y.Favourites, y.Listed = 0, 0, 0, 0, 0
-	return x == y
-}
-
 // botScore refreshes the actor's score when enough has changed. Scoring is
-// a few hundred tree lookups, so it is redone when the profile changes, on
-// the actor's 1st…8th action, then every 8 actions or hour of event time,
-// not on every event; the cached score is returned in between.
+// a few hundred tree lookups, so it is redone only when the profile changes,
+// when the actor's action count reaches 5, 16 or 64 and every 256 actions
+// after that, or after a day of event time (its age moves); the
+// cached score is returned in between.
 func (s *Set) botScore(a *account, t int64, f *Features) {
 	if s.model == nil {
 		return
 	}
-	known := a.profSet || a.beh.N >= 5
+	a.actions++
+	known := a.profSet || a.actions >= 5
 	if !known {
 		return
 	}
-	if a.dirty || a.sinceN >= 8 || a.beh.N <= 8 || t-a.scoredAt >= 3600 {
+	n := a.actions
+	due := n == 5 || n == 16 || n == 64 || a.sinceN >= 256
+	if a.dirty || due || t-a.scoredAt >= 86400 {
 		s.vec = model.Vector(&a.prof, &a.beh, time.Unix(t, 0), s.vec)
-		a.score = s.model.Score(s.vec)
-		a.reasons = a.reasons[:0]
-		if a.score >= 0.5 {
-			for _, r := range s.model.Explain(s.vec, 3) {
-				a.reasons = append(a.reasons, r.Text)
-			}
+		var rs []model.Reason
+		a.score, rs = s.model.ScoreExplain(s.vec, 3, s.contrib)
+		// A new slice each time: callers may keep the one they were given.
+		a.reasons = nil
+		for _, r := range rs {
+			a.reasons = append(a.reasons, r.Text)
 		}
 		a.dirty, a.sinceN, a.scoredAt = false, 0, t
 	}
 	f.BotKnown = true
 	f.BotScore = math.Round(a.score*1000) / 1000
-	if len(a.reasons) > 0 {
-		f.BotReasons = append([]string(nil), a.reasons...)
-	}
+	f.BotReasons = a.reasons
 }
 
 // Stats reports the sizes of the detectors' state, for metrics and for
 // checking that memory stays bounded.
 type Stats struct {
-	Accounts, Targets, Pairs, TextBuckets, TextClusters, LinkNodes int
+	// Lockstep and text-bucket state live in fixed-size tables, not counted.
+	Accounts, TextClusters, LinkNodes int
 }
 
 // Stats returns the current state sizes.
@@ -276,6 +251,5 @@ func (s *Set) Stats() Stats {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Accounts: s.accts.len(), Targets: s.lock.targets.len(), Pairs: s.lock.pairs.len(),
-		TextBuckets: s.dup.buckets.len(), TextClusters: s.dup.clusters.len(), LinkNodes: s.links.nodes()}
+	return Stats{Accounts: s.accts.len(), TextClusters: s.dup.clusters.len(), LinkNodes: s.links.nodes()}
 }

@@ -1,29 +1,68 @@
 package detect
 
-import "math/bits"
-
-// Near-duplicate text across accounts. Each text's 64-bit SimHash is split
-// into four 16-bit bands; two texts within Hamming distance 3 agree on at
-// least one band (pigeonhole), so the band buckets find every near-duplicate
-// candidate, and a popcount confirms it. A text joins the cluster of the first
-// confirmed near-duplicate, or starts one; the cluster counts its distinct
-// accounts. Texts under three words are not compared (model.SimHash).
+// Near-duplicate text across accounts: MinHash with LSH. A text's features
+// (words and word pairs, model.TextFeatures) get a 16-value MinHash
+// signature; signatures agree on a share of values that estimates the
+// Jaccard similarity of the feature sets. LSH splits the signature into 8
+// bands of 2 values: texts with similarity 0.8 (one word changed in twenty)
+// share a band with probability 1-(1-0.8²)⁸ > 0.999, unrelated texts rarely,
+// and candidates are confirmed by their signatures agreeing on at least
+// dupAgree of 16 values. A text joins the cluster of its first confirmed
+// near-duplicate, or starts one; the cluster counts its distinct accounts.
+// (SimHash, which the per-account features use, needs far longer texts than
+// posts and comments to stay within a few bits after a one-word edit.)
 
 const (
-	bucketSize    = 8
-	maxBuckets    = 1 << 20
+	sigLen        = 16
+	bands         = 8
+	dupAgree      = 9 // of 16: estimated Jaccard similarity at least 0.56
 	maxClusters   = 1 << 20
 	maxClusterIDs = 4096 // distinct accounts remembered per cluster; the count goes on beyond
 )
 
-type textEntry struct {
-	hash    uint64
-	cluster uint64
+// sigMul and sigAdd define the 16 hash functions h_i(f) = (a_i·f + b_i) >> 32
+// (multiply-shift) applied to each already well-mixed feature hash.
+var sigMul, sigAdd = func() (m, a [sigLen]uint64) {
+	x := uint64(0x243f6a8885a308d3) // digits of π: fixed, so signatures are stable
+	for i := range m {
+		x = x*6364136223846793005 + 1442695040888963407
+		m[i] = x | 1
+		x = x*6364136223846793005 + 1442695040888963407
+		a[i] = x
+	}
+	return
+}()
+
+type signature [sigLen]uint32
+
+// minHasher accumulates a signature from text features.
+type minHasher struct{ sig signature }
+
+func (m *minHasher) reset() {
+	for i := range m.sig {
+		m.sig[i] = ^uint32(0)
+	}
 }
 
-type bucket struct {
-	e [bucketSize]textEntry
-	n uint32
+func (m *minHasher) add(f uint64) {
+	for i := range m.sig {
+		if h := uint32((sigMul[i]*f + sigAdd[i]) >> 32); h < m.sig[i] {
+			m.sig[i] = h
+		}
+	}
+}
+
+type sigEntry struct {
+	seq     uint64 // which text this is; a ring slot is reused, so it is checked
+	acct    uint32
+	cluster uint64 // 0 until a near-duplicate joins it
+	t       int64
+	sig     signature
+}
+
+type bandSlot struct {
+	key uint64
+	seq uint64
 }
 
 type textCluster struct {
@@ -32,67 +71,92 @@ type textCluster struct {
 	count    int // distinct accounts, exact up to maxClusterIDs
 }
 
+// dupText keeps recent signatures in a ring and the LSH band index in a
+// direct-mapped table (see lockstep.go for why tables, not maps). Clusters
+// exist only for texts that have a near-duplicate, so the map of them stays
+// small.
 type dupText struct {
-	buckets  *gen[*bucket]
+	window   int64
+	seq      uint64
+	ring     []sigEntry
+	tab      []bandSlot
 	clusters *gen[*textCluster]
 	next     uint64
 }
 
+const (
+	ringBits = 16 // recent texts remembered
+	bandBits = 19
+)
+
 func (d *dupText) init(cfg Config) {
-	span := int64(cfg.DupWindow.Seconds())
-	d.buckets = newGen[*bucket](span, maxBuckets)
-	d.clusters = newGen[*textCluster](span, maxClusters)
+	d.window = int64(cfg.DupWindow.Seconds())
+	d.ring = make([]sigEntry, 1<<ringBits)
+	d.tab = make([]bandSlot, 1<<bandBits)
+	d.clusters = newGen[*textCluster](d.window, maxClusters)
 }
 
-func (d *dupText) tick(now int64) {
-	d.buckets.tick(now)
-	d.clusters.tick(now)
-}
+func (d *dupText) tick(now int64) { d.clusters.tick(now) }
 
-// observe records a text with SimHash h by account id at t and returns the
-// distinct accounts in its cluster and the cluster's age; (0, 0) when the
-// text has no near-duplicate from another account.
-func (d *dupText) observe(id uint32, h uint64, t int64) (int, float64) {
-	var bs [4]*bucket
-	var found uint64
-	for b := 0; b < 4; b++ {
-		k := uint64(b)<<16 | h>>(16*b)&0xffff
-		bk, ok := d.buckets.get(k)
-		if !ok {
-			bk = &bucket{}
-			d.buckets.put(k, bk)
-		}
-		bs[b] = bk
-		if found != 0 {
-			continue
-		}
-		for i := 0; i < min(int(bk.n), bucketSize); i++ {
-			if bits.OnesCount64(bk.e[i].hash^h) <= 3 {
-				if _, live := d.clusters.get(bk.e[i].cluster); live {
-					found = bk.e[i].cluster
-					break
-				}
+// observe records text by account id at t and returns the distinct accounts
+// in its cluster and the cluster's age; (0, 0) when no other account posted a
+// near-duplicate. sig is the text's MinHash signature.
+func (d *dupText) observe(id uint32, sig *signature, t int64) (int, float64) {
+	d.seq++
+	var match *sigEntry
+	for b := 0; b < bands; b++ {
+		k := mixKey(uint64(b)+1, uint64(sig[2*b])<<32|uint64(sig[2*b+1]))
+		slot := &d.tab[k&(1<<bandBits-1)]
+		if match == nil && slot.key == k {
+			e := &d.ring[slot.seq&(1<<ringBits-1)]
+			if e.seq == slot.seq && t-e.t <= d.window && agree(&e.sig, sig) >= dupAgree {
+				match = e
 			}
 		}
+		*slot = bandSlot{key: k, seq: d.seq}
 	}
-	if found == 0 {
-		d.next++
-		found = d.next
-		d.clusters.put(found, &textCluster{first: t, accounts: map[uint32]struct{}{id: {}}, count: 1})
-	}
-	c, _ := d.clusters.get(found)
-	if _, seen := c.accounts[id]; !seen {
-		if len(c.accounts) < maxClusterIDs {
-			c.accounts[id] = struct{}{}
+	var c *textCluster
+	var cid uint64
+	if match != nil {
+		if match.cluster != 0 {
+			c, _ = d.clusters.get(match.cluster)
+			cid = match.cluster
 		}
-		c.count++
+		if c == nil {
+			d.next++
+			cid = d.next
+			c = &textCluster{first: match.t, accounts: map[uint32]struct{}{match.acct: {}}, count: 1}
+			d.clusters.put(cid, c)
+			match.cluster = cid
+		}
+		if _, seen := c.accounts[id]; !seen {
+			if len(c.accounts) < maxClusterIDs {
+				c.accounts[id] = struct{}{}
+			}
+			c.count++
+		}
 	}
-	for _, bk := range bs {
-		bk.e[bk.n%bucketSize] = textEntry{hash: h, cluster: found}
-		bk.n++
-	}
-	if c.count < 2 {
+	d.ring[d.seq&(1<<ringBits-1)] = sigEntry{seq: d.seq, acct: id, cluster: cid, t: t, sig: *sig}
+	if c == nil || c.count < 2 {
 		return 0, 0
 	}
 	return c.count, float64(t - min(c.first, t))
+}
+func agree(a, b *signature) int {
+	n := 0
+	for i := range a {
+		if a[i] == b[i] {
+			n++
+		}
+	}
+	return n
+}
+
+func mixKey(a, b uint64) uint64 {
+	x := a*0x9e3779b97f4a7c15 ^ b
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }

@@ -23,13 +23,17 @@ type Action struct {
 }
 
 // ActionOf reduces ev to an Action.
-func ActionOf(ev *warden.Event) Action {
+func ActionOf(ev *warden.Event) Action { return ActionOfText(ev, nil) }
+
+// ActionOfText is ActionOf that also hands each text feature to each (if
+// not nil), so a caller hashing the text another way tokenises it once.
+func ActionOfText(ev *warden.Event, each func(uint64)) Action {
 	a := Action{Time: ev.Time.Unix(), Share: ev.Type == warden.EventShare}
 	if ev.Text != "" {
 		a.HasText = true
 		a.Link = hasLink(ev.Text)
 		a.Mention = hasMention(ev.Text)
-		a.Hash = SimHash(ev.Text)
+		a.Hash = simHash(ev.Text, each)
 	}
 	return a
 }
@@ -58,17 +62,15 @@ const (
 	fnvPrime  = 1099511628211
 )
 
-// SimHash returns a 64-bit SimHash of s over word bigrams (lower-cased, links
-// and mentions replaced by placeholders, so that a scam pasted with a fresh
-// short link or a different @victim still matches). Texts of fewer than three
-// words return 0: they are too short for a match to mean anything.
-func SimHash(s string) uint64 {
-	var v [64]int32
+// TextFeatures calls fn with the hash of every word and every pair of
+// neighbouring words of s (lower-cased; every link is one token and every
+// mention another, so a scam pasted with a fresh short link or a different
+// @victim still matches; punctuation at word edges is dropped) and returns
+// the number of words.
+func TextFeatures(s string, fn func(uint64)) int {
 	var prev uint64
 	words := 0
 	for len(s) > 0 {
-		// Words are separated by white space; punctuation at their edges is
-		// dropped so that "free!" and "free" are the same word.
 		i := 0
 		for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
 			i++
@@ -87,9 +89,9 @@ func SimHash(s string) uint64 {
 		h := uint64(fnvOffset)
 		switch {
 		case strings.HasPrefix(w, "http") || strings.HasPrefix(w, "www."):
-			h = 1 // every link is the same token
+			h = 1
 		case w[0] == '@':
-			h = 2 // every mention is the same token
+			h = 2
 		default:
 			for k := 0; k < len(w); k++ {
 				c := w[k]
@@ -101,19 +103,32 @@ func SimHash(s string) uint64 {
 			}
 		}
 		words++
+		fn(mix(h))
 		if words > 1 {
-			f := mix(prev*31 + h)
-			for b := 0; b < 64; b++ {
-				if f>>b&1 == 1 {
-					v[b]++
-				} else {
-					v[b]--
-				}
-			}
+			fn(mix(prev*31 + h + 0x51))
 		}
 		prev = h
 	}
-	if words < 3 {
+	return words
+}
+
+// MinWords is the fewest words a text needs to be compared for duplication:
+// shorter texts ("lol", "thanks!") repeat innocently all the time.
+const MinWords = 4
+
+// SimHash returns a 64-bit SimHash of s over TextFeatures, or 0 for a text
+// of fewer than MinWords words.
+func SimHash(s string) uint64 { return simHash(s, nil) }
+
+func simHash(s string, each func(uint64)) uint64 {
+	var v [64]int32
+	n := TextFeatures(s, func(f uint64) {
+		add(&v, f)
+		if each != nil {
+			each(f)
+		}
+	})
+	if n < MinWords {
 		return 0
 	}
 	var out uint64
@@ -126,6 +141,12 @@ func SimHash(s string) uint64 {
 		out = 1 // 0 means "no hash"
 	}
 	return out
+}
+
+func add(v *[64]int32, f uint64) {
+	for b := 0; b < 64; b++ {
+		v[b] += int32(f>>b&1)*2 - 1
+	}
 }
 
 // mix is the splitmix64 finaliser: it spreads FNV's weak high bits.

@@ -114,24 +114,70 @@ func (p *Profile) KnowText(cols map[string]bool) {
 	}
 }
 
-// Merge updates p from a live event: attrs named like the accounts.csv
-// columns (followers_count, screen_name, …) set those fields, and a signup
-// dates the account. Malformed attrs are ignored: the event was accepted.
-func (p *Profile) Merge(ev *warden.Event) {
-	if ev.Type == warden.EventSignup && p.CreatedAt.IsZero() {
-		p.CreatedAt = ev.Time
-	}
-	if len(ev.Attrs) == 0 {
-		return
-	}
+// profileCol maps attribute names to the Profile column they set;
+// account_created is another platform's name for created_at.
+var profileCol = func() map[string]string {
+	m := map[string]string{"account_created": "created_at"}
 	for _, c := range ProfileColumns {
-		if _, ok := ev.Attrs[c]; ok {
-			_ = p.Set(c, ev.Attr(c))
-			if c == "description" || c == "location" || c == "url" {
-				p.KnowText(map[string]bool{c: true})
-			}
+		m[c] = c
+	}
+	return m
+}()
+
+// Merge updates p from a live event and reports whether p changed: attrs
+// named like the accounts.csv columns (followers_count, screen_name, …) set
+// those fields, and a signup dates the account. Malformed attrs are ignored:
+// the event was accepted, and one bad attribute should not hide the rest.
+func (p *Profile) Merge(ev *warden.Event) bool {
+	changed := false
+	if ev.Type == warden.EventSignup && p.CreatedAt.IsZero() {
+		p.CreatedAt, changed = ev.Time, true
+	}
+	for k := range ev.Attrs {
+		c, ok := profileCol[k]
+		if !ok || (c == "created_at" && !p.CreatedAt.IsZero()) {
+			continue // an account's creation time does not change
+		}
+		before := *p
+		if p.Set(c, ev.Attr(k)) != nil {
+			continue
+		}
+		if c == "description" || c == "location" || c == "url" {
+			p.KnowText(map[string]bool{c: true})
+		}
+		changed = changed || !Same(&before, p)
+	}
+	return changed
+}
+
+// Known reports whether p holds anything besides the creation time.
+func (p *Profile) Known() bool {
+	for _, v := range [...]float64{p.Followers, p.Friends, p.Statuses, p.Favourites, p.Listed} {
+		if !math.IsNaN(v) {
+			return true
 		}
 	}
+	for _, f := range [...]int8{p.HasDescription, p.HasLocation, p.HasURL, p.DefaultProfile, p.DefaultProfileImage, p.GeoEnabled} {
+		if f >= 0 {
+			return true
+		}
+	}
+	return p.ScreenName != "" || p.Name != ""
+}
+
+// Same reports whether two profiles are equal, NaN counting as equal to NaN.
+func Same(a, b *Profile) bool {
+	fa := [...]float64{a.Followers, a.Friends, a.Statuses, a.Favourites, a.Listed}
+	fb := [...]float64{b.Followers, b.Friends, b.Statuses, b.Favourites, b.Listed}
+	for i := range fa {
+		if math.Float64bits(fa[i]) != math.Float64bits(fb[i]) {
+			return false
+		}
+	}
+	x, y := *a, *b
+	x.Followers, x.Friends, x.Statuses, x.Favourites, x.Listed = 0, 0, 0, 0, 0
+	y.Followers, y.Friends, y.Statuses, y.Favourites, y.Listed = 0, 0, 0, 0, 0
+	return x == y
 }
 
 // Feature names, in vector order. The model file stores them and refuses to

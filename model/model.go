@@ -301,9 +301,22 @@ type Reason struct {
 }
 
 // Explain returns the features that pushed x's score towards bot, strongest
-// first, at most k, each described in words.
+// first, at most k, each described in words; none when the score is below
+// 0.5, since reasons explain bot-like scores.
 func (m *Model) Explain(x []float64, k int) []Reason {
-	c := make([]float64, len(x))
+	_, rs := m.ScoreExplain(x, k, nil)
+	return rs
+}
+
+// ScoreExplain returns Score(x) and Explain(x, k) in one pass over the
+// model; buf, if long enough, is used as scratch space.
+func (m *Model) ScoreExplain(x []float64, k int, buf []float64) (float64, []Reason) {
+	if len(buf) < len(x) {
+		buf = make([]float64, len(x))
+	}
+	c := buf[:len(x)]
+	clear(c)
+	score := 0.0
 	switch m.Params.Learner {
 	case LogReg:
 		for f, v := range x {
@@ -313,22 +326,37 @@ func (m *Model) Explain(x []float64, k int) []Reason {
 				c[f] = m.W[f] * math.Max(-5, math.Min(5, (v-m.Mean[f])/m.Std[f]))
 			}
 		}
-	default:
-		for _, t := range m.Trees {
-			t.contrib(x, c)
+		score = m.Base
+		for _, v := range c {
+			score += v
 		}
+		score = sigmoid(score)
+	case Tree1:
+		score = m.Trees[0].contrib(x, c)
+	default:
+		score = m.Base
+		for _, t := range m.Trees {
+			score += t.contrib(x, c)
+		}
+		score = sigmoid(score)
+	}
+	if score < 0.5 {
+		return score, nil
 	}
 	var rs []Reason
 	for f, v := range c {
 		if v > 0.05 || (m.Params.Learner == Tree1 && v > 0.01) {
-			rs = append(rs, Reason{Feature: f, Push: v, Text: Describe(f, x[f])})
+			rs = append(rs, Reason{Feature: f, Push: v})
 		}
 	}
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Push > rs[j].Push })
 	if len(rs) > k {
 		rs = rs[:k]
 	}
-	return rs
+	for i := range rs {
+		rs[i].Text = Describe(rs[i].Feature, x[rs[i].Feature])
+	}
+	return score, rs
 }
 
 // Write writes m as JSON (compact: the file is embedded in the binary).

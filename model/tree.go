@@ -89,8 +89,9 @@ func (t *Tree) Predict(x []float64) float64 {
 	return t.Value[i]
 }
 
-// contrib adds to c, per feature, the change in output along x's path.
-func (t *Tree) contrib(x []float64, c []float64) {
+// contrib adds to c, per feature, the change in output along x's path, and
+// returns the leaf value.
+func (t *Tree) contrib(x []float64, c []float64) float64 {
 	i := 0
 	for t.Left[i] >= 0 {
 		v := x[t.Feat[i]]
@@ -101,6 +102,7 @@ func (t *Tree) contrib(x []float64, c []float64) {
 		c[t.Feat[i]] += t.Value[next] - t.Value[i]
 		i = next
 	}
+	return t.Value[i]
 }
 
 // treeParams control growing one tree on gradients g and hessians h: the

@@ -1,0 +1,312 @@
+package detect
+
+import (
+	"fmt"
+	"runtime"
+	"syscall"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/synth"
+)
+
+var t0 = time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
+
+func ev(sec int, typ, actor, target string) warden.Event {
+	return warden.Event{ID: fmt.Sprint(actor, sec, target), Type: typ, Time: t0.Add(time.Duration(sec) * time.Second), Actor: actor, Target: target}
+}
+
+func TestNilSetIsSafe(t *testing.T) {
+	var s *Set
+	e := ev(0, "like", "a", "p1")
+	if f := s.Observe(&e); f.BotScore != 0 || f.LockstepGroup != 0 || f.BotKnown {
+		t.Fatalf("nil set returned %+v", f)
+	}
+	if st := s.Stats(); st != (Stats{}) {
+		t.Fatalf("nil set stats %+v", st)
+	}
+}
+
+func TestDefaultModelLoads(t *testing.T) {
+	m, err := DefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Trees) == 0 || len(m.TrainedOn) == 0 {
+		t.Fatalf("built-in model is empty: %d trees, trained on %v", len(m.Trees), m.TrainedOn)
+	}
+}
+
+func TestBotScoreAndReasons(t *testing.T) {
+	s := New(Config{})
+	tests := []struct {
+		name   string
+		attrs  map[string]any
+		wantHi bool
+	}{
+		{"bought follower profile", map[string]any{"created_at": "2026-01-01T00:00:00Z", "followers_count": 3.0, "friends_count": 1900.0,
+			"statuses_count": 2.0, "favourites_count": 0.0, "listed_count": 0.0, "default_profile": true, "default_profile_image": true,
+			"description": "", "screen_name": "xk29384756q", "name": "xk29384756q"}, true},
+		{"long-standing person", map[string]any{"created_at": "2011-03-01T00:00:00Z", "followers_count": 840.0, "friends_count": 410.0,
+			"statuses_count": 12000.0, "favourites_count": 5300.0, "listed_count": 25.0, "default_profile": false, "default_profile_image": false,
+			"description": "Teacher, cyclist, bad at chess. Opinions my own.", "screen_name": "mariarossi", "name": "Maria Rossi", "url": "https://example.org", "location": "Torino"}, false},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := ev(i, warden.EventProfileUpdate, "acct"+strconv.Itoa(i), "")
+			e.Attrs = tc.attrs
+			f := s.Observe(&e)
+			if !f.BotKnown {
+				t.Fatal("BotKnown is false after profile attributes")
+			}
+			if (f.BotScore >= 0.5) != tc.wantHi {
+				t.Fatalf("BotScore %.3f, want high=%v (reasons %v)", f.BotScore, tc.wantHi, f.BotReasons)
+			}
+			if tc.wantHi && len(f.BotReasons) == 0 {
+				t.Fatal("a high score came without reasons")
+			}
+			if !tc.wantHi && len(f.BotReasons) != 0 {
+				t.Fatalf("a low score came with reasons %v", f.BotReasons)
+			}
+		})
+	}
+	// An actor the detectors know nothing about is not scored.
+	e := ev(10, warden.EventLogin, "stranger", "")
+	if f := s.Observe(&e); f.BotKnown || f.BotScore != 0 {
+		t.Fatalf("unknown actor scored: %+v", f)
+	}
+}
+
+func TestLockstepGroups(t *testing.T) {
+	tests := []struct {
+		name      string
+		actors    int
+		targets   int
+		gap       int // seconds between targets
+		spread    int // seconds over which the actors act on one target
+		wantGroup bool
+	}{
+		{"crowd on the same targets within seconds", 12, 5, 10, 10, true},
+		{"same crowd on only two targets", 12, 2, 10, 10, false},
+		{"same targets but minutes apart per actor", 12, 5, 10, 600, false},
+		{"one viral target", 40, 1, 10, 10, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(Config{NoModel: true})
+			maxGroup := 0
+			for k := 0; k < tc.targets; k++ {
+				for a := 0; a < tc.actors; a++ {
+					sec := k*tc.gap + a*tc.spread/tc.actors
+					e := ev(sec, warden.EventLike, "m"+strconv.Itoa(a), "post"+strconv.Itoa(k))
+					maxGroup = max(maxGroup, s.Observe(&e).LockstepGroup)
+				}
+			}
+			if got := maxGroup >= LockstepFlagGroup; got != tc.wantGroup {
+				t.Fatalf("max lockstep group %d, flagged=%v, want %v", maxGroup, got, tc.wantGroup)
+			}
+			if tc.wantGroup && maxGroup > tc.actors {
+				t.Fatalf("group %d larger than the crowd of %d", maxGroup, tc.actors)
+			}
+		})
+	}
+}
+
+func TestLockstepOnGeneratedCampaigns(t *testing.T) {
+	for _, seed := range []uint64{1, 7} {
+		evs, tr := GenerateCampaigns(CampaignConfig{Seed: seed, Duration: 10 * time.Minute, Rate: 100, Accounts: 5000, Campaigns: 3})
+		r := EvalLockstep(New(Config{NoModel: true}), evs, tr.Member, tr.Start, LockstepFlagGroup, time.Minute)
+		if r.Members == 0 || r.Recall < 0.9 || r.Precision < 0.95 {
+			t.Errorf("seed %d: %+v, want recall >= 0.9 within 60s at precision >= 0.95", seed, r)
+		}
+	}
+}
+
+func TestGenerateCampaignsIsDeterministic(t *testing.T) {
+	cfg := CampaignConfig{Seed: 3, Duration: 2 * time.Minute, Rate: 20, Accounts: 500, Campaigns: 1}
+	a, ta := GenerateCampaigns(cfg)
+	b, _ := GenerateCampaigns(cfg)
+	if len(a) != len(b) || len(ta.Member) == 0 {
+		t.Fatalf("lengths %d and %d, %d members", len(a), len(b), len(ta.Member))
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID || !a[i].Time.Equal(b[i].Time) || a[i].Actor != b[i].Actor || a[i].Target != b[i].Target {
+			t.Fatalf("event %d differs: %+v vs %+v", i, a[i], b[i])
+		}
+		if i > 0 && a[i].Time.Before(a[i-1].Time) {
+			t.Fatalf("event %d out of time order", i)
+		}
+		if err := a[i].Validate(""); err != nil {
+			t.Fatalf("event %d invalid: %v", i, err)
+		}
+	}
+}
+
+func TestDupTextAcrossAccounts(t *testing.T) {
+	scam := "Congrats! You have been selected for a free crypto giveaway, claim now at %s before it ends"
+	tests := []struct {
+		name  string
+		texts []string
+		want  int // DupTextAccounts on the last text
+	}{
+		{"same scam, fresh links", []string{fmt.Sprintf(scam, "http://a.xyz/1"), fmt.Sprintf(scam, "http://b.xyz/2"), fmt.Sprintf(scam, "https://c.xyz/3")}, 3},
+		{"scam with one word changed", []string{fmt.Sprintf(scam, "x"), "Congrats! You have been chosen for a free crypto giveaway, claim now at x before it ends"}, 2},
+		{"unrelated texts", []string{"the weather in Lisbon is lovely this week", "my cat knocked the coffee over again this morning", "anyone watching the game tonight at the pub"}, 0},
+		{"too short to compare", []string{"lol", "lol", "lol"}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(Config{NoModel: true})
+			var f Features
+			for i, txt := range tc.texts {
+				e := ev(i, warden.EventComment, "c"+strconv.Itoa(i), "post1")
+				e.Text = txt
+				f = s.Observe(&e)
+			}
+			if f.DupTextAccounts != tc.want {
+				t.Fatalf("DupTextAccounts = %d, want %d", f.DupTextAccounts, tc.want)
+			}
+		})
+	}
+}
+
+func TestLinkedAccounts(t *testing.T) {
+	tests := []struct {
+		name     string
+		events   []warden.Event
+		want     int
+		wantNew  float64
+		wantAgeS float64
+	}{
+		{"shared device", []warden.Event{
+			{Type: "signup", Actor: "a", Device: "d1"},
+			{Type: "signup", Actor: "b", Device: "d1"},
+			{Type: "signup", Actor: "c", Device: "d1"},
+		}, 3, 1, 120},
+		{"email normalised (gmail dots and +tags)", []warden.Event{
+			{Type: "signup", Actor: "a", Attrs: map[string]any{"email": "John.Smith+1@gmail.com"}},
+			{Type: "signup", Actor: "b", Attrs: map[string]any{"email": "johnsmith@googlemail.com"}},
+		}, 2, 1, 60},
+		{"chained: device then phone", []warden.Event{
+			{Type: "login", Actor: "a", Device: "d1"},
+			{Type: "login", Actor: "b", Device: "d1", Attrs: map[string]any{"phone": "+1 (555) 010-9999"}},
+			{Type: "login", Actor: "c", Attrs: map[string]any{"phone": "15550109999"}},
+		}, 3, 1, 120},
+		{"nothing shared", []warden.Event{
+			{Type: "login", Actor: "a", Device: "d1", IP: "10.0.0.1"},
+			{Type: "login", Actor: "b", Device: "d2", IP: "10.0.0.2"},
+		}, 0, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(Config{NoModel: true})
+			var f Features
+			for i := range tc.events {
+				e := tc.events[i]
+				e.ID, e.Time = strconv.Itoa(i), t0.Add(time.Duration(i)*time.Minute)
+				f = s.Observe(&e)
+			}
+			if f.LinkedAccounts != tc.want || f.LinkedNewShare != tc.wantNew || f.ClusterAgeSeconds != tc.wantAgeS {
+				t.Fatalf("linked %d new %.2f age %.0f, want %d %.2f %.0f", f.LinkedAccounts, f.LinkedNewShare, f.ClusterAgeSeconds, tc.want, tc.wantNew, tc.wantAgeS)
+			}
+		})
+	}
+}
+
+func TestHubIdentifierStopsLinking(t *testing.T) {
+	s := New(Config{NoModel: true, MaxLinksPerKey: 5})
+	var f Features
+	most := 0
+	for i := 0; i < 50; i++ {
+		e := ev(i, "login", "n"+strconv.Itoa(i), "")
+		e.IP = "100.64.0.1"
+		f = s.Observe(&e)
+		most = max(most, f.LinkedAccounts)
+	}
+	if most != 5 || f.LinkedAccounts != 0 {
+		t.Fatalf("a shared NAT address linked up to %d accounts (the last one: %d); want the cap of 5 and none beyond", most, f.LinkedAccounts)
+	}
+}
+
+func TestNormEmailPhone(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"A.B+x@Gmail.com", "ab@gmail.com"},
+		{"a.b@example.com", "a.b@example.com"},
+		{"not-an-email", ""},
+		{"@x.com", ""},
+		{"+tag@x.com", ""},
+	} {
+		if got := NormEmail(tc.in); got != tc.want {
+			t.Errorf("NormEmail(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{{"+44 20 7946 0958", "442079460958"}, {"123", ""}} {
+		if got := NormPhone(tc.in); got != tc.want {
+			t.Errorf("NormPhone(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestStateIsBounded(t *testing.T) {
+	// Event time moves on far beyond every window: old state must go.
+	s := New(Config{NoModel: true})
+	const step = 600 // seconds between events: 20,000 events span 139 days
+	for i := 0; i < 20000; i++ {
+		e := ev(i*step, warden.EventLike, "u"+strconv.Itoa(i), "p"+strconv.Itoa(i))
+		e.Device = "dev" + strconv.Itoa(i)
+		e.Text = "some words that are all different " + strconv.Itoa(i) + " here"
+		s.Observe(&e)
+	}
+	st := s.Stats()
+	// Accounts are kept for one to two 30-day generations, links for one to
+	// two 7-day epochs (two nodes per event: the account and its device).
+	maxAccounts, maxLinkNodes := 2*30*86400/step+1, 2*2*7*86400/step+2
+	if st.Accounts > maxAccounts || st.LinkNodes > maxLinkNodes || st.TextClusters > 10 {
+		t.Fatalf("state not expiring by event time: %+v", st)
+	}
+}
+
+// BenchmarkObserve measures the detectors' cost per event on the synth
+// workload (20,000 ordinary accounts at 200 events/s with campaigns).
+// Events are shifted in time on each pass so state keeps expiring as in a
+// long run.
+func BenchmarkObserve(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		cfg  Config
+	}{{"all", Config{}}, {"no-model", Config{NoModel: true}}} {
+		b.Run(bc.name, func(b *testing.B) {
+			g := synth.New(synth.Config{Seed: 1})
+			evs := make([]warden.Event, 300000)
+			for i := range evs {
+				evs[i], _ = g.Next()
+			}
+			span := evs[len(evs)-1].Time.Sub(evs[0].Time) + time.Second
+			s := New(bc.cfg)
+			b.ReportAllocs()
+			b.ResetTimer()
+			// CPU time of this thread as well as wall time: on a shared
+			// machine the wall clock also counts other processes' turns.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			c0 := threadCPU()
+			for i := 0; i < b.N; i++ {
+				e := evs[i%len(evs)]
+				e.Time = e.Time.Add(time.Duration(i/len(evs)) * span)
+				s.Observe(&e)
+			}
+			b.ReportMetric(float64(threadCPU()-c0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// threadCPU returns the CPU time the calling OS thread has used, in ns.
+func threadCPU() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
