@@ -82,7 +82,7 @@ type node struct {
 	pos  pos
 	deps []string
 	ctr  *counter // nil for a feature
-	prog *vm.Program
+	prog *program
 	kind valueKind
 	idx  int // index into Env.N, B or S
 	uses needs
@@ -94,14 +94,22 @@ type counter struct {
 	on    map[string]bool
 	key   []valueFn
 	of    valueFn
-	where *vm.Program
+	where *program
 }
 
 // valueFn yields a string: a direct field read when the expression is a
 // plain field name, else a compiled expression.
 type valueFn struct {
 	field func(*Env) string
-	prog  *vm.Program
+	prog  *program
+}
+
+// program is a compiled expression: for the virtual machine, and as
+// closures when the closure compiler handles it (fast.k set by ok).
+type program struct {
+	vm   *vm.Program
+	fast cl
+	ok   bool
 }
 
 type ruleMode uint8
@@ -125,7 +133,7 @@ type rule struct {
 	tags    []string
 	weight  float64
 	on      map[string]bool
-	prog    *vm.Program
+	prog    *program
 	reason  []reasonPart
 	labels  []labelEffect
 	cost    int
@@ -137,7 +145,7 @@ type rule struct {
 
 type reasonPart struct {
 	lit  string
-	prog *vm.Program
+	prog *program
 }
 
 type labelEffect struct {
@@ -521,7 +529,7 @@ func (c *compiler) compileNodes() {
 				continue
 			}
 			nd.prog = prog
-			switch t := prog.Node().Type(); {
+			switch t := prog.vm.Node().Type(); {
 			case t == nil:
 				c.errorf(d.pos, "feature %q: cannot tell the type of %q; make it a number, bool or string", name, d.Expr.S)
 			case t.Kind() == reflect.Bool:
@@ -681,7 +689,7 @@ func (c *compiler) exprOptions() []expr.Option {
 	}
 }
 
-func (c *compiler) compile(p pos, s src, extra ...expr.Option) *vm.Program {
+func (c *compiler) compile(p pos, s src, extra ...expr.Option) *program {
 	if strings.TrimSpace(s.S) == "" {
 		c.errorf(p, "empty expression")
 		return nil
@@ -692,7 +700,9 @@ func (c *compiler) compile(p pos, s src, extra ...expr.Option) *vm.Program {
 		c.exprError(p, s, err)
 		return nil
 	}
-	return prog
+	cc := closureCompiler{lists: c.rs.lists, labels: c.opts.Labels}
+	fast, ok := cc.compile(prog.Node())
+	return &program{vm: prog, fast: fast, ok: ok}
 }
 
 func parseMode(s string) (ruleMode, uint64, error) {
@@ -788,12 +798,16 @@ func (c *compiler) compileRules() {
 
 // cost estimates a rule's price from its compiled size, so cheap rules run
 // first and a rule set's slow rules are the ones a time budget cuts.
-func cost(p *vm.Program) int {
+func cost(p *program) int {
 	if p == nil {
 		return 0
 	}
 	n := 0
-	root := p.Node()
+	if !p.ok {
+		// The virtual machine is slower than closures: run such rules last.
+		n += 50
+	}
+	root := p.vm.Node()
 	ast.Walk(&root, costVisitor{&n})
 	return n
 }
@@ -906,4 +920,18 @@ func (c *compiler) plan(applies func(map[string]bool) bool) *plan {
 		return p.rules[i].name < p.rules[j].name
 	})
 	return p
+}
+
+// Rules returns how many rules the set holds, disabled ones included.
+func (rs *RuleSet) Rules() int { return len(rs.rules) }
+
+// Counters returns how many counters the set declares.
+func (rs *RuleSet) Counters() int {
+	n := 0
+	for _, nd := range rs.nodes {
+		if nd.ctr != nil {
+			n++
+		}
+	}
+	return n
 }

@@ -304,8 +304,7 @@ func (e *Engine) Eval(ctx context.Context, ev *warden.Event) Result {
 		feats = &f
 	}
 	start := time.Now()
-	res := rs.evaluate(ctx, ev, e.st, feats, e.opts.Budget, hooks{hit: e.hit, ruleErr: e.ruleErr})
-	res.apply(e.st, ev.Time)
+	res := rs.evaluate(ctx, ev, e.st, feats, e.opts.Budget, true, hooks{hit: e.hit, ruleErr: e.ruleErr})
 	e.events.Add(1)
 	e.evals.Add(uint64(res.RuleEvals))
 	if e.m != nil {

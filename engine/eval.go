@@ -78,9 +78,13 @@ type hooks struct {
 	ruleErr func(r *rule, err error)
 }
 
-// evaluate is the pure core: it reads st but does not change it; the
-// returned Result carries the verdict, the effects and the state updates.
-func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Store, feats *detect.Features, budget time.Duration, h hooks) Result {
+// evaluate is the core. With commit unset it is pure: it reads st without
+// changing it, and the Result carries the verdict, the effects and the state
+// updates for apply. With commit set, each counter's update is applied in
+// the same locked step that reads it (one map access instead of two), and
+// Result.Updates is empty; rules see the same values either way, since every
+// counter is computed before any rule runs.
+func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Store, feats *detect.Features, budget time.Duration, commit bool, h hooks) Result {
 	p := rs.plans[ev.Type]
 	if p == nil {
 		p = rs.def
@@ -100,7 +104,18 @@ func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Sto
 	}
 	for _, nd := range p.nodes {
 		if nd.ctr != nil {
-			env.N[nd.idx] = x.counter(nd.ctr, ev, st)
+			env.N[nd.idx] = x.counter(nd.ctr, ev, st, commit)
+			continue
+		}
+		if p := nd.prog; p.ok {
+			switch nd.kind {
+			case kindNum:
+				env.N[nd.idx] = p.fast.n(env)
+			case kindBool:
+				env.B[nd.idx] = p.fast.b(env)
+			case kindStr:
+				env.S[nd.idx] = p.fast.s(env)
+			}
 			continue
 		}
 		v, err := x.run(nd.prog)
@@ -124,7 +139,7 @@ func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Sto
 			break
 		}
 		res.RuleEvals++
-		v, err := x.run(r.prog)
+		matched, err := x.runBool(r.prog)
 		if err != nil {
 			res.Errors++
 			if h.ruleErr != nil {
@@ -132,7 +147,7 @@ func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Sto
 			}
 			continue
 		}
-		if ok, _ := v.(bool); !ok {
+		if !matched {
 			continue
 		}
 		mode := r.modeStr
@@ -170,7 +185,9 @@ func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Sto
 	if res.FailedOpen {
 		res.Verdict.Action = warden.ActionAllow
 	}
-	res.Updates = append([]Update(nil), x.updates...)
+	if len(x.updates) > 0 {
+		res.Updates = append([]Update(nil), x.updates...)
+	}
 	return res
 }
 
@@ -199,19 +216,38 @@ func toFloat(v any) float64 {
 	return 0
 }
 
-// run evaluates one program, containing any panic.
-func (x *evaluator) run(p *vm.Program) (v any, err error) {
+// run evaluates one program on the virtual machine, containing any panic.
+func (x *evaluator) run(p *program) (v any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	return x.vm.Run(p, &x.env)
+	return x.vm.Run(p.vm, &x.env)
+}
+
+// runBool evaluates a boolean program, containing any panic: a rule's
+// closures may call a Labels implementation, which may panic.
+func (x *evaluator) runBool(p *program) (v bool, err error) {
+	if !p.ok {
+		r, err := x.run(p)
+		b, _ := r.(bool)
+		return b, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return p.fast.b(&x.env), nil
 }
 
 func (x *evaluator) str(f valueFn) string {
 	if f.field != nil {
 		return f.field(&x.env)
+	}
+	if f.prog.ok && f.prog.fast.k == kindStr {
+		return f.prog.fast.s(&x.env)
 	}
 	v, err := x.run(f.prog)
 	if err != nil || v == nil {
@@ -229,7 +265,7 @@ func (x *evaluator) str(f valueFn) string {
 // counter computes a counter's value for this event, including the event
 // itself when the counter counts events of this type that pass its where,
 // and queues the matching update.
-func (x *evaluator) counter(ct *counter, ev *warden.Event, st *state.Store) float64 {
+func (x *evaluator) counter(ct *counter, ev *warden.Event, st *state.Store, commit bool) float64 {
 	h := ct.seed
 	for i, k := range ct.key {
 		s := x.str(k)
@@ -245,8 +281,8 @@ func (x *evaluator) counter(ct *counter, ev *warden.Event, st *state.Store) floa
 	key := state.Mix(h)
 	add := ct.on == nil || ct.on[ev.Type]
 	if add && ct.where != nil {
-		v, err := x.run(ct.where)
-		add = err == nil && v == true
+		v, err := x.runBool(ct.where)
+		add = err == nil && v
 	}
 	var val uint64
 	if add && ct.spec.Kind == state.Distinct {
@@ -257,8 +293,8 @@ func (x *evaluator) counter(ct *counter, ev *warden.Event, st *state.Store) floa
 			val = state.Mix(state.Hash(state.Seed, s))
 		}
 	}
-	v := st.Observe(&ct.spec, key, ev.Time, add, val, false)
-	if add {
+	v := st.Observe(&ct.spec, key, ev.Time, add, val, commit)
+	if add && !commit {
 		x.updates = append(x.updates, Update{spec: &ct.spec, key: key, value: val})
 	}
 	return v
@@ -269,6 +305,17 @@ func (x *evaluator) reason(r *rule) string {
 	for _, p := range r.reason {
 		if p.prog == nil {
 			b = append(b, p.lit...)
+			continue
+		}
+		if f := p.prog.fast; p.prog.ok {
+			switch f.k {
+			case kindNum:
+				b = appendValue(b, f.n(&x.env))
+			case kindBool:
+				b = strconv.AppendBool(b, f.b(&x.env))
+			case kindStr:
+				b = append(b, f.s(&x.env)...)
+			}
 			continue
 		}
 		v, err := x.run(p.prog)

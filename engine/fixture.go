@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,8 +33,10 @@ import (
 //	        expect: {action: block, hits: [signup_burst_ip]}
 type fixtureFile struct {
 	name  string
-	Start time.Time     `yaml:"start"`
-	Tests []fixtureTest `yaml:"tests"`
+	Start time.Time `yaml:"start"`
+	// Defaults fill the fields an event leaves empty, attrs key by key.
+	Defaults fixtureEvent  `yaml:"defaults"`
+	Tests    []fixtureTest `yaml:"tests"`
 }
 
 type fixtureTest struct {
@@ -188,6 +191,7 @@ func (rs *RuleSet) runFixture(f fixtureFile, t fixtureTest) FixtureResult {
 	at := f.Start
 	n := 0
 	for ei, fe := range t.Events {
+		fe = withDefaults(fe, f.Defaults)
 		after, _ := parseDur(fe.After)
 		if after == 0 && ei > 0 {
 			after = time.Second
@@ -244,7 +248,7 @@ func (rs *RuleSet) runFixture(f fixtureFile, t fixtureTest) FixtureResult {
 				feats = &detect.Features{BotScore: fe.Detect.BotScore, DupTextAccounts: fe.Detect.DupTextAccounts,
 					LockstepGroup: fe.Detect.LockstepGroup, LinkedAccounts: fe.Detect.LinkedAccounts, LinkedNewShare: fe.Detect.LinkedNewShare}
 			}
-			last = rs.evaluate(context.Background(), &ev, st, feats, 0, hooks{})
+			last = rs.evaluate(context.Background(), &ev, st, feats, 0, false, hooks{})
 			last.apply(st, ev.Time)
 		}
 		if fe.Expect != nil {
@@ -253,6 +257,21 @@ func (rs *RuleSet) runFixture(f fixtureFile, t fixtureTest) FixtureResult {
 	}
 	res.Events = n
 	return res
+}
+
+func withDefaults(e, d fixtureEvent) fixtureEvent {
+	for _, p := range [...][2]*string{{&e.Actor, &d.Actor}, {&e.IP, &d.IP}, {&e.Device, &d.Device},
+		{&e.Country, &d.Country}, {&e.Age, &d.Age}, {&e.Type, &d.Type}, {&e.Text, &d.Text}} {
+		if *p[0] == "" {
+			*p[0] = *p[1]
+		}
+	}
+	if len(d.Attrs) > 0 {
+		attrs := maps.Clone(d.Attrs)
+		maps.Copy(attrs, e.Attrs)
+		e.Attrs = attrs
+	}
+	return e
 }
 
 func check(x *fixtureExpect, v warden.Verdict, n int) []string {

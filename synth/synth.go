@@ -71,6 +71,8 @@ type Generator struct {
 	truth    map[string]string
 	nextKind int
 	nextPost int
+	stopped  bool // no new campaigns
+	inFlight int  // campaign scripts with events still to come
 }
 
 type item struct {
@@ -84,6 +86,7 @@ type source struct {
 	at     time.Time
 	order  uint64
 	kind   int // srcOrganic, srcLaunch, srcScript
+	camp   bool
 	script []item
 	i      int
 }
@@ -184,7 +187,9 @@ func (g *Generator) Next() (warden.Event, Truth) {
 				return g.stamp(ev), Truth{}
 			}
 		case srcLaunch:
-			g.launch(s.at)
+			if !g.stopped {
+				g.launch(s.at)
+			}
 			s.at = s.at.Add(g.expDur(g.cfg.Every))
 			heap.Fix(&g.q, 0)
 		case srcScript:
@@ -192,6 +197,9 @@ func (g *Generator) Next() (warden.Event, Truth) {
 			s.i++
 			if s.i == len(s.script) {
 				heap.Pop(&g.q)
+				if s.camp {
+					g.inFlight--
+				}
 			} else {
 				s.at = s.script[s.i].ev.Time
 				heap.Fix(&g.q, 0)
@@ -694,9 +702,18 @@ func (g *Generator) launch(t time.Time) {
 	}
 	sortItems(s)
 	if len(s) > 0 {
-		g.push(&source{at: s[0].ev.Time, kind: srcScript, script: s})
+		g.inFlight++
+		g.push(&source{at: s[0].ev.Time, kind: srcScript, script: s, camp: true})
 	}
 }
+
+// StopCampaigns stops launching campaigns; those under way run to their end.
+// A benchmark calls it before draining, so that no campaign is cut short
+// and its accounts judged on half their events.
+func (g *Generator) StopCampaigns() { g.stopped = true }
+
+// CampaignsInFlight returns how many campaigns still have events to come.
+func (g *Generator) CampaignsInFlight() int { return g.inFlight }
 
 func sortItems(s []item) {
 	slices.SortStableFunc(s, func(a, b item) int { return a.ev.Time.Compare(b.ev.Time) })

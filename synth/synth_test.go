@@ -126,3 +126,25 @@ func BenchmarkNext(b *testing.B) {
 		g.Next()
 	}
 }
+
+func TestStopCampaignsDrains(t *testing.T) {
+	g := New(Config{Seed: 4, Every: 10 * time.Second})
+	for i := 0; i < 30000; i++ {
+		g.Next()
+	}
+	if g.CampaignsInFlight() == 0 {
+		t.Fatal("no campaign in flight after 30,000 events with one every 10s")
+	}
+	g.StopCampaigns()
+	for i := 0; g.CampaignsInFlight() > 0; i++ {
+		if i > 2_000_000 {
+			t.Fatal("campaigns never finished")
+		}
+		g.Next()
+	}
+	for i := 0; i < 50000; i++ {
+		if _, tr := g.Next(); tr.Campaign != "" {
+			t.Fatal("a campaign event after StopCampaigns and the drain")
+		}
+	}
+}

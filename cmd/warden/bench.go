@@ -1,0 +1,350 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/engine"
+	"github.com/wardenhq/warden/synth"
+)
+
+// benchResult is the output of `warden bench --json` (CONTRACT §6). Fields
+// past the contract's are extra detail.
+type benchResult struct {
+	Events              int     `json:"events"`
+	Seconds             float64 `json:"seconds"`
+	EventsPerSec        float64 `json:"events_per_sec"`
+	RuleEvalsPerSec     float64 `json:"rule_evals_per_sec"`
+	P50us               float64 `json:"p50_us"`
+	P99us               float64 `json:"p99_us"`
+	DecodeEventsPerSec  float64 `json:"decode_events_per_sec"`
+	BytesPerCounterKey  float64 `json:"bytes_per_counter_key"`
+	Rules               int     `json:"rules"`
+	Counters            int     `json:"counters"`
+	CampaignRecall      float64 `json:"campaign_recall"`
+	FalsePositiveRate   float64 `json:"false_positive_rate"`
+	Workers             int     `json:"workers"`
+	CounterKeys         int     `json:"counter_keys"`
+	CampaignAccounts    int     `json:"campaign_accounts"`
+	OrganicAccounts     int     `json:"organic_accounts"`
+	CampaignEventRecall float64 `json:"campaign_event_recall"`
+	OrganicEventFPR     float64 `json:"organic_event_false_positive_rate"`
+	DecodeToEngine      float64 `json:"engine_to_decode_ratio"`
+	// RecallByCampaign is the account recall of each campaign kind.
+	RecallByCampaign map[string]float64 `json:"recall_by_campaign"`
+	// OrganicHitsByRule counts, per rule, the ordinary events it made
+	// non-allow verdicts for: where false positives come from.
+	OrganicHitsByRule map[string]int `json:"organic_hits_by_rule"`
+	Seed              int64          `json:"seed"`
+}
+
+func init() {
+	var (
+		duration time.Duration
+		asJSON   bool
+		seed     int64
+		workers  int
+		profile  string
+	)
+	cmd := &cobra.Command{
+		Use:   "bench [--duration 10s] [--json]",
+		Short: "Run the reference workload through the built-in rule pack and report speed and detection quality",
+		Long: `bench generates a deterministic synthetic workload (ordinary accounts plus injected
+campaigns: follow and like farms, signup bursts sharing an address, a /24 or a device,
+copy-paste scam waves, credential stuffing, account takeover and a lockstep campaign)
+and runs it through the built-in rule pack in process, in chunks, until the engine has
+spent --duration evaluating. The same events are also only decoded from JSON, in the
+same run and with the same parallelism, as the floor to compare against.
+
+campaign_recall is the share of campaign accounts with at least one campaign event whose
+verdict is not allow; false_positive_rate is the share of ordinary accounts with any
+event whose verdict is not allow.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if duration <= 0 {
+				return usagef("--duration must be positive, such as 10s")
+			}
+			if workers <= 0 {
+				workers = runtime.GOMAXPROCS(0)
+			}
+			if profile != "" {
+				f, err := os.Create(profile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
+			res, err := runBench(cmd.Context(), duration, seed, workers, progressTo(cmd, asJSON))
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return json.NewEncoder(out).Encode(res)
+			}
+			printBench(out, res)
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "engine time to spend evaluating")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object (CONTRACT §6)")
+	cmd.Flags().Int64Var(&seed, "seed", 1, "workload seed")
+	cmd.Flags().IntVar(&workers, "workers", 0, "evaluating goroutines (default GOMAXPROCS)")
+	cmd.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	root.AddCommand(cmd)
+}
+
+func progressTo(cmd *cobra.Command, quiet bool) io.Writer {
+	if quiet {
+		return io.Discard
+	}
+	return cmd.ErrOrStderr()
+}
+
+type acctTally struct {
+	campaign    string // the campaign of the account's campaign events
+	campFlagged bool   // a campaign event was not allowed
+	orgFlagged  bool   // an ordinary event was not allowed
+}
+
+const (
+	// benchWarmup is event time evaluated but not scored at the start: a
+	// deployed engine starts from its snapshot, not from empty windows
+	// that make every busy target look like a sudden crowd.
+	benchWarmup = 10 * time.Minute
+	benchChunk  = 50000
+	benchBlock = 16
+)
+
+func runBench(ctx context.Context, d time.Duration, seed int64, workers int, progress io.Writer) (*benchResult, error) {
+	eng, err := engine.Open(engine.Options{})
+	if err != nil {
+		return nil, err
+	}
+	gen := synth.New(synth.Config{Seed: seed})
+	res := &benchResult{Workers: workers, Seed: seed, RecallByCampaign: map[string]float64{}, OrganicHitsByRule: map[string]int{}}
+	rs := eng.RuleSet()
+	res.Rules, res.Counters = rs.Rules(), rs.Counters()
+
+	accts := map[string]*acctTally{}
+	var scoreFrom time.Time
+	var campEvents, campFlagged, orgEvents, orgFlagged int
+	var lat []uint32
+	var evalTime, decodeTime time.Duration
+	evs := make([]warden.Event, benchChunk)
+	truths := make([]synth.Truth, benchChunk)
+	lines := make([][]byte, benchChunk)
+	verdicts := make([]warden.Verdict, benchChunk)
+	// After --duration, campaigns stop and the run goes on until the last
+	// one has played out, so no campaign account is judged on half its
+	// events.
+	for evalTime < d || gen.CampaignsInFlight() > 0 {
+		if evalTime >= d {
+			gen.StopCampaigns()
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for i := range evs {
+			evs[i], truths[i] = gen.Next()
+			if scoreFrom.IsZero() {
+				scoreFrom = evs[i].Time.Add(benchWarmup)
+			}
+			b, err := json.Marshal(&evs[i])
+			if err != nil {
+				return nil, err
+			}
+			lines[i] = b
+		}
+		// Decode only, with the engine's parallelism.
+		start := time.Now()
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := w; i < len(lines); i += workers {
+					if _, err := warden.DecodeEvent(lines[i]); err != nil {
+						panic(fmt.Sprintf("bench: generated event does not decode: %v", err))
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		decodeTime += time.Since(start)
+
+		// Evaluate: the workers take events in event-time order from a
+		// shared cursor, a few at a time, as a server's concurrent requests
+		// would arrive, so no worker runs ahead of the others' event time.
+		var next atomic.Int64
+		lats := make([][]uint32, workers)
+		start = time.Now()
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				l := make([]uint32, 0, len(evs)/workers+benchBlock)
+				for {
+					lo := int(next.Add(benchBlock)) - benchBlock
+					if lo >= len(evs) {
+						break
+					}
+					for i := lo; i < min(lo+benchBlock, len(evs)); i++ {
+						t0 := time.Now()
+						verdicts[i] = eng.Evaluate(ctx, &evs[i])
+						l = append(l, uint32(time.Since(t0)))
+					}
+				}
+				lats[w] = l
+			}(w)
+		}
+		wg.Wait()
+		evalTime += time.Since(start)
+		for _, l := range lats {
+			lat = append(lat, l...)
+		}
+		for i := range evs {
+			if evs[i].Time.Before(scoreFrom) {
+				continue
+			}
+			flag := verdicts[i].Action != warden.ActionAllow
+			a := accts[evs[i].Actor]
+			if a == nil {
+				a = &acctTally{}
+				accts[evs[i].Actor] = a
+			}
+			if truths[i].Campaign != "" {
+				a.campaign = truths[i].Campaign
+				campEvents++
+				if flag {
+					campFlagged++
+					a.campFlagged = true
+				}
+			} else {
+				orgEvents++
+				if flag {
+					orgFlagged++
+					a.orgFlagged = true
+					for _, h := range verdicts[i].Hits {
+						if h.Action != warden.ActionAllow && h.Mode != warden.ModeShadow {
+							res.OrganicHitsByRule[h.Rule]++
+						}
+					}
+				}
+			}
+		}
+		res.Events += len(evs)
+		fmt.Fprintf(progress, "\rbench: %d events, %.1fs of %.0fs evaluating", res.Events, evalTime.Seconds(), d.Seconds())
+	}
+	fmt.Fprintln(progress)
+	st := eng.Stats()
+	res.Seconds = round3(evalTime.Seconds())
+	res.EventsPerSec = round3(float64(res.Events) / evalTime.Seconds())
+	res.RuleEvalsPerSec = round3(float64(st.RuleEvals) / evalTime.Seconds())
+	res.DecodeEventsPerSec = round3(float64(res.Events) / decodeTime.Seconds())
+	res.DecodeToEngine = round3(res.EventsPerSec / res.DecodeEventsPerSec)
+	slices.Sort(lat)
+	res.P50us = round3(float64(lat[len(lat)/2]) / 1000)
+	res.P99us = round3(float64(lat[len(lat)*99/100]) / 1000)
+
+	var camp, campHit, org, orgHit int
+	byCamp := map[string][2]int{}
+	for actor, a := range accts {
+		// An account taken over mid-run was ordinary until then: it is
+		// judged on its campaign events, like the bots.
+		if a.campaign == "" {
+			a.campaign = gen.Account(actor).Campaign
+		}
+		if a.campaign != "" {
+			camp++
+			c := byCamp[a.campaign]
+			c[0]++
+			if a.campFlagged {
+				campHit++
+				c[1]++
+			}
+			byCamp[a.campaign] = c
+		} else {
+			org++
+			if a.orgFlagged {
+				orgHit++
+			}
+		}
+	}
+	res.CampaignAccounts, res.OrganicAccounts = camp, org
+	res.CampaignRecall = ratio(campHit, camp)
+	res.FalsePositiveRate = ratio(orgHit, org)
+	res.CampaignEventRecall = ratio(campFlagged, campEvents)
+	res.OrganicEventFPR = ratio(orgFlagged, orgEvents)
+	for k, c := range byCamp {
+		res.RecallByCampaign[k] = ratio(c[1], c[0])
+	}
+
+	// Bytes per counter key: the heap the engine holds, over its keys.
+	evs, lines, lat, accts = nil, nil, nil, nil
+	res.CounterKeys = eng.Stats().Keys
+	runtime.GC()
+	var with, without runtime.MemStats
+	runtime.ReadMemStats(&with)
+	runtime.KeepAlive(eng)
+	eng = nil
+	runtime.GC()
+	runtime.ReadMemStats(&without)
+	if res.CounterKeys > 0 && with.HeapAlloc > without.HeapAlloc {
+		res.BytesPerCounterKey = round3(float64(with.HeapAlloc-without.HeapAlloc) / float64(res.CounterKeys))
+	}
+	return res, nil
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return round6(float64(a) / float64(b))
+}
+
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+func round6(f float64) float64 { return float64(int64(f*1e6+0.5)) / 1e6 }
+
+func printBench(w io.Writer, r *benchResult) {
+	fmt.Fprintf(w, "events               %d in %.2fs of evaluation (%d workers)\n", r.Events, r.Seconds, r.Workers)
+	fmt.Fprintf(w, "events/s             %.0f  (decode only: %.0f; ratio %.2f)\n", r.EventsPerSec, r.DecodeEventsPerSec, r.DecodeToEngine)
+	fmt.Fprintf(w, "rule evaluations/s   %.0f\n", r.RuleEvalsPerSec)
+	fmt.Fprintf(w, "latency              p50 %.1fµs  p99 %.1fµs\n", r.P50us, r.P99us)
+	fmt.Fprintf(w, "state                %d counter keys, %.0f bytes each\n", r.CounterKeys, r.BytesPerCounterKey)
+	fmt.Fprintf(w, "rule pack            %d rules, %d counters\n", r.Rules, r.Counters)
+	fmt.Fprintf(w, "campaign recall      %.4f of %d accounts (events: %.4f)\n", r.CampaignRecall, r.CampaignAccounts, r.CampaignEventRecall)
+	fmt.Fprintf(w, "false positive rate  %.4f of %d accounts (events: %.5f)\n", r.FalsePositiveRate, r.OrganicAccounts, r.OrganicEventFPR)
+	keys := make([]string, 0, len(r.RecallByCampaign))
+	for k := range r.RecallByCampaign {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  recall %-20s %.4f\n", k, r.RecallByCampaign[k])
+	}
+	keys = keys[:0]
+	for k := range r.OrganicHitsByRule {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return r.OrganicHitsByRule[b] - r.OrganicHitsByRule[a] })
+	for _, k := range keys {
+		fmt.Fprintf(w, "  ordinary events flagged by %-30s %d\n", k, r.OrganicHitsByRule[k])
+	}
+}

@@ -1,0 +1,81 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/wardenhq/warden/engine/state"
+	"github.com/wardenhq/warden/rules"
+)
+
+// TestClosuresAgreeWithVM evaluates every expression of the built-in pack
+// both ways, on the reference workload, and requires the same answers.
+func TestClosuresAgreeWithVM(t *testing.T) {
+	rs, err := Compile(rules.FS, CompileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := state.New()
+	x := new(evaluator)
+	fast := 0
+	for _, ev := range synthEvents(30000) {
+		p := rs.plans[ev.Type]
+		if p == nil {
+			p = rs.def
+		}
+		x.reset(rs)
+		x.env.fill(&ev, p.needs)
+		check := func(what string, pr *program) any {
+			v, err := x.run(pr)
+			if err != nil {
+				t.Fatalf("%s on %+v: %v", what, ev, err)
+			}
+			if !pr.ok {
+				return v
+			}
+			fast++
+			var got any
+			switch pr.fast.k {
+			case kindNum:
+				got = pr.fast.n(&x.env)
+				v = toFloat(v)
+			case kindBool:
+				got = pr.fast.b(&x.env)
+			case kindStr:
+				got = pr.fast.s(&x.env)
+			}
+			if got != v && !(isNaN(got) && isNaN(v)) {
+				t.Fatalf("%s: closure says %v, the VM %v, on %+v", what, got, v, ev)
+			}
+			return v
+		}
+		for _, nd := range p.nodes {
+			if nd.ctr != nil {
+				if nd.ctr.where != nil {
+					check(nd.name+" where", nd.ctr.where)
+				}
+				x.env.N[nd.idx] = x.counter(nd.ctr, &ev, st, true)
+				continue
+			}
+			v := check(nd.name, nd.prog)
+			switch nd.kind {
+			case kindNum:
+				x.env.N[nd.idx] = toFloat(v)
+			case kindBool:
+				x.env.B[nd.idx] = v.(bool)
+			case kindStr:
+				x.env.S[nd.idx] = v.(string)
+			}
+		}
+		for _, r := range p.rules {
+			check(r.name, r.prog)
+		}
+	}
+	if fast == 0 {
+		t.Fatal("no expression ran as closures")
+	}
+	_ = context.Background
+}
+
+func isNaN(v any) bool { f, ok := v.(float64); return ok && math.IsNaN(f) }
