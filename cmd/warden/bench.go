@@ -129,7 +129,7 @@ const (
 	// that make every busy target look like a sudden crowd.
 	benchWarmup = 10 * time.Minute
 	benchChunk  = 50000
-	benchBlock = 16
+	benchBlock  = 16
 )
 
 func runBench(ctx context.Context, d time.Duration, seed int64, workers int, progress io.Writer) (*benchResult, error) {
