@@ -351,7 +351,7 @@ func (st *Statement) Check(identifiers ...string) error {
 		return warden.FieldErrorf("puid", "puid must match ^[a-zA-Z0-9_-]+$")
 	}
 	for _, id := range identifiers {
-		if id != "" && strings.Contains(st.PUID, id) {
+		if len(id) >= 3 && containsWord(strings.ToLower(st.PUID), strings.ToLower(id)) {
 			return warden.FieldErrorf("puid", "puid must not encode a user id")
 		}
 	}
