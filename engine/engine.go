@@ -461,3 +461,29 @@ func (m *metrics) reload(result string) {
 		m.reloads.WithLabelValues(result).Inc()
 	}
 }
+
+// CompileDir compiles the rule set in dir ("" means the built-in pack).
+// Errors name files by their path including dir, so they can be opened as
+// printed.
+func CompileDir(dir string, opts CompileOptions) (*RuleSet, error) {
+	if dir == "" {
+		return Compile(rules.FS, opts)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory of rule files", dir)
+	}
+	rs, err := Compile(os.DirFS(dir), opts)
+	var errs Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			if e.File != "" {
+				e.File = filepath.Join(dir, e.File)
+			}
+		}
+	}
+	return rs, err
+}

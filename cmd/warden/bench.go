@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +60,8 @@ func init() {
 		seed     int64
 		workers  int
 		profile  string
+		write    string
+		count    int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [--duration 10s] [--json]",
@@ -78,6 +83,9 @@ event whose verdict is not allow.`,
 			}
 			if workers <= 0 {
 				workers = runtime.GOMAXPROCS(0)
+			}
+			if write != "" {
+				return writeWorkload(write, seed, count)
 			}
 			if profile != "" {
 				f, err := os.Create(profile)
@@ -107,6 +115,8 @@ event whose verdict is not allow.`,
 	cmd.Flags().Int64Var(&seed, "seed", 1, "workload seed")
 	cmd.Flags().IntVar(&workers, "workers", 0, "evaluating goroutines (default GOMAXPROCS)")
 	cmd.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	cmd.Flags().StringVar(&write, "write", "", "instead of benchmarking, write the workload's events to this JSON Lines file (gzip if it ends in .gz), for warden replay")
+	cmd.Flags().IntVar(&count, "count", 1_000_000, "events to write with --write")
 	root.AddCommand(cmd)
 }
 
@@ -347,4 +357,37 @@ func printBench(w io.Writer, r *benchResult) {
 	for _, k := range keys {
 		fmt.Fprintf(w, "  ordinary events flagged by %-30s %d\n", k, r.OrganicHitsByRule[k])
 	}
+}
+
+// writeWorkload writes n events of the reference workload as JSON Lines.
+func writeWorkload(path string, seed int64, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var w io.Writer = f
+	var zw *gzip.Writer
+	if strings.HasSuffix(path, ".gz") {
+		zw = gzip.NewWriter(f)
+		w = zw
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	enc := json.NewEncoder(bw)
+	gen := synth.New(synth.Config{Seed: seed})
+	for i := 0; i < n; i++ {
+		ev, _ := gen.Next()
+		if err := enc.Encode(&ev); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			return err
+		}
+	}
+	return f.Close()
 }

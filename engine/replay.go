@@ -1,0 +1,263 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/engine/state"
+)
+
+// ReadEvents reads a JSON Lines file of events (gzip-compressed or not:
+// the content decides), decodes and validates every line, and returns the
+// events sorted by event time (stable, so equal times keep file order).
+func ReadEvents(path string) ([]warden.Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return DecodeEvents(f)
+}
+
+// DecodeEvents is ReadEvents over a reader.
+func DecodeEvents(r io.Reader) ([]warden.Event, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("reading gzip: %w", err)
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(zr, 1<<20)
+	}
+	data, err := io.ReadAll(br)
+	if err != nil {
+		return nil, err
+	}
+	var lines [][]byte
+	var lineNo []int
+	for n := 1; len(data) > 0; n++ {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		lines = append(lines, line)
+		lineNo = append(lineNo, n)
+	}
+	// Decoding dominates reading: spread it over the cores.
+	events := make([]warden.Event, len(lines))
+	errs := make([]error, len(lines))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(lines); i += workers {
+				events[i], errs[i] = warden.DecodeEvent(lines[i])
+			}
+		}(w)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %s", lineNo[i], warden.ErrorMessage(err))
+		}
+	}
+	sort.SliceStable(events, func(i, j int) bool { return events[i].Time.Before(events[j].Time) })
+	return events, nil
+}
+
+// ReplayStats summarise a replay.
+type ReplayStats struct {
+	Events       int            `json:"events"`
+	Seconds      float64        `json:"seconds"`
+	EventsPerSec float64        `json:"events_per_sec"`
+	Hits         map[string]int `json:"hits"`    // per rule, in any mode
+	Actions      map[string]int `json:"actions"` // verdicts per action
+}
+
+// Replay evaluates events, in order, through rs with fresh state and no time
+// budget, on one goroutine, so the same events and rules always give the
+// same verdicts. fn, when set, receives each verdict; progress, when set,
+// is called every 10,000 events with the number done.
+func Replay(ctx context.Context, rs *RuleSet, events []warden.Event, fn func(i int, v warden.Verdict), progress func(done int)) (ReplayStats, error) {
+	st := state.New()
+	stats := ReplayStats{Hits: map[string]int{}, Actions: map[string]int{}}
+	for _, r := range rs.rules {
+		if r.mode != modeDisabled {
+			stats.Hits[r.name] = 0
+		}
+	}
+	var lastSweep time.Time
+	start := time.Now()
+	for i := range events {
+		if i%10000 == 0 {
+			if err := ctx.Err(); err != nil {
+				return stats, err
+			}
+			if progress != nil && i > 0 {
+				progress(i)
+			}
+		}
+		ev := &events[i]
+		res := rs.evaluate(ctx, ev, st, nil, 0, true, hooks{})
+		for _, h := range res.Verdict.Hits {
+			stats.Hits[h.Rule]++
+		}
+		stats.Actions[res.Verdict.Action.String()]++
+		if fn != nil {
+			fn(i, res.Verdict)
+		}
+		if ev.Time.Sub(lastSweep) > 5*time.Minute {
+			st.Sweep(ev.Time, rs.maxWindow)
+			lastSweep = ev.Time
+		}
+	}
+	if progress != nil {
+		progress(len(events))
+	}
+	stats.Events = len(events)
+	stats.Seconds = time.Since(start).Seconds()
+	if stats.Seconds > 0 {
+		stats.EventsPerSec = float64(stats.Events) / stats.Seconds
+	}
+	return stats, nil
+}
+
+// DiffReport says which verdicts a candidate rule set would change.
+type DiffReport struct {
+	Events  int        `json:"events"`
+	Changed int        `json:"changed"` // events whose action or hits differ
+	ByRule  []RuleDiff `json:"by_rule"` // rules whose hits differ, most changes first
+	Changes []Change   `json:"changes"` // the first changed verdicts
+}
+
+// RuleDiff counts, for one rule, the events it hits only under the
+// candidate set (Added) and only under the current set (Removed).
+type RuleDiff struct {
+	Rule     string   `json:"rule"`
+	Added    int      `json:"added"`
+	Removed  int      `json:"removed"`
+	Examples []string `json:"examples"` // event ids, up to 5
+}
+
+// Change is one event whose verdict differs.
+type Change struct {
+	EventID string   `json:"event_id"`
+	Before  string   `json:"before"`
+	After   string   `json:"after"`
+	Added   []string `json:"added,omitempty"`   // rules hitting only under the candidate
+	Removed []string `json:"removed,omitempty"` // rules hitting only under the current set
+}
+
+// maxChanges is how many changed verdicts a DiffReport lists.
+const maxChanges = 50
+
+// Diff replays events through the current and the candidate rule sets side
+// by side, each with its own fresh state, and reports the verdicts that
+// change, by rule.
+func Diff(ctx context.Context, current, candidate *RuleSet, events []warden.Event, progress func(done int)) (DiffReport, error) {
+	stA, stB := state.New(), state.New()
+	rep := DiffReport{Events: len(events), Changes: []Change{}}
+	by := map[string]*RuleDiff{}
+	var lastSweep time.Time
+	for i := range events {
+		if i%10000 == 0 {
+			if err := ctx.Err(); err != nil {
+				return rep, err
+			}
+			if progress != nil && i > 0 {
+				progress(i)
+			}
+		}
+		ev := &events[i]
+		a := current.evaluate(ctx, ev, stA, nil, 0, true, hooks{}).Verdict
+		b := candidate.evaluate(ctx, ev, stB, nil, 0, true, hooks{}).Verdict
+		added, removed := hitDiff(a.Hits, b.Hits)
+		if a.Action == b.Action && len(added) == 0 && len(removed) == 0 {
+			continue
+		}
+		rep.Changed++
+		if len(rep.Changes) < maxChanges {
+			rep.Changes = append(rep.Changes, Change{EventID: ev.ID, Before: a.Action.String(), After: b.Action.String(), Added: added, Removed: removed})
+		}
+		note := func(rule string, add bool) {
+			d := by[rule]
+			if d == nil {
+				d = &RuleDiff{Rule: rule, Examples: []string{}}
+				by[rule] = d
+			}
+			if add {
+				d.Added++
+			} else {
+				d.Removed++
+			}
+			if len(d.Examples) < 5 {
+				d.Examples = append(d.Examples, ev.ID)
+			}
+		}
+		for _, r := range added {
+			note(r, true)
+		}
+		for _, r := range removed {
+			note(r, false)
+		}
+		if ev.Time.Sub(lastSweep) > 5*time.Minute {
+			stA.Sweep(ev.Time, current.maxWindow)
+			stB.Sweep(ev.Time, candidate.maxWindow)
+			lastSweep = ev.Time
+		}
+	}
+	if progress != nil {
+		progress(len(events))
+	}
+	rep.ByRule = []RuleDiff{}
+	for _, d := range by {
+		rep.ByRule = append(rep.ByRule, *d)
+	}
+	sort.Slice(rep.ByRule, func(i, j int) bool {
+		a, b := rep.ByRule[i], rep.ByRule[j]
+		if a.Added+a.Removed != b.Added+b.Removed {
+			return a.Added+a.Removed > b.Added+b.Removed
+		}
+		return a.Rule < b.Rule
+	})
+	return rep, nil
+}
+
+// hitDiff returns the rules (with their mode and version) hitting only in b
+// and only in a.
+func hitDiff(a, b []warden.Hit) (added, removed []string) {
+	key := func(h warden.Hit) string { return fmt.Sprintf("%s@v%d/%s", h.Rule, h.Version, h.Mode) }
+	in := func(hs []warden.Hit, h warden.Hit) bool {
+		return slices.ContainsFunc(hs, func(x warden.Hit) bool { return key(x) == key(h) })
+	}
+	for _, h := range b {
+		if !in(a, h) {
+			added = append(added, h.Rule)
+		}
+	}
+	for _, h := range a {
+		if !in(b, h) {
+			removed = append(removed, h.Rule)
+		}
+	}
+	return added, removed
+}
