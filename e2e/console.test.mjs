@@ -42,7 +42,8 @@ test("signed in, the dashboard shows posted events live, without a reload", asyn
   await Promise.all([page.waitForURL(w.url + "/?show=all"), page.getByRole("button", { name: "Sign in" }).click()]);
   assert.equal(await page.title(), "Dashboard · Warden");
   await page.getByRole("heading", { name: "Live verdicts" }).waitFor();
-  await page.getByRole("link", { name: "Dashboard" }).and(page.locator('[aria-current="page"]')).waitFor();
+  const nav = page.getByRole("navigation", { name: "Console" });
+  await nav.getByRole("link", { name: "Dashboard" }).and(page.locator('[aria-current="page"]')).waitFor();
 
   const [session] = (await ctx.cookies()).filter((c) => c.name === "warden_session");
   assert.ok(session, "no session cookie");
@@ -74,7 +75,7 @@ test("signed in, the dashboard shows posted events live, without a reload", asyn
   assert.ok(events >= 3, `events counter shows ${events}`);
 
   // The rules page is one click away and says something either way.
-  await page.getByRole("link", { name: "Rules" }).click();
+  await nav.getByRole("link", { name: "Rules" }).click();
   await page.getByRole("heading", { name: "Rules", level: 1 }).waitFor();
 
   assert.deepEqual(watch.errors, [], "the pages logged errors (a CSP violation?)");
@@ -113,5 +114,19 @@ test("a state-changing request without the CSRF token is refused", async () => {
   await Promise.all([page.waitForURL(w.url + "/signin"), page.getByRole("button", { name: "Sign out" }).click()]);
   await page.goto(w.url + "/");
   assert.equal(new URL(page.url()).pathname, "/signin");
+  await ctx.close();
+});
+
+test("when the session ends elsewhere, the polling dashboard goes to the sign-in page", async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await signIn(page, w.url, "alice");
+  const token = await page.locator('meta[name="csrf-token"]').getAttribute("content");
+  // Sign out through the API request context, which shares the cookie: the
+  // page itself does nothing, its next poll finds no session.
+  const res = await page.request.post(w.url + "/signout", { form: { csrf: token }, maxRedirects: 0 });
+  assert.equal(res.status(), 303);
+  await page.waitForURL((u) => u.pathname === "/signin", { timeout: 15_000 });
+  await page.getByRole("heading", { name: "Sign in to Warden" }).waitFor();
   await ctx.close();
 });

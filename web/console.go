@@ -53,7 +53,10 @@
 //   - every other file is a page, parsed in a set of its own together with
 //     the layout and the partials, so two pages may both define "content",
 //     "title" or a fragment block of the same name. A page must define
-//     "content"; it may define "title".
+//     "content"; it may define "title" (the text before " · Warden") and
+//     "head" (more elements for <head>, such as
+//     <script src="{{asset "cases.js"}}" defer></script> for a page's own
+//     behaviour or keyboard shortcuts).
 //
 // Render(w, r, "cases.html", data) executes the layout with that page;
 // Fragment(w, r, "cases.html", "cases-table", data) executes one block of
@@ -66,6 +69,10 @@
 // hash so it can be cached), timeUS (unix microseconds, as in the store, to
 // "2006-01-02 15:04:05 UTC"), clock (a time.Time to "15:04:05" UTC) and
 // datetime (a time.Time to "2006-01-02 15:04:05 UTC").
+//
+// Render and Fragment also work outside Page, in a handler mounted directly
+// on the ServeMux for a page that needs no sign-in; the View then has no
+// User, CSRF token or navigation.
 //
 // Static files: put them in web/static/; they are served at /static/NAME.
 // The pages' Content-Security-Policy allows scripts and styles only from the

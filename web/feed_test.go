@@ -206,7 +206,7 @@ func (f fakeRules) LoadError() error  { return f.err }
 
 func TestRulesPage(t *testing.T) {
 	src := fakeRules{rules: []RuleView{
-		{Name: "signup_burst_ip", Version: 3, Mode: "sampled:10%", Action: warden.ActionReview, Tags: []string{"signup"}, Hits: 12},
+		{Name: "signup_burst_ip", Version: 3, Mode: "sampled:10%", Action: warden.ActionReview, Tags: []string{"signup"}, Hits: 12, Source: "rules/signup.yaml:40"},
 		{Name: "cred_stuffing", Version: 1, Mode: warden.ModeEnforce, Action: warden.ActionBlock, Hits: 4051},
 	}, err: fmt.Errorf("rules/scam.yaml:12:7: unknown field %q in expression", "evnt")}
 	tc := newTestConsole(t, Options{Rules: src})
@@ -214,7 +214,7 @@ func TestRulesPage(t *testing.T) {
 	cl := tc.client(t)
 	tc.signIn(t, cl, "alice")
 	_, body := tc.do(t, cl, "GET", "/rules", nil, nil)
-	for _, want := range []string{"cred_stuffing", "signup_burst_ip", "sampled:10%", ">4051<", "rules/scam.yaml:12:7: unknown field &#34;evnt&#34;", "keep running"} {
+	for _, want := range []string{"cred_stuffing", "signup_burst_ip", "rules/signup.yaml:40", "sampled:10%", ">4051<", "rules/scam.yaml:12:7: unknown field &#34;evnt&#34;", "keep running"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the rules page lacks %q", want)
 		}

@@ -15,7 +15,8 @@ type RuleView struct {
 	Mode    string // disabled, shadow, sampled:P%, enforce
 	Action  warden.Action
 	Tags    []string
-	Hits    uint64 // since the rule set was loaded
+	Hits    uint64 // since the engine started
+	Source  string // where the rule is defined, e.g. "rules/signup.yaml:12"; may be empty
 }
 
 // RuleSource is what the rules page needs of the rule engine: the running
