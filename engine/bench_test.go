@@ -2,9 +2,13 @@ package engine
 
 import (
 	"context"
+	"io/fs"
+	"log/slog"
 	"testing"
 
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/engine/state"
+	"github.com/wardenhq/warden/rules"
 	"github.com/wardenhq/warden/synth"
 )
 
@@ -52,3 +56,9 @@ func BenchmarkDecode(b *testing.B) {
 		i++
 	}
 }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func newStore() *state.Store { return state.New() }
+
+func packFS() fs.FS { return rules.FS }

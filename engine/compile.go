@@ -381,10 +381,12 @@ func (c *compiler) exprError(p pos, s src, err error) {
 	if errors.As(err, &fe) {
 		msg = fe.Message
 		if s.Block {
+			// The block's text starts on the next line, less the block's
+			// indentation, which its first line shows.
 			line = s.Line + fe.Line
 			indent := 0
-			if lines := c.lineText[p.File]; line-1 < len(lines) && line >= 1 {
-				l := lines[line-1]
+			if lines := c.lineText[p.File]; s.Line < len(lines) {
+				l := lines[s.Line]
 				indent = len(l) - len(strings.TrimLeft(l, " \t"))
 			}
 			col = indent + fe.Column + 1

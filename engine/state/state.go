@@ -397,10 +397,21 @@ func (sh *shard) bigDistinct(spec *Spec, key uint64, t time.Time, add bool, valu
 		b = &bigDist{}
 		sh.big[key] = b
 	}
-	if add && commit {
-		// Without commit the value is read as it stands: a sketch cannot
-		// tell cheaply whether one more value is new, and at these sizes
-		// one value is within the sketch's error.
+	if add && !commit {
+		// The value the committing path would return, without changing
+		// the count: the same estimator on a copy with the value added.
+		b.advance(spec, t)
+		if (b.pending+1)*32 > b.est {
+			all := newSketch()
+			if b.all != nil {
+				all = b.all.Clone()
+			}
+			all.InsertHash(value)
+			return float64(all.Estimate())
+		}
+		return b.est + b.pending + 1
+	}
+	if add {
 		b.insert(spec, t, value)
 		if exp := secs(t) + uint32(spec.Window/time.Second) + 1; exp > c.Exp {
 			c.Exp = exp
