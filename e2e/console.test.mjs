@@ -130,3 +130,32 @@ test("when the session ends elsewhere, the polling dashboard goes to the sign-in
   await page.getByRole("heading", { name: "Sign in to Warden" }).waitFor();
   await ctx.close();
 });
+
+test("a hidden tab does not poll, and catches up when shown", async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await signIn(page, w.url, "alice");
+  await page.goto(w.url + "/?show=all");
+  let polls = 0;
+  page.on("request", (req) => {
+    if (new URL(req.url()).pathname === "/live/verdicts") {
+      polls++;
+    }
+  });
+  await page.evaluate(() => {
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+  });
+  const key = await w.createKey("app");
+  const ev = event({ type: "like", actor: "background" });
+  await w.postEvents(key, [ev]);
+  // Three poll periods: were it polling, the row would be there.
+  await page.waitForTimeout(6_000);
+  assert.equal(polls, 0, "a hidden tab polled");
+  assert.equal(await page.locator(`tr[data-event-id="${ev.id}"]`).count(), 0);
+
+  await page.evaluate(() => {
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+  });
+  await page.locator(`tr[data-event-id="${ev.id}"]`).waitFor({ timeout: 15_000 });
+  await ctx.close();
+});

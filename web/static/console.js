@@ -17,6 +17,16 @@
     }
   });
 
+  // A tab in the background does not poll: each poll costs the server a
+  // session lookup and a render, and nobody is looking. The first poll
+  // after the tab shows again brings the view up to date.
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var trigger = e.detail.elt.getAttribute("hx-trigger") || "";
+    if (document.hidden && trigger.indexOf("every ") === 0) {
+      e.preventDefault();
+    }
+  });
+
   // htmx does not swap error responses. The console answers htmx errors with
   // a plain-text message; show it in the alert region, as text, never HTML.
   var alertBox = null;
