@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wardenhq/warden"
 )
@@ -145,8 +146,8 @@ func ParseCresciEvents(r io.Reader, name string, fn func(CresciTweet) error) err
 		if ev.Time, err = time.Parse(time.RFC3339, t.get("created_at")); err != nil {
 			return t.errorf("created_at %q is not RFC 3339", clip(t.get("created_at")))
 		}
-		if len(ev.RTOf) > 64 {
-			return t.errorf("rt_of_screen_name is %d bytes; a screen name is at most 64", len(ev.RTOf))
+		if len(ev.RTOf) > 64 || !utf8.ValidString(ev.RTOf) {
+			return t.errorf("rt_of_screen_name %q is not a screen name (UTF-8, at most 64 bytes)", clip(ev.RTOf))
 		}
 		if err := fn(ev); err != nil {
 			return err
