@@ -299,3 +299,27 @@ func check(x *fixtureExpect, v warden.Verdict, n int) []string {
 	}
 	return fails
 }
+
+// Uncovered lists the rules (disabled ones aside) that no fixture expects a
+// hit from, in file order: rules whose behaviour nothing pins down.
+func (rs *RuleSet) Uncovered() []string {
+	covered := map[string]bool{}
+	for _, f := range rs.fixtures {
+		for _, t := range f.Tests {
+			for _, e := range t.Events {
+				if e.Expect != nil {
+					for _, h := range e.Expect.Hits {
+						covered[h] = true
+					}
+				}
+			}
+		}
+	}
+	var out []string
+	for _, r := range rs.rules {
+		if r.mode != modeDisabled && !covered[r.name] {
+			out = append(out, r.name)
+		}
+	}
+	return out
+}

@@ -26,3 +26,18 @@ func TestPackFixtures(t *testing.T) {
 		})
 	}
 }
+
+// TestPackShape holds the pack to its promises: at least 40 rules and 15
+// counters, and a fixture expecting a hit from every rule.
+func TestPackShape(t *testing.T) {
+	rs, err := engine.Compile(rules.FS, engine.CompileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.Rules() < 40 || rs.Counters() < 15 {
+		t.Errorf("the pack has %d rules and %d counters; it promises at least 40 and 15", rs.Rules(), rs.Counters())
+	}
+	if u := rs.Uncovered(); len(u) > 0 {
+		t.Errorf("no fixture expects a hit from %v", u)
+	}
+}

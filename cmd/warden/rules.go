@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -58,6 +59,9 @@ FILE:LINE:COLUMN: what to fix. It exits 0 when the set would load, 1 otherwise.`
 				return fmt.Errorf("%d of %d fixture tests failed", failed, len(results))
 			}
 			fmt.Fprintf(out, "ok: %d fixture tests passed\n", len(results))
+			if u := rs.Uncovered(); len(u) > 0 {
+				fmt.Fprintf(out, "note: no fixture expects a hit from %s\n", strings.Join(u, ", "))
+			}
 			return nil
 		},
 	}
