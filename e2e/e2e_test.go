@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,10 +38,15 @@ func TestBrowser(t *testing.T) {
 	}
 
 	if !installed(t) {
-		runCmd(t, ".", "npm", "ci", "--no-audit", "--no-fund")
+		// npm ci needs the registry; offline, that is a missing tool too.
+		if out, err := runCmd(".", "npm", "ci", "--no-audit", "--no-fund"); err != nil {
+			missing(fmt.Sprintf("npm ci failed (%v):\n%s", err, out))
+		}
 	}
 	bin := filepath.Join(t.TempDir(), "warden")
-	runCmd(t, "..", "go", "build", "-o", bin, "./cmd/warden")
+	if out, err := runCmd("..", "go", "build", "-o", bin, "./cmd/warden"); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
 
 	files, _ := filepath.Glob("*.test.mjs")
 	if len(files) == 0 {
@@ -78,13 +84,11 @@ func installed(t *testing.T) bool {
 	return want != "" && have.Version == want
 }
 
-func runCmd(t *testing.T, dir, name string, args ...string) {
-	t.Helper()
+func runCmd(dir, name string, args ...string) (string, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out.String())
-	}
+	err := cmd.Run()
+	return out.String(), err
 }
