@@ -124,21 +124,27 @@ func (f *Feed) Add(evs []warden.Event, vs []warden.Verdict) {
 		}
 	}
 	f.flags += uint64(flagged)
-	// Of a large batch only the newest fit in the rings: copy just those.
-	for i := max(0, n-len(f.recent.items)); i < n; i++ {
-		f.recent.push(item(now, &evs[i], &vs[i]))
-	}
-	skip := flagged - len(f.flagged.items)
-	for i := 0; i < n && flagged > 0; i++ {
+	// Of a large batch only the newest fit in the rings: copy just those,
+	// once each, shared by both rings (items are never changed).
+	recentFrom := n - len(f.recent.items)
+	skip := flagged - len(f.flagged.items) // flagged events too old to keep
+	for i := range n {
 		v := &vs[i]
-		if len(v.Hits) == 0 && v.Action == warden.ActionAllow {
-			continue
-		}
-		if skip > 0 {
+		isFlagged := len(v.Hits) > 0 || v.Action != warden.ActionAllow
+		keepFlagged := isFlagged && skip <= 0
+		if isFlagged && skip > 0 {
 			skip--
+		}
+		if i < recentFrom && !keepFlagged {
 			continue
 		}
-		f.flagged.push(item(now, &evs[i], v))
+		it := item(now, &evs[i], v)
+		if i >= recentFrom {
+			f.recent.push(it)
+		}
+		if keepFlagged {
+			f.flagged.push(it)
+		}
 	}
 }
 

@@ -231,3 +231,20 @@ func TestRulesPage(t *testing.T) {
 		t.Error("without a rule source the page does not say so")
 	}
 }
+
+// BenchmarkFeedAdd is the feed's cost on the ingest path, per event, for
+// batches where a third of the events are flagged.
+func BenchmarkFeedAdd(b *testing.B) {
+	for _, size := range []int{1, 100, 10000} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			f := NewFeed(DefaultFeedSize)
+			evs, vs := batch(0, size)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				f.Add(evs, vs)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size), "ns/event")
+		})
+	}
+}
