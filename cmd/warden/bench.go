@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/engine"
 	"github.com/wardenhq/warden/synth"
 )
@@ -51,6 +52,7 @@ type benchResult struct {
 	// non-allow verdicts for: where false positives come from.
 	OrganicHitsByRule map[string]int `json:"organic_hits_by_rule"`
 	Seed              int64          `json:"seed"`
+	Detectors         bool           `json:"detectors"`
 }
 
 func init() {
@@ -62,6 +64,7 @@ func init() {
 		profile  string
 		write    string
 		count    int
+		detector bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [--duration 10s] [--json]",
@@ -98,7 +101,7 @@ event whose verdict is not allow.`,
 				}
 				defer pprof.StopCPUProfile()
 			}
-			res, err := runBench(cmd.Context(), duration, seed, workers, progressTo(cmd, asJSON))
+			res, err := runBench(cmd.Context(), duration, seed, workers, detector, progressTo(cmd, asJSON))
 			if err != nil {
 				return err
 			}
@@ -117,6 +120,7 @@ event whose verdict is not allow.`,
 	cmd.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	cmd.Flags().StringVar(&write, "write", "", "instead of benchmarking, write the workload's events to this JSON Lines file (gzip if it ends in .gz), for warden replay")
 	cmd.Flags().IntVar(&count, "count", 1_000_000, "events to write with --write")
+	cmd.Flags().BoolVar(&detector, "detectors", false, "also run the built-in detectors (package detect) on every event, as warden serve does")
 	root.AddCommand(cmd)
 }
 
@@ -142,13 +146,17 @@ const (
 	benchBlock  = 16
 )
 
-func runBench(ctx context.Context, d time.Duration, seed int64, workers int, progress io.Writer) (*benchResult, error) {
-	eng, err := engine.Open(engine.Options{})
+func runBench(ctx context.Context, d time.Duration, seed int64, workers int, detectors bool, progress io.Writer) (*benchResult, error) {
+	opts := engine.Options{}
+	if detectors {
+		opts.Detectors = detect.New(detect.Config{})
+	}
+	eng, err := engine.Open(opts)
 	if err != nil {
 		return nil, err
 	}
 	gen := synth.New(synth.Config{Seed: seed})
-	res := &benchResult{Workers: workers, Seed: seed, RecallByCampaign: map[string]float64{}, OrganicHitsByRule: map[string]int{}}
+	res := &benchResult{Workers: workers, Seed: seed, Detectors: detectors, RecallByCampaign: map[string]float64{}, OrganicHitsByRule: map[string]int{}}
 	rs := eng.RuleSet()
 	res.Rules, res.Counters = rs.Rules(), rs.Counters()
 
