@@ -17,16 +17,23 @@ func init() {
 	var data, train, test, learner string
 	var folds int
 	var seed uint64
-	var asJSON, balance bool
+	var asJSON, balance, lockstep bool
 	cmd := &cobra.Command{
 		Use:   "eval (--data DIR [--folds 5] [--seed 1] | --train DIR[,DIR…] --test DIR) [--json]",
 		Short: "Measure the bot-likeness model on labeled data, beside a depth-limited tree baseline",
 		Long: `Measures the bot-likeness model on an evaluation dataset (see 'warden datasets import').
 With --data: stratified, seeded k-fold cross-validation; every account is scored by a model
 that did not train on it. With --train and --test: train on some datasets, score another.
-Every result carries the baseline, a depth-4 decision tree on the same features.`,
+Every result carries the baseline, a depth-4 decision tree on the same features.
+With --lockstep: recall and precision of the lockstep detector on synthetic campaigns.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if lockstep {
+				if data != "" || train != "" || test != "" {
+					return usagef("--lockstep runs synthetic campaigns; it takes no --data, --train or --test")
+				}
+				return runLockstep(seed, asJSON)
+			}
 			cv := data != ""
 			if cv == (train != "" || test != "") || (!cv && (train == "" || test == "")) {
 				return usagef("eval needs either --data DIR or both --train DIR[,DIR…] and --test DIR")
@@ -107,6 +114,7 @@ Every result carries the baseline, a depth-4 decision tree on the same features.
 	f.StringVar(&test, "test", "", "dataset directory to score")
 	f.StringVar(&learner, "learner", model.GBT, "gbt, logreg or tree")
 	f.BoolVar(&balance, "balance", true, "with --train, weight every training dataset and class equally")
+	f.BoolVar(&lockstep, "lockstep", false, "measure lockstep detection on synthetic campaigns with ground truth instead")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	root.AddCommand(cmd)
 }
