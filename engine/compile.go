@@ -447,6 +447,7 @@ func usesOf(names []string) needs {
 		textHash: slices.Contains(names, "text_hash"),
 		attrs:    slices.Contains(names, "attrs"),
 		age:      slices.Contains(names, "account_age_hours"),
+		ip24:     slices.Contains(names, "ip24"),
 	}
 }
 

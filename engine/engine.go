@@ -63,7 +63,8 @@ type Engine struct {
 	stats  map[string]*ruleStats
 	finger uint64 // fingerprint of the rules directory last compiled
 
-	lastSweep atomic.Int64 // event-time unix seconds of the last sweep
+	lastSweep atomic.Int64  // event-time unix seconds of the last sweep
+	sweepNext atomic.Uint64 // the shard the next sweep takes
 	events    atomic.Uint64
 	evals     atomic.Uint64
 	closeOnce sync.Once
@@ -329,8 +330,10 @@ func (e *Engine) ruleErr(r *rule, err error) {
 	e.log.Debug("engine: rule failed", "rule", r.name, "err", err)
 }
 
-// maybeSweep drops expired counter keys every five minutes of event time,
-// so memory follows the live windows during a replay as in serving.
+// maybeSweep drops expired counter keys, one shard every five seconds of
+// event time (each shard every five minutes or so), so memory follows the
+// live windows during a replay as in serving, and no single event waits
+// for a whole sweep.
 func (e *Engine) maybeSweep(t time.Time, maxWindow time.Duration) {
 	now := t.Unix()
 	last := e.lastSweep.Load()
@@ -338,10 +341,10 @@ func (e *Engine) maybeSweep(t time.Time, maxWindow time.Duration) {
 		e.lastSweep.CompareAndSwap(0, now)
 		return
 	}
-	if now-last < 300 || !e.lastSweep.CompareAndSwap(last, now) {
+	if now-last < 5 || !e.lastSweep.CompareAndSwap(last, now) {
 		return
 	}
-	e.st.Sweep(t, maxWindow)
+	e.st.SweepShard(int(e.sweepNext.Add(1)), t, maxWindow)
 }
 
 // Stats are the engine's totals since it opened.

@@ -89,20 +89,24 @@ var fields = map[string]func(*Env) string{
 
 // needs says which costly derived values a plan reads.
 type needs struct {
-	textHash, attrs, age bool
+	textHash, attrs, age, ip24 bool
 }
 
 func (n *needs) or(o needs) {
 	n.textHash = n.textHash || o.textHash
 	n.attrs = n.attrs || o.attrs
 	n.age = n.age || o.age
+	n.ip24 = n.ip24 || o.ip24
 }
 
 // fill sets e from ev, computing only the derived values in nd.
 func (e *Env) fill(ev *warden.Event, nd needs) {
 	e.Type, e.Actor, e.Target, e.TargetKind = ev.Type, ev.Actor, ev.Target, ev.TargetKind
 	e.IP, e.Device, e.Country, e.Text = ev.IP, ev.Device, ev.Country, ev.Text
-	e.IP24 = subnet(ev.IP)
+	e.IP24 = ""
+	if nd.ip24 {
+		e.IP24 = subnet(ev.IP)
+	}
 	e.UserAgent = ev.Attr("user_agent")
 	e.TextLen = len(ev.Text)
 	e.Links = countLinks(ev.Text)

@@ -491,14 +491,27 @@ func (s *Store) Add(spec *Spec, key uint64, t time.Time, value uint64) {
 	}
 }
 
+// Shards is how many shards a Store has, for SweepShard.
+const Shards = shards
+
 // Sweep drops every key that has expired by event time t and returns how
 // many it dropped. Rate and LastK keys expire after maxWindow of silence.
 func (s *Store) Sweep(t time.Time, maxWindow time.Duration) int {
+	n := 0
+	for i := range s.sh {
+		n += s.SweepShard(i, t, maxWindow)
+	}
+	return n
+}
+
+// SweepShard is Sweep for shard i alone, so a caller can spread the work
+// and never hold up one event for long.
+func (s *Store) SweepShard(i int, t time.Time, maxWindow time.Duration) int {
 	now := secs(t)
 	cut := t.Add(-maxWindow).UnixMilli()
 	n := 0
-	for i := range s.sh {
-		sh := &s.sh[i]
+	{
+		sh := &s.sh[i%shards]
 		sh.mu.Lock()
 		for k, c := range sh.win {
 			if c.Exp < now {
