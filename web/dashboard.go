@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/wardenhq/warden/sqlstore"
 )
@@ -15,18 +16,35 @@ func (c *Console) mountDashboard() {
 	c.Nav("Dashboard", "/")
 }
 
-// dashboardData is the dashboard page and its live fragment.
+// dashboardData is the dashboard page and its live fragment. The list shows
+// flagged verdicts, every verdict (?show=all), or the verdicts one rule hit
+// (?rule=NAME).
 type dashboardData struct {
-	All      bool // every verdict, not only flagged ones
+	All      bool
+	Rule     string
+	Query    string // the view's query string, for the poll
 	Stats    FeedStats
 	Verdicts []FeedItem
 	Top      []RuleCount
 }
 
 func (c *Console) dashboardData(r *http.Request) dashboardData {
-	all := r.URL.Query().Get("show") == "all"
+	q := r.URL.Query()
 	f := c.opt.Feed
-	return dashboardData{All: all, Stats: f.Stats(), Verdicts: f.Recent(liveRows, !all), Top: f.TopRules(10)}
+	d := dashboardData{Stats: f.Stats(), Top: f.TopRules(10)}
+	switch {
+	case q.Get("rule") != "":
+		d.Rule = q.Get("rule")
+		d.Verdicts = f.ByRule(d.Rule, liveRows)
+		d.Query = "?" + url.Values{"rule": {d.Rule}}.Encode()
+	case q.Get("show") == "all":
+		d.All = true
+		d.Verdicts = f.Recent(liveRows, false)
+		d.Query = "?show=all"
+	default:
+		d.Verdicts = f.Recent(liveRows, true)
+	}
+	return d
 }
 
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {

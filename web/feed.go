@@ -13,6 +13,17 @@ import (
 // two lists (all, and flagged).
 const DefaultFeedSize = 200
 
+// perRuleSize is how many recent verdicts a Feed keeps for each rule, so
+// that the dashboard can show examples of a rare rule that the busy ones
+// would push out of the flagged list.
+const perRuleSize = 20
+
+// maxFeedRules bounds the rules a Feed keeps examples of. Rule names come
+// from rule sets, which are small, but hot reloads can bring new names for
+// as long as the process runs; past the bound, new rules get no examples
+// (their hits are still counted).
+const maxFeedRules = 1024
+
 // topWindow is how far back the dashboard's "rules that fire most" looks,
 // in minutes. Arrival time, not event time: this is a live view of what is
 // happening now, and a replay of old events should not look like a quiet
@@ -28,6 +39,8 @@ type Feed struct {
 	mu      sync.Mutex
 	recent  ring // every verdict
 	flagged ring // verdicts with a hit or an action other than allow
+	byRule  map[string]*ring
+	pending map[string]int // per Add: hits of each rule not yet passed, reused
 	total   uint64
 	flags   uint64
 	actions [5]uint64 // by warden.Action
@@ -88,7 +101,8 @@ func NewFeed(n int) *Feed {
 	if n < 1 {
 		n = 1
 	}
-	return &Feed{recent: ring{items: make([]FeedItem, n)}, flagged: ring{items: make([]FeedItem, n)}, now: time.Now}
+	return &Feed{recent: ring{items: make([]FeedItem, n)}, flagged: ring{items: make([]FeedItem, n)},
+		byRule: make(map[string]*ring), pending: make(map[string]int), now: time.Now}
 }
 
 // Add records accepted events and their verdicts (vs[i] is evs[i]'s).
@@ -121,6 +135,7 @@ func (f *Feed) Add(evs []warden.Event, vs []warden.Verdict) {
 				bucket.hits = make(map[string]uint64)
 			}
 			bucket.hits[v.Hits[j].Rule]++
+			f.pending[v.Hits[j].Rule]++
 		}
 	}
 	f.flags += uint64(flagged)
@@ -135,7 +150,14 @@ func (f *Feed) Add(evs []warden.Event, vs []warden.Verdict) {
 		if isFlagged && skip > 0 {
 			skip--
 		}
-		if i < recentFrom && !keepFlagged {
+		// A rule's examples are its newest perRuleSize hits of the batch.
+		keepForRule := false
+		for j := range v.Hits {
+			left := f.pending[v.Hits[j].Rule]
+			f.pending[v.Hits[j].Rule] = left - 1
+			keepForRule = keepForRule || left <= perRuleSize
+		}
+		if i < recentFrom && !keepFlagged && !keepForRule {
 			continue
 		}
 		it := item(now, &evs[i], v)
@@ -145,7 +167,31 @@ func (f *Feed) Add(evs []warden.Event, vs []warden.Verdict) {
 		if keepFlagged {
 			f.flagged.push(it)
 		}
+		for j := range v.Hits {
+			// pending was decremented above: it is now the hits of this
+			// rule after this event.
+			if f.pending[v.Hits[j].Rule] < perRuleSize {
+				if r := f.ruleRing(v.Hits[j].Rule); r != nil {
+					r.push(it)
+				}
+			}
+		}
 	}
+	clear(f.pending)
+}
+
+// ruleRing returns rule's ring of examples, or nil when there are too many
+// rules to keep a new one.
+func (f *Feed) ruleRing(rule string) *ring {
+	r, ok := f.byRule[rule]
+	if !ok {
+		if len(f.byRule) >= maxFeedRules {
+			return nil
+		}
+		r = &ring{items: make([]FeedItem, perRuleSize)}
+		f.byRule[rule] = r
+	}
+	return r
 }
 
 func item(at time.Time, ev *warden.Event, v *warden.Verdict) FeedItem {
@@ -181,6 +227,18 @@ func (f *Feed) Recent(limit int, flaggedOnly bool) []FeedItem {
 		return f.flagged.newest(limit)
 	}
 	return f.recent.newest(limit)
+}
+
+// ByRule returns up to limit of the newest verdicts in which rule fired,
+// newest first.
+func (f *Feed) ByRule(rule string, limit int) []FeedItem {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.byRule[rule]
+	if !ok {
+		return nil
+	}
+	return r.newest(limit)
 }
 
 // TopRules returns up to limit rules that fired most in the last ten

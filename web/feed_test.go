@@ -86,6 +86,33 @@ func TestFeedBounded(t *testing.T) {
 	}
 }
 
+func TestFeedByRule(t *testing.T) {
+	f := NewFeed(10)
+	evs, vs := batch(0, 1)
+	vs[0].Hits = append(vs[0].Hits, warden.Hit{Rule: "rare", Reason: "once"})
+	f.Add(evs, vs)
+	// A flood of busy rules pushes the rare one out of the flagged list...
+	for i := 1; i < 1000; i += 100 {
+		f.Add(batch(i, i+100))
+	}
+	for _, it := range f.Recent(100, true) {
+		if it.EventID == "e0" {
+			t.Fatal("the flood did not push e0 out of the flagged list; the test proves nothing")
+		}
+	}
+	// ...but not out of its own examples.
+	if got := f.ByRule("rare", 5); len(got) != 1 || got[0].EventID != "e0" {
+		t.Errorf("ByRule(rare) = %v, want [e0]", ids(got))
+	}
+	burst := f.ByRule("burst", 100)
+	if len(burst) != perRuleSize || burst[0].EventID != "e999" || burst[1].EventID != "e996" {
+		t.Errorf("ByRule(burst) = %v, want the %d newest multiples of 3", ids(burst), perRuleSize)
+	}
+	if got := f.ByRule("never", 5); len(got) != 0 {
+		t.Errorf("ByRule of a rule that never fired = %v", ids(got))
+	}
+}
+
 func TestFeedKeepsCopies(t *testing.T) {
 	f := NewFeed(4)
 	evs, vs := batch(0, 1)
@@ -186,6 +213,13 @@ func TestDashboardLive(t *testing.T) {
 	}
 	if strings.Contains(frag, `data-event-id="e1"`) {
 		t.Error("the flagged view lists an event no rule hit")
+	}
+	_, byRule := tc.do(t, cl, "GET", "/?rule=scam", nil, nil)
+	if !strings.Contains(byRule, `hx-get="/live/verdicts?rule=scam"`) || !strings.Contains(byRule, `data-event-id="e3"`) || strings.Contains(byRule, `data-event-id="e0"`) {
+		t.Error("the rule view does not poll for, or list only, that rule's verdicts")
+	}
+	if !strings.Contains(frag, `href="/?rule=scam"`) {
+		t.Error("the top rules do not link to their verdicts")
 	}
 	_, all := tc.do(t, cl, "GET", "/live/verdicts?show=all", nil, nil)
 	if !strings.Contains(all, `data-event-id="e1"`) {
