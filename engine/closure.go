@@ -300,13 +300,63 @@ func (c *closureCompiler) binary(x *ast.BinaryNode) (cl, bool) {
 	return cl{}, false
 }
 
-// match reports whether any entry of l is a case-insensitive substring of s.
+// match reports whether any entry of l is a case-insensitive substring of s
+// (ASCII case folding). It runs on every event for user agents, so it
+// neither lowercases s (an allocation) nor scans s once per entry: entries
+// are indexed by their first byte, and each position of s is tried only
+// against the entries starting with that byte.
 func (l *list) match(s string) bool {
-	s = strings.ToLower(s)
+	l.once.Do(l.index)
+	for i := 0; i < len(s); i++ {
+		for _, v := range l.byFirst[lowerByte(s[i])] {
+			if len(s)-i >= len(v) && foldedPrefix(s[i:], v) {
+				return true
+			}
+		}
+	}
+	return l.other(s)
+}
+
+func (l *list) index() {
 	for _, v := range l.lower {
+		if v == "" {
+			continue
+		}
+		if v[0] < 0x80 {
+			l.byFirst[v[0]] = append(l.byFirst[v[0]], v)
+		} else {
+			l.nonASCII = append(l.nonASCII, v)
+		}
+	}
+}
+
+// other matches the entries that start with a non-ASCII byte the slow way.
+func (l *list) other(s string) bool {
+	if len(l.nonASCII) == 0 {
+		return false
+	}
+	s = strings.ToLower(s)
+	for _, v := range l.nonASCII {
 		if strings.Contains(s, v) {
 			return true
 		}
 	}
 	return false
+}
+
+func lowerByte(b byte) byte {
+	if b >= 'A' && b <= 'Z' {
+		return b + 'a' - 'A'
+	}
+	return b
+}
+
+// foldedPrefix reports whether s starts with lower, ignoring ASCII case in s.
+func foldedPrefix(s, lower string) bool {
+	for j := 0; j < len(lower); j++ {
+		if lowerByte(s[j]) != lower[j] {
+			return false
+		}
+	}
+	return true
 }

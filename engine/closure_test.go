@@ -79,3 +79,24 @@ func TestClosuresAgreeWithVM(t *testing.T) {
 }
 
 func isNaN(v any) bool { f, ok := v.(float64); return ok && math.IsNaN(f) }
+
+func TestListMatch(t *testing.T) {
+	l := &list{lower: []string{"python-requests", "curl/", "héllo", "x"}}
+	tests := []struct {
+		s    string
+		want bool
+	}{
+		{"Python-Requests/2.32", true},
+		{"something curl/8.7.1", true},
+		{"CURL", false},
+		{"say HÉLLO there", true},
+		{"Mozilla/5.0 (X11)", true},
+		{"Mozilla/5.0 (Mac)", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := l.match(tt.s); got != tt.want {
+			t.Errorf("match(%q) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -180,6 +181,10 @@ type RuleSet struct {
 type list struct {
 	set   map[string]struct{}
 	lower []string // for list_match
+	// The index list_match builds on first use.
+	once     sync.Once
+	byFirst  [256][]string
+	nonASCII []string
 }
 
 // CompileOptions configure Compile.
@@ -675,13 +680,7 @@ func (c *compiler) exprOptions() []expr.Option {
 			if l == nil {
 				return false, nil
 			}
-			s := strings.ToLower(p[1].(string))
-			for _, v := range l.lower {
-				if strings.Contains(s, v) {
-					return true, nil
-				}
-			}
-			return false, nil
+			return l.match(p[1].(string)), nil
 		}, new(func(string, string) bool)),
 		expr.Function("has_label", func(p ...any) (any, error) {
 			if labels == nil {
