@@ -322,7 +322,7 @@ func (l *list) index() {
 		if v == "" {
 			continue
 		}
-		if v[0] < 0x80 {
+		if isASCII(v) {
 			l.byFirst[v[0]] = append(l.byFirst[v[0]], v)
 		} else {
 			l.nonASCII = append(l.nonASCII, v)
@@ -330,7 +330,17 @@ func (l *list) index() {
 	}
 }
 
-// other matches the entries that start with a non-ASCII byte the slow way.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// other matches the entries with non-ASCII letters the slow way, with
+// Unicode case folding.
 func (l *list) other(s string) bool {
 	if len(l.nonASCII) == 0 {
 		return false
