@@ -123,6 +123,12 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err)
 		return
 	}
+	// A session this browser had before is replaced, not left to expire.
+	if old, err := r.Cookie(CookieName); err == nil && old.Value != "" {
+		if err := c.opt.DB.DeleteSession(r.Context(), old.Value); err != nil {
+			c.opt.Logger.Warn("could not end the previous console session", "err", err)
+		}
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: CookieName, Value: tok, Path: "/",
 		Expires:  time.UnixMicro(s.ExpiresUS),

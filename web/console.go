@@ -101,6 +101,11 @@ type Options struct {
 	Feed   *Feed      // the live view of accepted events; nil shows an empty one
 	Rules  RuleSource // nil: the rules page says the engine reports none
 	Logger *slog.Logger
+	// TrustedOrigins are origins ("https://warden.example.com") allowed to
+	// send state-changing requests besides the console's own, which is
+	// taken from the Host header. A reverse proxy that rewrites Host needs
+	// the public origin here, or every form post is refused.
+	TrustedOrigins []string
 }
 
 // Console is the console's set of pages, mounted on one ServeMux.
@@ -169,6 +174,11 @@ func New(mux *http.ServeMux, opt Options) (*Console, error) {
 		ipLimit:   httpapi.NewLimiter(1.0/6, 10, 100000),
 		userLimit: httpapi.NewLimiter(1.0/20, 10, 100000),
 		checks:    make(chan struct{}, runtime.GOMAXPROCS(0)),
+	}
+	for _, o := range opt.TrustedOrigins {
+		if err := c.cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("trusted origin: %w", err)
+		}
 	}
 	mux.Handle("GET /static/", as)
 	c.mountAuth()

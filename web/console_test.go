@@ -100,6 +100,18 @@ func (tc *testConsole) signIn(t *testing.T, cl *http.Client, name string) string
 	return m[1]
 }
 
+func sessionCookie(t *testing.T, cl *http.Client, base string) string {
+	t.Helper()
+	u, _ := url.Parse(base)
+	for _, c := range cl.Jar.Cookies(u) {
+		if c.Name == CookieName {
+			return c.Value
+		}
+	}
+	t.Fatal("no session cookie in the jar")
+	return ""
+}
+
 func TestSignIn(t *testing.T) {
 	tc := newTestConsole(t, Options{})
 	tc.user(t, "alice", warden.RoleModerator)
@@ -125,6 +137,15 @@ func TestSignIn(t *testing.T) {
 		resp, body := tc.do(t, cl, "GET", "/rules", nil, nil)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "alice") {
 			t.Fatalf("rules page: status %d, signed-in user not shown", resp.StatusCode)
+		}
+		// Signing in again replaces the session rather than adding one.
+		oldTok := sessionCookie(t, cl, tc.srv.URL)
+		tc.do(t, cl, "POST", "/signin", url.Values{"username": {"alice"}, "password": {testPassword}}, nil)
+		if _, err := tc.db.SessionByToken(context.Background(), oldTok); err == nil {
+			t.Error("the previous session still works after signing in again")
+		}
+		if _, err := tc.db.SessionByToken(context.Background(), sessionCookie(t, cl, tc.srv.URL)); err != nil {
+			t.Errorf("the new session does not work: %v", err)
 		}
 		// A signed-in visit to the sign-in page goes straight on.
 		resp, _ = tc.do(t, cl, "GET", "/signin?next=/rules", nil, nil)
@@ -247,6 +268,21 @@ func TestCSRF(t *testing.T) {
 		}
 		if resp, _ := tc.do(t, cl, "GET", "/", nil, nil); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("signed out, GET / gave %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("a trusted origin may post", func(t *testing.T) {
+		proxied := newTestConsole(t, Options{TrustedOrigins: []string{"https://warden.example.com"}})
+		proxied.user(t, "alice", warden.RoleAdmin)
+		pcl := proxied.client(t)
+		tok := proxied.signIn(t, pcl, "alice")
+		resp, _ := proxied.do(t, pcl, "POST", "/signout", url.Values{"csrf": {tok}},
+			map[string]string{"Origin": "https://warden.example.com", "Sec-Fetch-Site": "cross-site"})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("post from the trusted origin: %d, want 303", resp.StatusCode)
+		}
+		if _, err := New(http.NewServeMux(), Options{DB: proxied.db, TrustedOrigins: []string{"warden.example.com"}}); err == nil {
+			t.Error("an origin without a scheme was accepted")
 		}
 	})
 
