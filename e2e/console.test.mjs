@@ -159,3 +159,25 @@ test("a hidden tab does not poll, and catches up when shown", async () => {
   await page.locator(`tr[data-event-id="${ev.id}"]`).waitFor({ timeout: 15_000 });
   await ctx.close();
 });
+
+test("the console works from the keyboard: sign in, skip link, navigation", async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(w.url + "/signin");
+  // The username field has focus on arrival; Tab reaches the password, Enter submits.
+  await page.keyboard.type("alice");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(PASSWORD);
+  await Promise.all([page.waitForURL(w.url + "/"), page.keyboard.press("Enter")]);
+
+  // The first Tab on a page lands on the skip link, which moves focus to the main content.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Skip to content");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "main");
+
+  // A focused navigation link is followed with Enter.
+  await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: "Rules" }).focus();
+  await Promise.all([page.waitForURL(w.url + "/rules"), page.keyboard.press("Enter")]);
+  await ctx.close();
+});
