@@ -18,6 +18,9 @@
 //	})
 //	c.Nav("Queue", "/cases", warden.RoleModerator)
 //
+// Services that take a *warden.Principal (for role checks and the audit
+// log) get the signed-in user as web.UserPrincipal(u).
+//
 // Page wraps the handler so that it only runs for a signed-in user whose role
 // is one of roles (admins may do anything; nil or empty roles means any
 // signed-in user). Someone not signed in is sent to the sign-in page (and
@@ -197,8 +200,7 @@ func (c *Console) Page(pattern string, roles []string, h PageFunc) {
 			c.needSignIn(w, r, err)
 			return
 		}
-		p := warden.Principal{ID: s.User.ID, Name: s.User.Username, Role: s.User.Role, Kind: "user"}
-		if len(roles) > 0 && !p.Can(roles...) {
+		if p := UserPrincipal(&s.User); len(roles) > 0 && !p.Can(roles...) {
 			c.fail(w, r, warden.Errorf(warden.EFORBIDDEN, "this page is for %s users; you are signed in as %s", strings.Join(roles, " or "), s.User.Role))
 			return
 		}
@@ -214,6 +216,13 @@ func (c *Console) Page(pattern string, roles []string, h PageFunc) {
 			c.fail(w, r, err)
 		}
 	})
+}
+
+// UserPrincipal is the signed-in user u as the services see a caller (for
+// their role checks and audit logs): Kind "user", the user's id, username
+// and role.
+func UserPrincipal(u *sqlstore.User) *warden.Principal {
+	return &warden.Principal{ID: u.ID, Name: u.Username, Role: u.Role, Kind: "user"}
 }
 
 // Nav adds a navigation link to href labelled label, shown to users with one
@@ -272,7 +281,7 @@ func (c *Console) execute(w http.ResponseWriter, r *http.Request, status int, pa
 }
 
 func (c *Console) navFor(u *sqlstore.User, path string) []NavItem {
-	p := warden.Principal{Role: u.Role}
+	p := UserPrincipal(u)
 	c.navMu.RLock()
 	defer c.navMu.RUnlock()
 	var out []NavItem
