@@ -63,6 +63,7 @@ type Service struct {
 	labels *Labels
 	now    func() time.Time
 	wake   chan struct{}
+	queue  intakeQueue
 }
 
 // New returns a Service and loads the enforcement labels from the store.
@@ -184,50 +185,53 @@ func (s *Service) Report(ctx context.Context, p *warden.Principal, req ReportReq
 		k := principalID(p) + ":" + idemKey
 		r.IdemKey = &k
 	}
-	var replay *warden.Report
-	err := s.db.Incidents(ctx, func(t *sqlstore.IncidentTx) error {
-		replay = nil
-		r.ReceivedAt = s.clock()
-		subj, err := t.LockSubject(ctx, r.SubjectKind, r.SubjectID)
-		if err != nil {
-			return err
-		}
-		if r.IdemKey != nil {
-			prev, err := t.ReportByIdemKey(ctx, *r.IdemKey)
-			if err != nil {
-				return err
-			}
-			if prev != nil {
-				if prev.Reporter != r.Reporter || prev.SubjectKind != r.SubjectKind || prev.SubjectID != r.SubjectID || prev.Category != r.Category {
-					return warden.FieldErrorf("id", "report id %q was already used for a different report", idemKey)
-				}
-				replay = prev
-				return nil
-			}
-		}
-		prev, err := t.RecentReport(ctx, r.Reporter, r.SubjectKind, r.SubjectID, r.Category, r.ReceivedAt-warden.Micros(s.opt.DedupeWindow.Microseconds()))
+	q := &intakeReq{p: p, r: r, owner: req.Subject.Owner, email: req.Email, idemKey: idemKey, done: make(chan struct{})}
+	s.submit(q)
+	if q.err != nil {
+		return nil, false, q.err
+	}
+	if q.replay != nil {
+		return q.replay, true, nil
+	}
+	return r, false, nil
+}
+
+// fileReport is one report's part of an intake transaction. A *warden.Error
+// it returns fails only this report; it is returned before anything but the
+// subject's row is written.
+func (s *Service) fileReport(ctx context.Context, t *sqlstore.IncidentTx, q *intakeReq) error {
+	r := q.r
+	subj, err := t.LockSubject(ctx, r.SubjectKind, r.SubjectID)
+	if err != nil {
+		return err
+	}
+	if r.IdemKey != nil {
+		prev, err := t.ReportByIdemKey(ctx, *r.IdemKey)
 		if err != nil {
 			return err
 		}
 		if prev != nil {
-			replay = prev
+			if prev.Reporter != r.Reporter || prev.SubjectKind != r.SubjectKind || prev.SubjectID != r.SubjectID || prev.Category != r.Category {
+				return warden.FieldErrorf("id", "report id %q was already used for a different report", q.idemKey)
+			}
+			q.replay = prev
 			return nil
 		}
-		if req.Email != "" {
-			if err := t.SetContact(ctx, r.Reporter, req.Email, r.ReceivedAt); err != nil {
-				return err
-			}
-		}
-		return s.intake(ctx, t, p, r, subj, req.Subject.Owner)
-	})
+	}
+	prev, err := t.RecentReport(ctx, r.Reporter, r.SubjectKind, r.SubjectID, r.Category, r.ReceivedAt-warden.Micros(s.opt.DedupeWindow.Microseconds()))
 	if err != nil {
-		return nil, false, err
+		return err
 	}
-	s.kick()
-	if replay != nil {
-		return replay, true, nil
+	if prev != nil {
+		q.replay = prev
+		return nil
 	}
-	return r, false, nil
+	if q.email != "" {
+		if err := t.SetContact(ctx, r.Reporter, q.email, r.ReceivedAt); err != nil {
+			return err
+		}
+	}
+	return s.intake(ctx, t, q.p, r, subj, q.owner)
 }
 
 func principalID(p *warden.Principal) string {
