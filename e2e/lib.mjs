@@ -94,9 +94,10 @@ async function waitHealthy(url, child, logs, ms) {
 }
 
 // startWarden runs `warden serve` on a fresh temporary data directory and a
-// free loopback port, after creating the given console users. It resolves
-// once /healthz answers 200.
-export async function startWarden({ users = [], args = [] } = {}) {
+// free loopback port, after creating the given console users; args are more
+// serve flags, env more environment (WARDEN_* settings). It resolves once
+// /healthz answers 200.
+export async function startWarden({ users = [], args = [], env = {} } = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), "warden-e2e-"));
   const createUser = async ({ username, password = PASSWORD, role = "admin" }) => {
     await run(["users", "create", "--username", username, "--role", role, "--password-stdin", "--data", dataDir], { input: password + "\n" });
@@ -111,6 +112,7 @@ export async function startWarden({ users = [], args = [] } = {}) {
   const logs = [];
   const child = spawn(wardenBin(), ["serve", "--addr", `127.0.0.1:${port}`, "--admin-addr", "", "--data", dataDir, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
   });
   child.stdout.on("data", (b) => logs.push(b.toString()));
   child.stderr.on("data", (b) => logs.push(b.toString()));
