@@ -299,19 +299,11 @@ func (c *compiler) declare(s *source) {
 	}
 	for i := range d.Counters {
 		ct := &d.Counters[i]
-		ct.pos.File = s.name
-		if c.claim(ct.Name, ct.pos, "counter") {
-			c.decl[ct.Name] = ct
-			c.order = append(c.order, ct.Name)
-		}
+		c.declareNode(ct.Name, &ct.pos, s.name, "counter", ct)
 	}
 	for i := range d.Features {
 		f := &d.Features[i]
-		f.pos.File = s.name
-		if c.claim(f.Name, f.pos, "feature") {
-			c.decl[f.Name] = f
-			c.order = append(c.order, f.Name)
-		}
+		c.declareNode(f.Name, &f.pos, s.name, "feature", f)
 	}
 	for i := range d.Rules {
 		r := &d.Rules[i]
@@ -319,6 +311,15 @@ func (c *compiler) declare(s *source) {
 		if c.claim(r.Name, r.pos, "rule") {
 			c.ruleDocs = append(c.ruleDocs, r)
 		}
+	}
+}
+
+// declareNode declares a counter or a feature, in declaration order.
+func (c *compiler) declareNode(name string, p *pos, file, what string, doc any) {
+	p.File = file
+	if c.claim(name, *p, what) {
+		c.decl[name] = doc
+		c.order = append(c.order, name)
 	}
 }
 

@@ -141,3 +141,23 @@ func TestBytesPerKey(t *testing.T) {
 	}
 	runtime.KeepAlive(s)
 }
+
+func BenchmarkObserveCount(b *testing.B) {
+	s := New()
+	spec := Spec{Kind: Count, Window: time.Hour}
+	i := 0
+	for b.Loop() {
+		s.Observe(&spec, Mix(uint64(i%100000)), t0.Add(time.Duration(i)*time.Millisecond), true, 0, true)
+		i++
+	}
+}
+
+func BenchmarkObserveDistinct(b *testing.B) {
+	s := New()
+	spec := Spec{Kind: Distinct, Window: time.Hour}
+	i := 0
+	for b.Loop() {
+		s.Observe(&spec, Mix(uint64(i%1000)), t0.Add(time.Duration(i)*time.Millisecond), true, Mix(uint64(i)), true)
+		i++
+	}
+}
