@@ -280,3 +280,12 @@ func (s *Service) Appeals(ctx context.Context, status string) ([]warden.Appeal, 
 	}
 	return as, err
 }
+
+// Decision returns one decision, or ENOTFOUND.
+func (s *Service) Decision(ctx context.Context, id string) (*warden.Decision, error) {
+	d, err := s.db.DecisionByID(ctx, id)
+	if err == nil && d == nil {
+		err = warden.Errorf(warden.ENOTFOUND, "no decision %s", id)
+	}
+	return d, err
+}

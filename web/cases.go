@@ -1,0 +1,285 @@
+package web
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/incident"
+	"github.com/wardenhq/warden/sqlstore"
+)
+
+// MountCases adds the moderator pages of the incident workflow: the queue,
+// the case view with its decision form, appeals and the transparency charts.
+func (c *Console) MountCases(svc *incident.Service) {
+	p := &casePages{c: c, svc: svc}
+	mod := []string{warden.RoleModerator}
+	c.Page("GET /cases", mod, p.queue)
+	c.Page("GET /live/cases", mod, p.queueLive)
+	c.Page("POST /cases/next", mod, p.next)
+	c.Page("GET /cases/{id}", mod, p.view)
+	c.Page("POST /cases/{id}/claim", mod, p.claim)
+	c.Page("POST /cases/{id}/release", mod, p.release)
+	c.Page("POST /cases/{id}/decision", mod, p.decide)
+	c.Page("GET /appeals", mod, p.appeals)
+	c.Page("POST /appeals/{id}/decision", mod, p.decideAppeal)
+	c.Page("GET /transparency", []string{warden.RoleAdmin}, p.transparency)
+	c.Nav("Cases", "/cases", warden.RoleModerator)
+	c.Nav("Appeals", "/appeals", warden.RoleModerator)
+	c.Nav("Transparency", "/transparency", warden.RoleAdmin)
+}
+
+type casePages struct {
+	c   *Console
+	svc *incident.Service
+}
+
+// queueData is the queue page.
+type queueData struct {
+	Queues    []incident.Queue
+	Queue     string
+	Breaching bool
+	Cases     []incident.CaseSummary
+	Query     string
+	Now       time.Time
+}
+
+func (p *casePages) queueData(r *http.Request) (*queueData, error) {
+	q := r.URL.Query()
+	d := &queueData{Queues: p.svc.Queues(), Queue: q.Get("queue"), Breaching: q.Get("breaching") == "1", Now: time.Now()}
+	f := incident.CaseList{Queue: d.Queue, Limit: 200}
+	if d.Breaching {
+		f.DueWithin = time.Hour
+	}
+	var err error
+	if d.Cases, err = p.svc.Cases(r.Context(), f); err != nil {
+		return nil, err
+	}
+	v := url.Values{}
+	if d.Queue != "" {
+		v.Set("queue", d.Queue)
+	}
+	if d.Breaching {
+		v.Set("breaching", "1")
+	}
+	if len(v) > 0 {
+		d.Query = "?" + v.Encode()
+	}
+	return d, nil
+}
+
+func (p *casePages) queue(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+	d, err := p.queueData(r)
+	if err != nil {
+		return err
+	}
+	return p.c.Render(w, r, "cases.html", d)
+}
+
+func (p *casePages) queueLive(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+	d, err := p.queueData(r)
+	if err != nil {
+		return err
+	}
+	return p.c.Fragment(w, r, "cases.html", "cases-table", d)
+}
+
+func (p *casePages) next(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+	c, err := p.svc.Next(r.Context(), UserPrincipal(u), r.FormValue("queue"))
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		http.Redirect(w, r, "/cases?empty=1", http.StatusSeeOther)
+		return nil
+	}
+	http.Redirect(w, r, "/cases/"+url.PathEscape(c.ID), http.StatusSeeOther)
+	return nil
+}
+
+// caseData is the case page.
+type caseData struct {
+	*incident.CaseView
+	Mine, Free bool
+	Actions    []actionChoice
+	Done       string // what the last post did, for the status line
+}
+
+// actionChoice is one decision on the form, with its keyboard shortcut.
+type actionChoice struct {
+	Value, Label, Key string
+	Timed             bool
+}
+
+var accountActions = []actionChoice{
+	{warden.ActBanAccount, "Ban account", "b", false},
+	{warden.ActSuspendAccount, "Suspend account", "s", true},
+	{warden.ActRestrict, "Restrict", "r", true},
+	{warden.ActLabel, "Label", "l", true},
+	{warden.ActNoViolation, "No violation", "n", false},
+}
+
+var contentActions = []actionChoice{
+	{warden.ActRemoveContent, "Remove content", "d", false},
+	{warden.ActRestrict, "Restrict", "r", true},
+	{warden.ActLabel, "Label", "l", true},
+	{warden.ActNoViolation, "No violation", "n", false},
+}
+
+func (p *casePages) view(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+	v, err := p.svc.Case(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	me := UserPrincipal(u).ID
+	d := &caseData{CaseView: v, Mine: v.Assignee == me, Free: v.Assignee == "", Actions: accountActions, Done: r.URL.Query().Get("done")}
+	if v.Subject.Kind == warden.TargetContent {
+		d.Actions = contentActions
+	}
+	return p.c.Render(w, r, "cases_view.html", d)
+}
+
+func (p *casePages) claim(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+	if _, err := p.svc.Claim(r.Context(), UserPrincipal(u), r.PathValue("id")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/cases/"+url.PathEscape(r.PathValue("id")), http.StatusSeeOther)
+	return nil
+}
+
+func (p *casePages) release(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+	if err := p.svc.Release(r.Context(), UserPrincipal(u), r.PathValue("id")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/cases", http.StatusSeeOther)
+	return nil
+}
+
+func (p *casePages) decide(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+	req := incident.DecisionRequest{Action: r.FormValue("action"), Policy: r.FormValue("policy"),
+		Explanation: r.FormValue("explanation"), Duration: r.FormValue("duration"), Note: r.FormValue("note")}
+	timed := false
+	for _, a := range accountActions {
+		timed = timed || a.Value == req.Action && a.Timed
+	}
+	if !timed {
+		req.Duration = "" // the field stays on the form for every action
+	}
+	d, err := p.svc.Decide(r.Context(), UserPrincipal(u), r.PathValue("id"), req)
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/cases/"+url.PathEscape(r.PathValue("id"))+"?done="+url.QueryEscape(d.Action), http.StatusSeeOther)
+	return nil
+}
+
+func (p *casePages) appeals(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+	as, err := p.svc.Appeals(r.Context(), warden.AppealPending)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		warden.Appeal
+		Decision *warden.Decision
+	}
+	rows := make([]row, len(as))
+	for i, a := range as {
+		rows[i].Appeal = a
+		if rows[i].Decision, err = p.svc.Decision(r.Context(), a.DecisionID); err != nil {
+			return err
+		}
+	}
+	return p.c.Render(w, r, "cases_appeals.html", rows)
+}
+
+func (p *casePages) decideAppeal(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+	req := incident.AppealDecisionRequest{Outcome: r.FormValue("outcome"), Explanation: r.FormValue("explanation")}
+	if _, err := p.svc.DecideAppeal(r.Context(), UserPrincipal(u), r.PathValue("id"), req); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/appeals", http.StatusSeeOther)
+	return nil
+}
+
+// bar is one bar of a chart: Width is in SVG user units (0..100), since
+// the Content-Security-Policy forbids inline styles.
+type bar struct {
+	Label string
+	Value float64
+	Text  string
+	Width float64
+}
+
+func bars(labels []string, values []float64, format string) []bar {
+	top := 0.0
+	for _, v := range values {
+		top = math.Max(top, v)
+	}
+	out := make([]bar, len(values))
+	for i, v := range values {
+		out[i] = bar{Label: labels[i], Value: v, Text: fmt.Sprintf(format, v)}
+		if top > 0 {
+			out[i].Width = math.Round(v/top*1000) / 10
+		}
+	}
+	return out
+}
+
+type transparencyData struct {
+	Report                    *incident.Report
+	From, To                  string
+	AutomatedPct, ReversalPct float64
+	Charts                    []chart
+}
+
+type chart struct {
+	Title string
+	Bars  []bar
+}
+
+func (p *casePages) transparency(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+	to := time.Now().UTC()
+	from := to.AddDate(0, -6, 0)
+	q := r.URL.Query()
+	if t, err := time.Parse(time.DateOnly, q.Get("from")); err == nil {
+		from = t
+	}
+	if t, err := time.Parse(time.DateOnly, q.Get("to")); err == nil {
+		to = t
+	}
+	rep, err := p.svc.TransparencyReport(r.Context(), from, to)
+	if err != nil {
+		return err
+	}
+	d := &transparencyData{Report: rep, From: from.Format(time.DateOnly), To: to.Format(time.DateOnly)}
+	cats := slices.SortedFunc(func(yield func(string) bool) {
+		for c := range rep.Notices.ByCategory {
+			if !yield(c) {
+				return
+			}
+		}
+	}, cmp.Compare[string])
+	var med, notices []float64
+	var medLabels []string
+	for _, c := range cats {
+		notices = append(notices, float64(rep.Notices.ByCategory[c]))
+		if h, ok := rep.TimeToAction.ByCategory[c]; ok {
+			medLabels = append(medLabels, c)
+			med = append(med, h.Median)
+		}
+	}
+	human := float64(rep.Decisions.Total - rep.Decisions.Automated)
+	d.AutomatedPct, d.ReversalPct = rep.Decisions.AutomatedShare*100, rep.Appeals.ReversalRate*100
+	d.Charts = []chart{
+		{"Median hours from notice to action, per category", bars(medLabels, med, "%.2f h")},
+		{"Notices per category", bars(cats, notices, "%.0f")},
+		{"Decisions: automated or by a person", bars([]string{"automated", "by a person"}, []float64{float64(rep.Decisions.Automated), human}, "%.0f")},
+		{"Appeals", bars([]string{"upheld", "reversed", "pending"}, []float64{float64(rep.Appeals.Upheld), float64(rep.Appeals.Reversed), float64(rep.Appeals.Pending)}, "%.0f")},
+	}
+	return p.c.Render(w, r, "cases_transparency.html", d)
+}
