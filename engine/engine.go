@@ -59,9 +59,10 @@ type Engine struct {
 	loadErr atomic.Pointer[loadError]
 	m       *metrics
 
-	mu     sync.Mutex // guards stats, finger
-	stats  map[string]*ruleStats
-	finger uint64 // fingerprint of the rules directory last compiled
+	mu      sync.Mutex // guards stats, finger, pending
+	stats   map[string]*ruleStats
+	finger  uint64 // fingerprint of the rules directory last compiled
+	pending uint64 // a changed fingerprint seen once, not yet compiled
 
 	lastSweep atomic.Int64  // event-time unix seconds of the last sweep
 	sweepNext atomic.Uint64 // the shard the next sweep takes
@@ -210,9 +211,10 @@ func (e *Engine) publish(rs *RuleSet) {
 	e.loadErr.Store(nil)
 }
 
-// Reload recompiles the rules directory if it changed since the last load.
-// A set with errors is rejected: the running set stays, and LoadError
-// returns the errors until a good set loads.
+// Reload recompiles the rules directory once a change has held still for
+// one call (so a file caught half-written by an editor is not loaded). A
+// set with errors, or with no rules at all, is rejected: the running set
+// stays, and LoadError returns why until a good set loads.
 func (e *Engine) Reload() error {
 	if e.opts.RulesDir == "" {
 		return nil
@@ -223,13 +225,17 @@ func (e *Engine) Reload() error {
 		return err
 	}
 	e.mu.Lock()
-	same := finger == e.finger
-	e.finger = finger
-	e.mu.Unlock()
-	if same {
+	if finger == e.finger || finger != e.pending {
+		e.pending = finger
+		e.mu.Unlock()
 		return nil
 	}
+	e.finger = finger
+	e.mu.Unlock()
 	rs, err := Compile(e.rulesFS(), CompileOptions{Labels: e.opts.Labels})
+	if err == nil && len(rs.rules) == 0 {
+		err = Errors{{File: e.opts.RulesDir, Msg: "the rule set has no rules; keeping the running set (an empty set would allow everything)"}}
+	}
 	if err != nil {
 		e.loadErr.Store(&loadError{err})
 		e.m.reload("rejected")

@@ -309,19 +309,31 @@ func TestHotSwapUnderLoad(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
+	version := func() int {
+		rs := e.Rules()
+		if len(rs) != 1 {
+			t.Fatalf("the live set has %d rules, want 1", len(rs))
+		}
+		return rs[0].Version
+	}
 	// A good change swaps in; a bad one is rejected and the good one runs on.
 	writeRules(t, dir, strings.Replace(followRules, "version: 4", "version: 5", 1))
-	waitFor("version 5", func() bool { return e.Rules()[0].Version == 5 })
+	waitFor("version 5", func() bool { return version() == 5 })
 	writeRules(t, dir, strings.Replace(followRules, "follows_10m >= 3", "follows_10mm >= 3", 1))
 	waitFor("the load error", func() bool { return e.LoadError() != nil })
 	if !strings.Contains(e.LoadError().Error(), "rules.yaml:7:11: unknown name follows_10mm") {
 		t.Fatalf("load error %v does not point at the typo", e.LoadError())
 	}
-	if e.Rules()[0].Version != 5 {
+	if version() != 5 {
 		t.Fatal("the rejected set replaced the running one")
 	}
+	writeRules(t, dir, "")
+	waitFor("the empty set's rejection", func() bool {
+		err := e.LoadError()
+		return err != nil && strings.Contains(err.Error(), "no rules")
+	})
 	writeRules(t, dir, strings.Replace(followRules, "version: 4", "version: 6", 1))
-	waitFor("version 6", func() bool { return e.Rules()[0].Version == 6 })
+	waitFor("version 6", func() bool { return version() == 6 })
 	if e.LoadError() != nil {
 		t.Fatalf("load error %v after a good set loaded", e.LoadError())
 	}
