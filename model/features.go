@@ -187,6 +187,7 @@ var Names = []string{
 	"follower_friend_balance", "log_age_days", "log_statuses_per_day", "log_friends_per_day",
 	"description_len", "has_url", "has_location", "default_profile", "default_profile_image", "geo_enabled",
 	"screen_name_len", "screen_name_digits", "name_len", "name_words", "name_screen_name_overlap",
+	"favourites_per_status", "listed_per_follower", "log_followers_per_day",
 	"gap_entropy", "gap_log_std", "fast_gap_share", "hour_entropy",
 	"repost_share", "dup_text_share", "link_share", "mention_share",
 }
@@ -227,7 +228,8 @@ func Vector(p *Profile, b *Behavior, now time.Time, out []float64) []float64 {
 	out = append(out, l(p.Followers), l(p.Friends), l(p.Statuses), l(p.Favourites), l(p.Listed),
 		l(p.Followers)-l(p.Friends), l(age), l(p.Statuses/(age+1)), l(p.Friends/(age+1)),
 		desc, flag(p.HasURL), flag(p.HasLocation), flag(p.DefaultProfile), flag(p.DefaultProfileImage), flag(p.GeoEnabled),
-		snLen, snDig, nLen, nWords, overlap)
+		snLen, snDig, nLen, nWords, overlap,
+		l(p.Favourites)-l(p.Statuses), l(p.Listed)-l(p.Followers), l(p.Followers/(age+1)))
 	ge, gs, fast, he, rs, ds, ls, ms := nan, nan, nan, nan, nan, nan, nan, nan
 	if b != nil && b.NGaps >= 4 {
 		ge = entropy(b.Gaps[:])
@@ -343,6 +345,12 @@ func Describe(i int, v float64) string {
 		return fmt.Sprintf("display name of %.0f words", v)
 	case "name_screen_name_overlap":
 		return fmt.Sprintf("screen name shares %s of its letter pairs with the display name", pct(v))
+	case "favourites_per_status":
+		return fmt.Sprintf("likes given per post written %.2g", math.Exp(v))
+	case "listed_per_follower":
+		return fmt.Sprintf("lists per follower %.2g", math.Exp(v))
+	case "log_followers_per_day":
+		return fmt.Sprintf("gained %.2g followers a day of its age", e(v))
 	case "gap_entropy":
 		return fmt.Sprintf("timing between actions has entropy %.2f of 1 (low is machine-regular)", v)
 	case "gap_log_std":
