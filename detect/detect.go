@@ -123,6 +123,11 @@ type account struct {
 	// this one; they count until partnersLast + 2×LockstepSpan.
 	partners     int
 	partnersLast int64
+	// the account's node in the linker's current epoch, and the identifiers
+	// it was last linked with (XOR of their keys)
+	linkUF   *uf
+	linkNode int32
+	linkSig  uint64
 	scoredAt     int64 // event time of the last score
 	score        float64
 	reasons      []string
@@ -182,7 +187,7 @@ func (s *Set) Observe(ev *warden.Event) Features {
 	if !a.prof.CreatedAt.IsZero() {
 		isNew = t-a.prof.CreatedAt.Unix() < newAccountAge
 	}
-	f.LinkedAccounts, f.LinkedNewShare, f.ClusterAgeSeconds = s.links.observe(s.h, ev, a.id, isNew, t)
+	f.LinkedAccounts, f.LinkedNewShare, f.ClusterAgeSeconds = s.links.observe(s.h, ev, a, isNew, t)
 	a.beh.Add(act)
 	a.sinceN++
 	s.botScore(a, t, &f)

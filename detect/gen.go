@@ -54,9 +54,5 @@ func (g *gen[V]) len() int { return len(g.cur) + len(g.prev) }
 type hasher struct{ seed maphash.Seed }
 
 func (h hasher) key(kind byte, s string) uint64 {
-	var mh maphash.Hash
-	mh.SetSeed(h.seed)
-	mh.WriteByte(kind)
-	mh.WriteString(s)
-	return mh.Sum64()
+	return mixKey(uint64(kind), maphash.String(h.seed, s))
 }

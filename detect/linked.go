@@ -111,32 +111,42 @@ func identifiers(h hasher, ev *warden.Event, out []uint64) []uint64 {
 	return out
 }
 
-// observe links account id to ev's identifiers and returns its cluster's
-// size, share of new accounts and age in seconds.
-func (l *linker) observe(h hasher, ev *warden.Event, id uint32, isNew bool, t int64) (int, float64, float64) {
+// observe links account a to ev's identifiers and returns its cluster's
+// size, share of new accounts and age in seconds. Most events come from the
+// device and address the account used last time; then nothing needs linking
+// and only the account's own node is looked at.
+func (l *linker) observe(h hasher, ev *warden.Event, a *account, isNew bool, t int64) (int, float64, float64) {
 	var buf [4]uint64
 	keys := identifiers(h, ev, buf[:0])
-	u := l.cur
-	ak := uint64(id) | 1<<63 // account nodes live beside identifier hashes
-	an, _ := u.get(ak, t, true, isNew)
+	var sig uint64
 	for _, k := range keys {
-		kn, _ := u.get(k, t, false, false)
-		if u.find(kn) == u.find(an) {
-			continue
+		sig ^= k
+	}
+	u := l.cur
+	var an int32
+	if a.linkUF == u && a.linkSig == sig {
+		an = a.linkNode
+	} else {
+		an, _ = u.get(uint64(a.id)|1<<63, t, true, isNew) // account nodes live beside identifier hashes
+		for _, k := range keys {
+			kn, _ := u.get(k, t, false, false)
+			if u.find(kn) == u.find(an) || int(u.keyAccs[kn]) >= l.maxPer {
+				continue
+			}
+			u.keyAccs[kn]++
+			u.union(an, kn)
 		}
-		if int(u.keyAccs[kn]) >= l.maxPer {
-			continue
-		}
-		u.keyAccs[kn]++
-		u.union(an, kn)
+		a.linkUF, a.linkNode, a.linkSig = u, an, sig
 	}
 	r := u.find(an)
 	size, nw, first := int(u.size[r]), int(u.newAcc[r]), u.first[r]
 	// The previous epoch may still know a larger cluster for this account.
-	if pn, ok := l.prev.node[ak]; ok {
-		pr := l.prev.find(pn)
-		if int(l.prev.size[pr]) > size {
-			size, nw, first = int(l.prev.size[pr]), int(l.prev.newAcc[pr]), l.prev.first[pr]
+	if len(l.prev.parent) > 0 {
+		if pn, ok := l.prev.node[uint64(a.id)|1<<63]; ok {
+			pr := l.prev.find(pn)
+			if int(l.prev.size[pr]) > size {
+				size, nw, first = int(l.prev.size[pr]), int(l.prev.newAcc[pr]), l.prev.first[pr]
+			}
 		}
 	}
 	if size < 2 {
