@@ -115,10 +115,13 @@ type account struct {
 	firstSeen int64
 	prof      model.Profile
 	beh       model.Behavior
-	profSet   bool
-	dirty     bool // profile changed since the last score
-	sinceN    int  // actions since the last score
-	actions   int  // actions seen
+	profSet   bool  // the profile holds more than a creation time
+	dirty     bool  // profile changed since the last score
+	sinceN    int   // actions since the last score
+	actions   int   // actions seen
+	scoredAt  int64 // event time of the last score
+	score     float64
+	reasons   []string // shared with callers, so replaced, never modified
 	// lockstep partners: accounts that shared LockstepTargets targets with
 	// this one; they count until partnersLast + 2×LockstepSpan.
 	partners     int
@@ -128,9 +131,6 @@ type account struct {
 	linkUF   *uf
 	linkNode int32
 	linkSig  uint64
-	scoredAt     int64 // event time of the last score
-	score        float64
-	reasons      []string
 }
 
 // New returns a Set with cfg. It panics only if the built-in model is

@@ -3,8 +3,8 @@ package detect
 import (
 	"fmt"
 	"runtime"
-	"syscall"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
