@@ -253,6 +253,15 @@ func Vector(p *Profile, b *Behavior, now time.Time, out []float64) []float64 {
 	return append(out, ge, gs, fast, he, rs, ds, ls, ms)
 }
 
+// num formats a rate or ratio for reading: whole numbers from 100 up, two
+// significant digits below.
+func num(x float64) string {
+	if math.Abs(x) >= 100 {
+		return fmt.Sprintf("%.0f", x)
+	}
+	return strconv.FormatFloat(x, 'g', 2, 64)
+}
+
 func countDigits(s string) int {
 	n := 0
 	for _, r := range s {
@@ -313,13 +322,13 @@ func Describe(i int, v float64) string {
 	case "log_listed":
 		return fmt.Sprintf("on %.0f lists", e(v))
 	case "follower_friend_balance":
-		return fmt.Sprintf("followers/following ratio %.2g", math.Exp(v))
+		return fmt.Sprintf("followers/following ratio %s", num(math.Exp(v)))
 	case "log_age_days":
 		return fmt.Sprintf("account %.0f days old", e(v))
 	case "log_statuses_per_day":
-		return fmt.Sprintf("%.2g posts a day", e(v))
+		return fmt.Sprintf("%s posts a day", num(e(v)))
 	case "log_friends_per_day":
-		return fmt.Sprintf("follows %.2g accounts a day of its age", e(v))
+		return fmt.Sprintf("follows %s accounts a day of its age", num(e(v)))
 	case "description_len":
 		if v == 0 {
 			return "no profile description"
@@ -346,11 +355,11 @@ func Describe(i int, v float64) string {
 	case "name_screen_name_overlap":
 		return fmt.Sprintf("screen name shares %s of its letter pairs with the display name", pct(v))
 	case "favourites_per_status":
-		return fmt.Sprintf("likes given per post written %.2g", math.Exp(v))
+		return fmt.Sprintf("likes given per post written %s", num(math.Exp(v)))
 	case "listed_per_follower":
-		return fmt.Sprintf("lists per follower %.2g", math.Exp(v))
+		return fmt.Sprintf("lists per follower %s", num(math.Exp(v)))
 	case "log_followers_per_day":
-		return fmt.Sprintf("gained %.2g followers a day of its age", e(v))
+		return fmt.Sprintf("gained %s followers a day of its age", num(e(v)))
 	case "gap_entropy":
 		return fmt.Sprintf("timing between actions has entropy %.2f of 1 (low is machine-regular)", v)
 	case "gap_log_std":
