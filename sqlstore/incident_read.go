@@ -199,9 +199,13 @@ func (db *DB) CountNotifications(ctx context.Context, kind string, from, to ward
 // ReporterRecord counts a reporter's decided reports and how many of them
 // led to a restriction, for weighing their next report.
 func (t *IncidentTx) ReporterRecord(ctx context.Context, reporter string) (decided, actioned int, err error) {
-	err = t.tx.QueryRowxContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN d.action <> $2 AND d.reversed_us = 0 THEN 1 ELSE 0 END), 0)
-		FROM incident_reports r JOIN incident_decisions d ON d.id = r.decision_id WHERE r.reporter = $1`, reporter, warden.ActNoViolation).Scan(&decided, &actioned)
-	return decided, actioned, err
+	var rec struct {
+		Decided  int `db:"decided"`
+		Actioned int `db:"actioned"`
+	}
+	err = t.tx.GetContext(ctx, &rec, `SELECT COUNT(*) AS decided, COALESCE(SUM(CASE WHEN d.action <> $2 AND d.reversed_us = 0 THEN 1 ELSE 0 END), 0) AS actioned
+		FROM incident_reports r JOIN incident_decisions d ON d.id = r.decision_id WHERE r.reporter = $1`, reporter, warden.ActNoViolation)
+	return rec.Decided, rec.Actioned, err
 }
 
 // SubjectEvent is one event the subject acted in, from the event log.
