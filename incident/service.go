@@ -448,6 +448,11 @@ func (s *Service) Claim(ctx context.Context, p *warden.Principal, caseID string)
 		if c.ClosedAt != 0 {
 			return warden.Errorf(warden.ECONFLICT, "case %s is already decided", caseID)
 		}
+		// Under the subject's lock, a report joining at this moment either
+		// commits first (and is told "in review" here) or sees the claim.
+		if _, err := t.LockSubject(ctx, c.SubjectKind, c.SubjectID); err != nil {
+			return err
+		}
 		now := s.clock()
 		ok, err := t.ClaimCase(ctx, caseID, principalID(p), now)
 		if err != nil {
