@@ -181,3 +181,25 @@ test("the console works from the keyboard: sign in, skip link, navigation", asyn
   await Promise.all([page.waitForURL(w.url + "/rules"), page.keyboard.press("Enter")]);
   await ctx.close();
 });
+
+test("the pause button holds the live view still until resumed", async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await signIn(page, w.url, "alice");
+  await page.goto(w.url + "/?show=all");
+  const pause = page.getByRole("button", { name: "Pause updates" });
+  await pause.click();
+  assert.equal(await pause.getAttribute("aria-pressed"), "true");
+
+  const key = await w.createKey("app");
+  const ev = event({ type: "like", actor: "paused" });
+  await w.postEvents(key, [ev]);
+  // Three poll periods: were it polling, the row would be there.
+  await page.waitForTimeout(6_000);
+  assert.equal(await page.locator(`tr[data-event-id="${ev.id}"]`).count(), 0, "a paused view updated");
+
+  await pause.click();
+  assert.equal(await pause.getAttribute("aria-pressed"), "false");
+  await page.locator(`tr[data-event-id="${ev.id}"]`).waitFor({ timeout: 15_000 });
+  await ctx.close();
+});

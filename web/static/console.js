@@ -18,12 +18,31 @@
   });
 
   // A tab in the background does not poll: each poll costs the server a
-  // session lookup and a render, and nobody is looking. The first poll
-  // after the tab shows again brings the view up to date.
+  // session lookup and a render, and nobody is looking. Nor does a view the
+  // reader paused (a pause button, below) to read a row before it scrolls
+  // away. The first poll after either brings the view up to date.
   document.addEventListener("htmx:beforeRequest", function (e) {
-    var trigger = e.detail.elt.getAttribute("hx-trigger") || "";
-    if (document.hidden && trigger.indexOf("every ") === 0) {
+    var elt = e.detail.elt;
+    var trigger = elt.getAttribute("hx-trigger") || "";
+    if (trigger.indexOf("every ") === 0 && (document.hidden || elt.hasAttribute("data-paused"))) {
       e.preventDefault();
+    }
+  });
+
+  // <button type="button" data-pause="ID" aria-pressed="false">Pause updates</button>
+  // pauses and resumes the polling of the element with id ID.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest ? e.target.closest("button[data-pause]") : null;
+    var target = b && document.getElementById(b.getAttribute("data-pause"));
+    if (!target) {
+      return;
+    }
+    var paused = b.getAttribute("aria-pressed") !== "true";
+    b.setAttribute("aria-pressed", paused ? "true" : "false");
+    if (paused) {
+      target.setAttribute("data-paused", "");
+    } else {
+      target.removeAttribute("data-paused");
     }
   });
 
