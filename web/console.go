@@ -73,6 +73,15 @@
 // "2006-01-02 15:04:05 UTC"), clock (a time.Time to "15:04:05" UTC) and
 // datetime (a time.Time to "2006-01-02 15:04:05 UTC").
 //
+// RenderStatus is Render with another status (422 for a form shown again
+// with what to fix).
+//
+// A polling region (hx-trigger="every 2s") stops polling while its tab is
+// hidden, and while it carries data-paused: a
+// <button type="button" data-pause="ID" aria-pressed="false">Pause updates</button>
+// toggles that on the element with id ID, so a reader can hold a moving list
+// still (console.js).
+//
 // Render and Fragment also work outside Page, in a handler mounted directly
 // on the ServeMux for a page that needs no sign-in; the View then has no
 // User, CSRF token or navigation.
