@@ -170,6 +170,9 @@ func TestMustShowLoop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if v, err := s.Case(ctx, caseID); err != nil || len(v.Appeals) != 1 || v.Appeals[0].ID != a.ID {
+			t.Fatalf("case view appeals = %v, %v", v, err)
+		}
 		_, err = s.DecideAppeal(ctx, moderator, a.ID, AppealDecisionRequest{Outcome: warden.AppealReversed, Explanation: "x"})
 		wantCode(t, err, warden.ECONFLICT)
 		if _, err := s.DecideAppeal(ctx, second, a.ID, AppealDecisionRequest{Outcome: warden.AppealReversed, Explanation: "The documents showed a genuine employee."}); err != nil {

@@ -356,8 +356,8 @@ func flagged(verdict string) bool {
 // reporterCredibility weighs r's reporter by their track record; the
 // engine's own reports are neutral.
 func reporterCredibility(ctx context.Context, t *sqlstore.IncidentTx, r *warden.Report) (float64, error) {
-	if r.Source == warden.SourceDetection {
-		return 0.5, nil
+	if r.Source != warden.SourceUser {
+		return 0.5, nil // trusted flaggers have their own lane; the engine is neutral
 	}
 	decided, actioned, err := t.ReporterRecord(ctx, r.Reporter)
 	return credibility(decided, actioned), err

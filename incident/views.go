@@ -194,10 +194,9 @@ func (s *Service) Case(ctx context.Context, id string) (*CaseView, error) {
 			v.Notes = append(v.Notes, map[string]string{"decision": decs[i].ID, "note": decs[i].Note})
 		}
 	}
-	if v.Appeals, err = s.db.Appeals(ctx, "", 0); err != nil {
+	if v.Appeals, err = s.db.CaseAppeals(ctx, c.ID); err != nil {
 		return nil, err
 	}
-	v.Appeals = slices.DeleteFunc(v.Appeals, func(a warden.Appeal) bool { return a.CaseID != c.ID })
 	if v.Timeline, err = s.db.CaseEvents(ctx, id); err != nil {
 		return nil, err
 	}

@@ -165,7 +165,7 @@ func (t *IncidentTx) ReportByIdemKey(ctx context.Context, key string) (*warden.R
 // category received at or after since, or nil.
 func (t *IncidentTx) RecentReport(ctx context.Context, reporter, kind, id, category string, since warden.Micros) (*warden.Report, error) {
 	return getOne[warden.Report](ctx, t.tx, "SELECT "+reportCols+` FROM incident_reports
-		WHERE reporter = $1 AND subject_kind = $2 AND subject_id = $3 AND category = $4 AND received_us >= $5
+		WHERE reporter = $1 AND received_us >= $5 AND subject_kind = $2 AND subject_id = $3 AND category = $4
 		ORDER BY received_us DESC LIMIT 1`, reporter, kind, id, category, since)
 }
 

@@ -111,6 +111,13 @@ func (db *DB) Appeals(ctx context.Context, status string, limit int) ([]warden.A
 	return out, err
 }
 
+// CaseAppeals returns the appeals against a case's decisions, oldest first.
+func (db *DB) CaseAppeals(ctx context.Context, caseID string) ([]warden.Appeal, error) {
+	var out []warden.Appeal
+	err := db.Reader.SelectContext(ctx, &out, "SELECT "+appealCols+" FROM incident_appeals WHERE case_id = $1 ORDER BY filed_us, id", caseID)
+	return out, err
+}
+
 // AppealByID returns one appeal, or nil.
 func (db *DB) AppealByID(ctx context.Context, id string) (*warden.Appeal, error) {
 	return getOne[warden.Appeal](ctx, db.Reader, "SELECT "+appealCols+" FROM incident_appeals WHERE id = $1", id)
@@ -196,15 +203,18 @@ func (db *DB) CountNotifications(ctx context.Context, kind string, from, to ward
 	return n, err
 }
 
-// ReporterRecord counts a reporter's decided reports and how many of them
-// led to a restriction, for weighing their next report.
+// ReporterRecord counts the decided reports among a reporter's last 200,
+// and how many of them led to a restriction, for weighing their next report.
+// The bound keeps the cost flat for prolific reporters, and lets an old
+// record fade.
 func (t *IncidentTx) ReporterRecord(ctx context.Context, reporter string) (decided, actioned int, err error) {
 	var rec struct {
 		Decided  int `db:"decided"`
 		Actioned int `db:"actioned"`
 	}
 	err = t.tx.GetContext(ctx, &rec, `SELECT COUNT(*) AS decided, COALESCE(SUM(CASE WHEN d.action <> $2 AND d.reversed_us = 0 THEN 1 ELSE 0 END), 0) AS actioned
-		FROM incident_reports r JOIN incident_decisions d ON d.id = r.decision_id WHERE r.reporter = $1`, reporter, warden.ActNoViolation)
+		FROM (SELECT decision_id FROM incident_reports WHERE reporter = $1 ORDER BY received_us DESC LIMIT 200) r
+		JOIN incident_decisions d ON d.id = r.decision_id`, reporter, warden.ActNoViolation)
 	return rec.Decided, rec.Actioned, err
 }
 
