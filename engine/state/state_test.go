@@ -64,7 +64,7 @@ func TestDistinctMovesToSketchesAndStaysClose(t *testing.T) {
 			t.Fatalf("after %d values the exact count is %v", i+1, got)
 		}
 	}
-	if math.Abs(got-500) > 10 {
+	if math.Abs(got-500) > 25 { // within 5%: the sketches have 1,024 registers
 		t.Fatalf("500 distinct values estimated as %v", got)
 	}
 	// Two hours later the sketches hold nothing in the window.
