@@ -221,6 +221,18 @@ func TestIncidentAPIErrors(t *testing.T) {
 			}
 		})
 	}
+	var spec struct {
+		Paths map[string]map[string]struct {
+			Roles []string `json:"x-roles"`
+		} `json:"paths"`
+	}
+	f.call(t, "GET", "/openapi.json", "", "", 200, &spec)
+	for path, method := range map[string]string{"/v1/reports": "post", "/v1/reports/{id}": "get", "/v1/cases": "get", "/v1/cases/{id}/decision": "post",
+		"/v1/users/{id}/notifications": "get", "/v1/appeals": "post", "/v1/appeals/{id}/decision": "post", "/v1/transparency/statements": "get", "/v1/transparency/report": "get"} {
+		if len(spec.Paths[path][method].Roles) == 0 {
+			t.Errorf("OpenAPI lacks %s %s", method, path)
+		}
+	}
 	var n int
 	if err := db.Reader.Get(&n, "SELECT COUNT(*) FROM incident_reports"); err != nil || n != 0 {
 		t.Fatalf("failed requests stored %d reports (%v)", n, err)

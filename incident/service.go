@@ -77,11 +77,12 @@ func New(ctx context.Context, opt Options) (*Service, error) {
 	if len(opt.Queues) == 0 {
 		return nil, fmt.Errorf("incident: at least one queue is needed")
 	}
-	if opt.Labels == nil {
-		opt.Labels = NewLabels()
-	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Labels == nil {
+		opt.Labels = NewLabels()
+		opt.Labels.now = opt.Now // timed labels expire on the service's clock
 	}
 	if opt.DedupeWindow == 0 {
 		opt.DedupeWindow = 24 * time.Hour

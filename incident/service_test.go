@@ -306,6 +306,14 @@ func TestAppealWindowAndRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !s.Labels().Has("bad1", "suspended") {
+		t.Fatal("no suspension label")
+	}
+	// The labels survive a restart: a new service loads them from the store.
+	again := newTestService(t, db, clk, nil)
+	if !again.Labels().Has("bad1", "suspended") || !again.Labels().Has("bad1", warden.CategoryScam) {
+		t.Fatalf("labels after a restart = %v", again.Labels().Of("bad1"))
+	}
 	_, _, err = s.Appeal(ctx, AppealRequest{Appellant: "u1", ReportID: r.ID, Reason: "too lenient"})
 	wantCode(t, err, warden.ECONFLICT) // reporters appeal only decisions not to act
 	_, _, err = s.Appeal(ctx, AppealRequest{Appellant: "stranger", DecisionID: d.ID, Reason: "x"})
