@@ -42,6 +42,11 @@ func (s *Service) Appeal(ctx context.Context, req AppealRequest) (*warden.Appeal
 		if d == nil {
 			return warden.Errorf(warden.ENOTFOUND, "no decision %s", decisionID)
 		}
+		// Serialise with other appeals and decisions on the subject, so a
+		// double submission cannot file two pending appeals.
+		if _, err := t.LockSubject(ctx, d.SubjectKind, d.SubjectID); err != nil {
+			return err
+		}
 		kind, err := s.appealKind(ctx, t, d, req.Appellant, &reportID)
 		if err != nil {
 			return err
