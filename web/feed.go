@@ -71,11 +71,15 @@ type RuleCount struct {
 	Hits uint64
 }
 
-// FeedStats counts what the feed has seen since the process started.
+// FeedStats counts what the feed has seen since the process started, and
+// in the last full minute.
 type FeedStats struct {
 	Events   uint64
 	Flagged  uint64
 	ByAction []ActionCount // every action, least severe first
+	// LastMinute and FlaggedLastMinute count the previous clock minute:
+	// the current one is still filling, and would read low.
+	LastMinute, FlaggedLastMinute uint64
 }
 
 // ActionCount is how many verdicts had one action.
@@ -85,8 +89,10 @@ type ActionCount struct {
 }
 
 type minuteHits struct {
-	minute int64 // unix minutes; this bucket's counts are for that minute
-	hits   map[string]uint64
+	minute  int64 // unix minutes; this bucket's counts are for that minute
+	events  uint64
+	flagged uint64
+	hits    map[string]uint64
 }
 
 type ring struct {
@@ -118,6 +124,7 @@ func (f *Feed) Add(evs []warden.Event, vs []warden.Verdict) {
 	bucket := &f.minutes[minute%topWindow]
 	if bucket.minute != minute {
 		bucket.minute = minute
+		bucket.events, bucket.flagged = 0, 0
 		clear(bucket.hits)
 	}
 	var flagged int
@@ -139,6 +146,8 @@ func (f *Feed) Add(evs []warden.Event, vs []warden.Verdict) {
 		}
 	}
 	f.flags += uint64(flagged)
+	bucket.events += uint64(n)
+	bucket.flagged += uint64(flagged)
 	// Of a large batch only the newest fit in the rings: copy just those,
 	// once each, shared by both rings (items are never changed).
 	recentFrom := n - len(f.recent.items)
@@ -278,6 +287,10 @@ func (f *Feed) Stats() FeedStats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := FeedStats{Events: f.total, Flagged: f.flags}
+	prev := f.now().Unix()/60 - 1
+	if b := &f.minutes[prev%topWindow]; b.minute == prev {
+		s.LastMinute, s.FlaggedLastMinute = b.events, b.flagged
+	}
 	for _, a := range warden.Actions {
 		s.ByAction = append(s.ByAction, ActionCount{Action: a, Count: f.actions[a]})
 	}

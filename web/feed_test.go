@@ -134,7 +134,14 @@ func TestFeedTopRulesWindow(t *testing.T) {
 	if got := f.TopRules(10); len(got) != 2 || got[0] != (RuleCount{"burst", 11}) || got[1] != (RuleCount{"links", 7}) {
 		t.Fatalf("after 5 minutes: %+v", got)
 	}
-	now = now.Add(6 * time.Minute) // 12:11: 12:00 is out of the window
+	if st := f.Stats(); st.LastMinute != 0 {
+		t.Errorf("at 12:05 the last full minute (12:04) had %d events, want 0", st.LastMinute)
+	}
+	now = now.Add(time.Minute)
+	if st := f.Stats(); st.LastMinute != 3 || st.FlaggedLastMinute != 1 {
+		t.Errorf("at 12:06 the last minute had %d events, %d flagged; want 3 and 1 (e30)", st.LastMinute, st.FlaggedLastMinute)
+	}
+	now = now.Add(5 * time.Minute) // 12:11: 12:00 is out of the window
 	if got := f.TopRules(10); len(got) != 2 || got[0] != (RuleCount{"burst", 1}) || got[1] != (RuleCount{"links", 1}) {
 		t.Fatalf("after 11 minutes: %+v, want only the 12:05 hits", got)
 	}
