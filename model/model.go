@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -70,6 +71,58 @@ type Model struct {
 	W       []float64 `json:"w,omitempty"`
 	WMiss   []float64 `json:"w_miss,omitempty"`
 	Comment string    `json:"comment,omitempty"`
+
+	packOnce sync.Once
+	packed   []pnode // all trees' nodes in one array, built on first use
+	roots    []int32
+}
+
+// pnode is a tree node laid out for scoring: one cache line holds what a
+// step needs, where the file's Tree keeps each field in its own array.
+type pnode struct {
+	thr         float64
+	value       float64
+	feat        int32
+	left, right int32 // indices into packed; left < 0 for a leaf
+	missLeft    bool
+}
+
+func (m *Model) pack() {
+	m.packOnce.Do(func() {
+		for _, t := range m.Trees {
+			base := int32(len(m.packed))
+			m.roots = append(m.roots, base)
+			for i := range t.Value {
+				n := pnode{thr: t.Thr[i], value: t.Value[i], feat: int32(t.Feat[i]), left: -1, right: -1, missLeft: t.MissLeft[i]}
+				if t.Left[i] >= 0 {
+					n.left, n.right = base+int32(t.Left[i]), base+int32(t.Right[i])
+				}
+				m.packed = append(m.packed, n)
+			}
+		}
+	})
+}
+
+// walk follows x down the packed tree at root, adding each split's change
+// in output to c[feature] when c is not nil, and returns the leaf value.
+func (m *Model) walk(root int32, x, c []float64) float64 {
+	nodes := m.packed
+	i := root
+	for {
+		n := &nodes[i]
+		if n.left < 0 {
+			return n.value
+		}
+		v := x[n.feat]
+		next := n.right
+		if (v != v && n.missLeft) || v <= n.thr { // v != v: v is NaN
+			next = n.left
+		}
+		if c != nil {
+			c[n.feat] += nodes[next].value - n.value
+		}
+		i = next
+	}
 }
 
 // Train fits a model on X (rows of len(Names) features, NaN unknown) and
@@ -267,7 +320,8 @@ func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 func (m *Model) Score(x []float64) float64 {
 	switch m.Params.Learner {
 	case Tree1:
-		return m.Trees[0].Predict(x)
+		m.pack()
+		return m.walk(m.roots[0], x, nil)
 	case LogReg:
 		return sigmoid(m.margin(x))
 	}
@@ -286,9 +340,10 @@ func (m *Model) margin(x []float64) float64 {
 		}
 		return m.Base + s
 	}
+	m.pack()
 	s := m.Base
-	for _, t := range m.Trees {
-		s += t.Predict(x)
+	for _, r := range m.roots {
+		s += m.walk(r, x, nil)
 	}
 	return s
 }
@@ -332,11 +387,13 @@ func (m *Model) ScoreExplain(x []float64, k int, buf []float64) (float64, []Reas
 		}
 		score = sigmoid(score)
 	case Tree1:
-		score = m.Trees[0].contrib(x, c)
+		m.pack()
+		score = m.walk(m.roots[0], x, c)
 	default:
+		m.pack()
 		score = m.Base
-		for _, t := range m.Trees {
-			score += t.contrib(x, c)
+		for _, r := range m.roots {
+			score += m.walk(r, x, c)
 		}
 		score = sigmoid(score)
 	}

@@ -89,22 +89,6 @@ func (t *Tree) Predict(x []float64) float64 {
 	return t.Value[i]
 }
 
-// contrib adds to c, per feature, the change in output along x's path, and
-// returns the leaf value.
-func (t *Tree) contrib(x []float64, c []float64) float64 {
-	i := 0
-	for t.Left[i] >= 0 {
-		v := x[t.Feat[i]]
-		next := t.Right[i]
-		if (math.IsNaN(v) && t.MissLeft[i]) || v <= t.Thr[i] {
-			next = t.Left[i]
-		}
-		c[t.Feat[i]] += t.Value[next] - t.Value[i]
-		i = next
-	}
-	return t.Value[i]
-}
-
 // treeParams control growing one tree on gradients g and hessians h: the
 // second-order (Newton) formulation of gradient boosting. With g = -y, h = 1
 // and lambda = 0 it is an ordinary regression tree on y, the baseline.
