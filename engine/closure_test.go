@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/wardenhq/warden/engine/state"
 	"github.com/wardenhq/warden/rules"
@@ -97,6 +98,21 @@ func TestListMatch(t *testing.T) {
 	for _, tt := range tests {
 		if got := l.match(tt.s); got != tt.want {
 			t.Errorf("match(%q) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestParseUTCMatchesTimeParse(t *testing.T) {
+	for _, s := range []string{"2026-01-05T12:00:00Z", "1999-12-31T23:59:59Z", "2024-02-29T00:00:00Z",
+		"2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-05T24:00:00Z", "2026-01-05 12:00:00Z",
+		"2026-01-05T12:00:00+02:00", "2026-01-05T12:00:0xZ", ""} {
+		want, err := time.Parse(time.RFC3339, s)
+		got, ok := parseUTC(s)
+		if ok && (err != nil || !got.Equal(want)) {
+			t.Errorf("parseUTC(%q) = %v; time.Parse says %v, %v", s, got, want, err)
+		}
+		if !ok && err == nil && len(s) == 20 && s[19] == 'Z' {
+			t.Errorf("parseUTC(%q) refused what time.Parse accepts", s)
 		}
 	}
 }
