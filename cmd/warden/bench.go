@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,6 +54,13 @@ type benchResult struct {
 	OrganicHitsByRule map[string]int `json:"organic_hits_by_rule"`
 	Seed              int64          `json:"seed"`
 	Detectors         bool           `json:"detectors"`
+	// CPU time of the process (all threads, GC included) while evaluating
+	// and while decoding: on a shared machine, events per CPU second show
+	// what the engine costs regardless of how much CPU it was given.
+	EvalCPUSeconds        float64 `json:"eval_cpu_seconds"`
+	EventsPerCPUSec       float64 `json:"events_per_cpu_sec"`
+	DecodeEventsPerCPUSec float64 `json:"decode_events_per_cpu_sec"`
+	RuleEvalsPerCPUSec    float64 `json:"rule_evals_per_cpu_sec"`
 }
 
 func init() {
@@ -164,7 +172,7 @@ func runBench(ctx context.Context, d time.Duration, seed int64, workers int, det
 	var scoreFrom time.Time
 	var campEvents, campFlagged, orgEvents, orgFlagged int
 	var lat []uint32
-	var evalTime, decodeTime time.Duration
+	var evalTime, decodeTime, evalCPU, decodeCPU time.Duration
 	evs := make([]warden.Event, benchChunk)
 	truths := make([]synth.Truth, benchChunk)
 	lines := make([][]byte, benchChunk)
@@ -191,6 +199,7 @@ func runBench(ctx context.Context, d time.Duration, seed int64, workers int, det
 			lines[i] = b
 		}
 		// Decode only, with the engine's parallelism.
+		cpu0 := cpuTime()
 		start := time.Now()
 		var wg sync.WaitGroup
 		for w := 0; w < workers; w++ {
@@ -206,12 +215,14 @@ func runBench(ctx context.Context, d time.Duration, seed int64, workers int, det
 		}
 		wg.Wait()
 		decodeTime += time.Since(start)
+		decodeCPU += cpuTime() - cpu0
 
 		// Evaluate: the workers take events in event-time order from a
 		// shared cursor, a few at a time, as a server's concurrent requests
 		// would arrive, so no worker runs ahead of the others' event time.
 		var next atomic.Int64
 		lats := make([][]uint32, workers)
+		cpu0 = cpuTime()
 		start = time.Now()
 		for w := 0; w < workers; w++ {
 			wg.Add(1)
@@ -234,6 +245,7 @@ func runBench(ctx context.Context, d time.Duration, seed int64, workers int, det
 		}
 		wg.Wait()
 		evalTime += time.Since(start)
+		evalCPU += cpuTime() - cpu0
 		for _, l := range lats {
 			lat = append(lat, l...)
 		}
@@ -277,6 +289,10 @@ func runBench(ctx context.Context, d time.Duration, seed int64, workers int, det
 	res.RuleEvalsPerSec = round3(float64(st.RuleEvals) / evalTime.Seconds())
 	res.DecodeEventsPerSec = round3(float64(res.Events) / decodeTime.Seconds())
 	res.DecodeToEngine = round3(res.EventsPerSec / res.DecodeEventsPerSec)
+	res.EvalCPUSeconds = round3(evalCPU.Seconds())
+	res.EventsPerCPUSec = round3(float64(res.Events) / evalCPU.Seconds())
+	res.RuleEvalsPerCPUSec = round3(float64(st.RuleEvals) / evalCPU.Seconds())
+	res.DecodeEventsPerCPUSec = round3(float64(res.Events) / decodeCPU.Seconds())
 	slices.Sort(lat)
 	res.P50us = round3(float64(lat[len(lat)/2]) / 1000)
 	res.P99us = round3(float64(lat[len(lat)*99/100]) / 1000)
@@ -344,6 +360,7 @@ func printBench(w io.Writer, r *benchResult) {
 	fmt.Fprintf(w, "events               %d in %.2fs of evaluation (%d workers)\n", r.Events, r.Seconds, r.Workers)
 	fmt.Fprintf(w, "events/s             %.0f  (decode only: %.0f; ratio %.2f)\n", r.EventsPerSec, r.DecodeEventsPerSec, r.DecodeToEngine)
 	fmt.Fprintf(w, "rule evaluations/s   %.0f\n", r.RuleEvalsPerSec)
+	fmt.Fprintf(w, "per CPU second       %.0f events, %.0f rule evaluations (decode only: %.0f events)\n", r.EventsPerCPUSec, r.RuleEvalsPerCPUSec, r.DecodeEventsPerCPUSec)
 	fmt.Fprintf(w, "latency              p50 %.1fµs  p99 %.1fµs\n", r.P50us, r.P99us)
 	fmt.Fprintf(w, "state                %d counter keys, %.0f bytes each\n", r.CounterKeys, r.BytesPerCounterKey)
 	fmt.Fprintf(w, "rule pack            %d rules, %d counters\n", r.Rules, r.Counters)
@@ -398,4 +415,13 @@ func writeWorkload(path string, seed int64, n int) error {
 		}
 	}
 	return f.Close()
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
