@@ -1,0 +1,123 @@
+package incident
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wardenhq/warden"
+)
+
+// Verdicts reach incidents through a bounded queue: Observe is called on the
+// ingest path and must never block it, so when the queue is full a
+// detection is dropped (the next flagged event of the actor brings it back).
+
+// VerdictBridge turns the engine's flagged verdicts into detections: a
+// verdict whose action is review or block, from a rule in enforce mode,
+// opens (or joins) a case on the acting account for a person to decide.
+// It never decides by itself: automated decisions come only from Detect
+// calls that name an action.
+type VerdictBridge struct {
+	svc   *Service
+	queue chan Detection
+	mu    sync.Mutex
+	seen  map[string]time.Time // actor → last detection queued
+	// Quiet is how long after a detection on an actor further flagged
+	// events of that actor are not queued again; the case already has it.
+	Quiet time.Duration
+}
+
+// NewVerdictBridge returns a bridge with a queue of size n (1024 if zero).
+func (s *Service) NewVerdictBridge(n int) *VerdictBridge {
+	if n <= 0 {
+		n = 1024
+	}
+	return &VerdictBridge{svc: s, queue: make(chan Detection, n), seen: map[string]time.Time{}, Quiet: time.Hour}
+}
+
+// Observe queues a detection for every flagged verdict; it does not block.
+func (b *VerdictBridge) Observe(evs []warden.Event, vs []warden.Verdict) {
+	now := b.svc.now()
+	for i := range vs {
+		if i >= len(evs) || vs[i].Action < warden.ActionReview {
+			continue
+		}
+		rule, reason := "", ""
+		for _, h := range vs[i].Hits {
+			if h.Mode == warden.ModeEnforce && h.Action >= warden.ActionReview {
+				rule, reason = h.Rule, h.Reason
+				break
+			}
+		}
+		actor := evs[i].Actor
+		if rule == "" || actor == "" || !b.fresh(actor, now) {
+			continue
+		}
+		det := Detection{Subject: SubjectRef{Kind: warden.TargetAccount, ID: actor}, Category: CategoryOfRule(rule),
+			Confidence: vs[i].Score, Rule: rule, Reason: reason}
+		select {
+		case b.queue <- det:
+		default:
+			b.forget(actor) // dropped: let the next flagged event try again
+		}
+	}
+}
+
+func (b *VerdictBridge) fresh(actor string, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if last, ok := b.seen[actor]; ok && now.Sub(last) < b.Quiet {
+		return false
+	}
+	if len(b.seen) > 100000 {
+		for a, t := range b.seen {
+			if now.Sub(t) >= b.Quiet {
+				delete(b.seen, a)
+			}
+		}
+	}
+	b.seen[actor] = now
+	return true
+}
+
+func (b *VerdictBridge) forget(actor string) {
+	b.mu.Lock()
+	delete(b.seen, actor)
+	b.mu.Unlock()
+}
+
+// Run files queued detections until ctx ends.
+func (b *VerdictBridge) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case det := <-b.queue:
+			if _, _, err := b.svc.Detect(ctx, det); err != nil && ctx.Err() == nil {
+				b.svc.opt.Logger.Error("detection not filed", "subject", det.Subject.ID, "rule", det.Rule, "err", err)
+			}
+		}
+	}
+}
+
+// CategoryOfRule guesses a report category from a rule's name, so that an
+// engine-opened case lands in the right queue: names are the only thing a
+// verdict carries about what a rule is for.
+func CategoryOfRule(rule string) string {
+	r := strings.ToLower(rule)
+	for _, m := range []struct{ cat, words string }{
+		{warden.CategoryImpersonation, "imperson"},
+		{warden.CategoryScam, "scam phish fraud payment money"},
+		{warden.CategoryFakeProfile, "fake bot sybil lockstep farm signup_burst ring"},
+		{warden.CategoryHarassment, "harass abuse threat"},
+		{warden.CategoryMisinformation, "misinfo disinfo"},
+	} {
+		for _, w := range strings.Fields(m.words) {
+			if strings.Contains(r, w) {
+				return m.cat
+			}
+		}
+	}
+	return warden.CategoryOther
+}

@@ -1,0 +1,53 @@
+package incident
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
+)
+
+func TestCategoryOfRule(t *testing.T) {
+	for rule, want := range map[string]string{
+		"scam_link_burst": warden.CategoryScam, "phishing_domain": warden.CategoryScam, "lockstep_ring": warden.CategoryFakeProfile,
+		"follow_farm": warden.CategoryFakeProfile, "impersonates_verified": warden.CategoryImpersonation,
+		"harassment_burst": warden.CategoryHarassment, "login_stuffing": warden.CategoryOther,
+	} {
+		if got := CategoryOfRule(rule); got != want {
+			t.Errorf("CategoryOfRule(%q) = %s, want %s", rule, got, want)
+		}
+	}
+}
+
+func TestVerdictBridgeQueuesFlaggedActorsOnce(t *testing.T) {
+	db := sqlstoretest.SQLite(t)
+	s := newTestService(t, db, newClock(), nil)
+	b := s.NewVerdictBridge(16)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.Run(ctx)
+	hit := func(rule, mode string, a warden.Action) []warden.Hit {
+		return []warden.Hit{{Rule: rule, Version: 1, Action: a, Mode: mode, Reason: "12 messages with one link in 10 minutes"}}
+	}
+	evs := []warden.Event{{ID: "1", Actor: "calm"}, {ID: "2", Actor: "shadowed"}, {ID: "3", Actor: "spammer"}, {ID: "4", Actor: "spammer"}}
+	vs := []warden.Verdict{
+		{EventID: "1", Action: warden.ActionAllow},
+		{EventID: "2", Action: warden.ActionReview, Hits: hit("scam_links", warden.ModeShadow, warden.ActionReview)},
+		{EventID: "3", Action: warden.ActionBlock, Score: 0.8, Hits: hit("scam_links", warden.ModeEnforce, warden.ActionBlock)},
+		{EventID: "4", Action: warden.ActionBlock, Score: 0.8, Hits: hit("scam_links", warden.ModeEnforce, warden.ActionBlock)},
+	}
+	b.Observe(evs, vs)
+	var cases []CaseSummary
+	for deadline := time.Now().Add(10 * time.Second); len(cases) == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // waiting for the worker, not asserting a time
+		cases, _ = s.Cases(context.Background(), CaseList{})
+	}
+	if len(cases) != 1 || cases[0].Subject.ID != "spammer" || cases[0].Queue != "scams" || !cases[0].Automated || cases[0].Reports != 1 {
+		t.Fatalf("cases = %s", dump(cases))
+	}
+	if cases[0].Status != warden.CaseOpen {
+		t.Fatal("the bridge decided a case by itself")
+	}
+}
