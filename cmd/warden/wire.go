@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 
@@ -29,6 +30,9 @@ func (e ruleEngine) Rules() []web.RuleView {
 	out := make([]web.RuleView, len(rs))
 	for i, r := range rs {
 		out[i] = web.RuleView{Name: r.Name, Version: r.Version, Mode: r.Mode, Action: r.Action, Tags: r.Tags, Hits: r.Hits}
+		if r.File != "" {
+			out[i].Source = fmt.Sprintf("%s:%d", r.File, r.Line)
+		}
 	}
 	return out
 }
