@@ -172,9 +172,16 @@ type chunk struct {
 }
 
 type decoded struct {
-	acct []int32
-	acts []Action
-	err  error
+	acct  []int32
+	acts  []Action
+	profs []profEvent // events that carry profile attributes or date a signup
+	err   error
+}
+
+// profEvent is an event that says something about its actor's profile.
+type profEvent struct {
+	acct int32
+	ev   warden.Event
 }
 
 // ReadEvents reads JSON Lines events into the dataset's behaviours. Decoding
@@ -211,6 +218,9 @@ func (ds *Dataset) ReadEvents(r io.Reader, name string) error {
 					}
 					d.acct = append(d.acct, ai)
 					d.acts = append(d.acts, ActionOf(&ev))
+					if ai >= 0 && (ev.Type == warden.EventSignup || hasProfileAttr(&ev)) {
+						d.profs = append(d.profs, profEvent{ai, ev})
+					}
 				}
 				out <- d
 			}
@@ -238,11 +248,13 @@ func (ds *Dataset) ReadEvents(r io.Reader, name string) error {
 	}()
 	go func() { wg.Wait(); close(out) }()
 	per := make([][]Action, len(ds.Accounts))
+	var profs []profEvent
 	var firstErr error
 	for d := range out {
 		if d.err != nil && firstErr == nil {
 			firstErr = d.err
 		}
+		profs = append(profs, d.profs...)
 		for i, a := range d.acct {
 			ds.Events++
 			if a < 0 {
@@ -257,6 +269,22 @@ func (ds *Dataset) ReadEvents(r io.Reader, name string) error {
 	}
 	if readErr != nil {
 		return readErr
+	}
+	// Profile attributes in events fill what accounts.csv leaves unknown,
+	// applied in time order as the live detector would see them.
+	slices.SortStableFunc(profs, func(a, b profEvent) int { return a.ev.Time.Compare(b.ev.Time) })
+	fromEvents := map[int32]*Profile{}
+	for _, pe := range profs {
+		p := fromEvents[pe.acct]
+		if p == nil {
+			q := NewProfile()
+			p = &q
+			fromEvents[pe.acct] = p
+		}
+		p.Merge(&pe.ev)
+	}
+	for i, p := range fromEvents {
+		ds.Profiles[i].Fill(p)
 	}
 	for i, acts := range per {
 		if len(acts) == 0 {
@@ -314,4 +342,13 @@ func LoadPool(dirs []string, step func()) (*Pool, error) {
 		}
 	}
 	return p, nil
+}
+
+func hasProfileAttr(ev *warden.Event) bool {
+	for k := range ev.Attrs {
+		if _, ok := profileCol[k]; ok {
+			return true
+		}
+	}
+	return false
 }

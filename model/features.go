@@ -48,9 +48,9 @@ func (p *Profile) Set(col, v string) error {
 	}
 	flag := func(dst *int8) error {
 		switch strings.ToLower(v) {
-		case "true", "1", "1.0":
+		case "true", "1", "1.0", "t", "yes", "y":
 			*dst = 1
-		case "false", "0", "0.0":
+		case "false", "0", "0.0", "f", "no", "n":
 			*dst = 0
 		default:
 			return fmt.Errorf("%s %q is not true or false", col, clip(v))
@@ -148,6 +148,40 @@ func (p *Profile) Merge(ev *warden.Event) bool {
 		changed = changed || !Same(&before, p)
 	}
 	return changed
+}
+
+// Fill copies into p every field that p does not know and q does.
+func (p *Profile) Fill(q *Profile) {
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = q.CreatedAt
+	}
+	str := func(dst *string, src string) {
+		if *dst == "" {
+			*dst = src
+		}
+	}
+	str(&p.ScreenName, q.ScreenName)
+	str(&p.Name, q.Name)
+	for _, f := range [...][2]*float64{{&p.Followers, &q.Followers}, {&p.Friends, &q.Friends}, {&p.Statuses, &q.Statuses},
+		{&p.Favourites, &q.Favourites}, {&p.Listed, &q.Listed}} {
+		if math.IsNaN(*f[0]) {
+			*f[0] = *f[1]
+		}
+	}
+	if p.HasDescription < 0 && q.HasDescription >= 0 {
+		p.Description, p.HasDescription = q.Description, q.HasDescription
+	}
+	if p.HasLocation < 0 && q.HasLocation >= 0 {
+		p.Location, p.HasLocation = q.Location, q.HasLocation
+	}
+	if p.HasURL < 0 && q.HasURL >= 0 {
+		p.URL, p.HasURL = q.URL, q.HasURL
+	}
+	for _, f := range [...][2]*int8{{&p.DefaultProfile, &q.DefaultProfile}, {&p.DefaultProfileImage, &q.DefaultProfileImage}, {&p.GeoEnabled, &q.GeoEnabled}} {
+		if *f[0] < 0 {
+			*f[0] = *f[1]
+		}
+	}
 }
 
 // Known reports whether p holds anything besides the creation time.

@@ -285,7 +285,7 @@ func TestVectorAndDescribe(t *testing.T) {
 
 func TestProfileSetRejects(t *testing.T) {
 	p := NewProfile()
-	for _, tc := range []struct{ col, v string }{{"followers_count", "-1"}, {"followers_count", "many"}, {"created_at", "2020"}, {"default_profile", "yes"}} {
+	for _, tc := range []struct{ col, v string }{{"followers_count", "-1"}, {"followers_count", "many"}, {"created_at", "2020"}, {"default_profile", "maybe"}} {
 		if err := p.Set(tc.col, tc.v); err == nil {
 			t.Errorf("Set(%s, %q) accepted", tc.col, tc.v)
 		}
@@ -463,5 +463,33 @@ func TestSharedCresciProfiles(t *testing.T) {
 	}
 	if m.MCC < 0.9 || float64(m.AUC) < 0.97 || base.MCC < 0.8 {
 		t.Fatalf("profiles only, 3-fold: %+v (baseline %+v); expected MCC ≥ 0.9 as on the full set", m, base)
+	}
+}
+
+func TestReadEventsFillsProfile(t *testing.T) {
+	ds, _ := ParseAccounts(strings.NewReader("account,label,followers_count\na,bot,7\nb,human,\n"), "accounts.csv")
+	events := `{"id":"1","type":"signup","time":"2026-01-01T00:00:00Z","actor":"b"}
+{"id":"2","type":"profile_update","time":"2026-01-02T00:00:00Z","actor":"a","attrs":{"followers_count":99,"friends_count":5}}
+{"id":"3","type":"profile_update","time":"2026-01-03T00:00:00Z","actor":"b","attrs":{"followers_count":3}}
+{"id":"4","type":"profile_update","time":"2026-01-02T12:00:00Z","actor":"b","attrs":{"followers_count":1}}
+`
+	if err := ds.ReadEvents(strings.NewReader(events), "events.jsonl"); err != nil {
+		t.Fatal(err)
+	}
+	a, b := ds.Profiles[0], ds.Profiles[1]
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"accounts.csv wins over events", a.Followers, 7},
+		{"events fill what accounts.csv lacks", a.Friends, 5},
+		{"the latest event wins", b.Followers, 3},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if !b.CreatedAt.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("signup did not date the account: %v", b.CreatedAt)
 	}
 }
