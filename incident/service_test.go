@@ -395,3 +395,47 @@ func TestCaseViewHidesNothingFromModeratorsAndBreachView(t *testing.T) {
 		t.Fatalf("general queue = %s", dump(q))
 	}
 }
+
+// Concurrent reports on one subject (and on a few others, so batches mix
+// subjects) make exactly one open case per subject, with every report and
+// every receipt.
+func TestConcurrentReportsOneCasePerSubject(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := newTestService(t, db, newClock(), nil)
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		const n = 60
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := report(fmt.Sprintf("c%d", i), warden.TargetAccount, fmt.Sprintf("hot%d", i%3), warden.CategoryScam)
+				if _, _, err := s.Report(ctx, app, req, ""); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		var rows []struct {
+			Subject string `db:"subject_id"`
+			Cases   int    `db:"cases"`
+			Reports int    `db:"reports"`
+		}
+		if err := db.Reader.Select(&rows, "SELECT subject_id, COUNT(*) AS cases, SUM(reports) AS reports FROM incident_cases GROUP BY subject_id ORDER BY subject_id"); err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 3 {
+			t.Fatalf("cases per subject = %+v", rows)
+		}
+		for _, r := range rows {
+			if r.Cases != 1 || r.Reports != n/3 {
+				t.Fatalf("subject %s: %d cases, %d reports; want 1 and %d", r.Subject, r.Cases, r.Reports, n/3)
+			}
+		}
+		var receipts int
+		db.Reader.Get(&receipts, "SELECT COUNT(*) FROM incident_notifications WHERE kind = 'receipt'")
+		if receipts != n {
+			t.Fatalf("%d receipts for %d reports", receipts, n)
+		}
+	})
+}
