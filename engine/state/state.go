@@ -50,7 +50,7 @@ const (
 	Buckets       = 16 // sub-buckets of a sliding window
 	ExactDistinct = 6  // distinct values kept exactly before switching to HyperLogLog
 	MaxK          = 8  // largest K of a LastK counter
-	bigBuckets    = 8  // sub-buckets of a HyperLogLog distinct count
+	bigBuckets    = 4  // sub-buckets of a HyperLogLog distinct count
 	shards        = 64
 )
 
@@ -101,12 +101,10 @@ type distCell struct {
 }
 
 // bigDist is a distinct count too large to keep exactly: one sketch per
-// sub-bucket of the window, for expiry, and their union, kept up to date on
-// insert and rebuilt only when a sub-bucket falls out of the window.
+// sub-bucket of the window.
 type bigDist struct {
 	Epoch uint32
 	S     [bigBuckets]*hyperloglog.Sketch
-	all   *hyperloglog.Sketch
 	// The last estimate and the inserts since: a sketch's estimate costs a
 	// pass over its registers, so it is refreshed only once the inserts
 	// since could move it by more than 1/32, and until then the estimate
@@ -278,7 +276,7 @@ func (sh *shard) distinct(spec *Spec, key uint64, t time.Time, add bool, value u
 	if c.Big {
 		return sh.bigDistinct(spec, key, t, add, value, commit, &c)
 	}
-	h := uint32(value) ^ uint32(value>>32)
+	h := fingerprint(value)
 	live := func(i int) bool { return c.T[i]+win >= now && c.T[i] <= now+win }
 	if add {
 		slot := -1
@@ -309,7 +307,7 @@ func (sh *shard) distinct(spec *Spec, key uint64, t time.Time, add bool, value u
 			c.Big = true
 			b := &bigDist{}
 			for i := 0; i < int(c.N); i++ {
-				b.insert(spec, t, uint64(c.H[i])<<32|uint64(c.H[i]))
+				b.insert(spec, t, Mix(uint64(c.H[i])))
 			}
 			sh.big[key] = b
 			return sh.bigDistinct(spec, key, t, add, value, commit, &c)
@@ -334,6 +332,12 @@ func (sh *shard) distinct(spec *Spec, key uint64, t time.Time, add bool, value u
 	return float64(n)
 }
 
+// fingerprint is the 32-bit form of a value hash that the exact tier keeps.
+// The sketches see values through it too (as Mix of it), so a value counted
+// exactly before a count moves to sketches is not counted again after.
+func fingerprint(value uint64) uint32 { return uint32(value) ^ uint32(value>>32) }
+
+// insert adds a value, given as Mix of its fingerprint.
 func (b *bigDist) insert(spec *Spec, t time.Time, value uint64) {
 	b.advance(spec, t)
 	e := uint32(t.UnixNano() / width(spec, bigBuckets))
@@ -345,10 +349,6 @@ func (b *bigDist) insert(spec *Spec, t time.Time, value uint64) {
 		*sk = newSketch()
 	}
 	(*sk).InsertHash(value)
-	if b.all == nil {
-		b.all = newSketch()
-	}
-	b.all.InsertHash(value)
 	b.pending++
 }
 
@@ -367,29 +367,36 @@ func (b *bigDist) advance(spec *Spec, t time.Time) {
 	b.rebuild()
 }
 
-// rebuild recomputes the union of the sub-bucket sketches and its estimate.
+// rebuild re-estimates the count from the union of the sub-bucket sketches.
 func (b *bigDist) rebuild() {
-	b.all = nil
+	b.est, b.pending = float64(b.union().Estimate()), 0
+}
+
+// union merges the sub-bucket sketches into a new one. It is made only when
+// the estimate needs refreshing, rather than kept: a standing union sketch
+// per key cost more memory than the merges cost time.
+func (b *bigDist) union() *hyperloglog.Sketch {
+	var all *hyperloglog.Sketch
 	for _, sk := range b.S {
 		if sk == nil {
 			continue
 		}
-		if b.all == nil {
-			b.all = sk.Clone()
-		} else if err := b.all.Merge(sk); err != nil {
+		if all == nil {
+			all = sk.Clone()
+		} else if err := all.Merge(sk); err != nil {
 			continue
 		}
 	}
-	b.est, b.pending = 0, 0
-	if b.all != nil {
-		b.est = float64(b.all.Estimate())
+	if all == nil {
+		all = newSketch()
 	}
+	return all
 }
 
 func (b *bigDist) estimate(spec *Spec, t time.Time) float64 {
 	b.advance(spec, t)
 	if b.pending > 0 && b.pending*32 > b.est {
-		b.est, b.pending = float64(b.all.Estimate()), 0
+		b.rebuild()
 	}
 	return b.est + b.pending
 }
@@ -405,17 +412,14 @@ func (sh *shard) bigDistinct(spec *Spec, key uint64, t time.Time, add bool, valu
 		// the count: the same estimator on a copy with the value added.
 		b.advance(spec, t)
 		if (b.pending+1)*32 > b.est {
-			all := newSketch()
-			if b.all != nil {
-				all = b.all.Clone()
-			}
-			all.InsertHash(value)
+			all := b.union()
+			all.InsertHash(Mix(uint64(fingerprint(value))))
 			return float64(all.Estimate())
 		}
 		return b.est + b.pending + 1
 	}
 	if add {
-		b.insert(spec, t, value)
+		b.insert(spec, t, Mix(uint64(fingerprint(value))))
 		if exp := secs(t) + uint32(spec.Window/time.Second) + 1; exp > c.Exp {
 			c.Exp = exp
 		}
@@ -479,7 +483,7 @@ func (s *Store) Add(spec *Spec, key uint64, t time.Time, value uint64) {
 		sh.count(spec, key, t, true, true)
 	case Distinct:
 		if c, ok := sh.dist[key]; ok && c.Big && secs(t) <= c.Exp {
-			sh.big[key].insert(spec, t, value)
+			sh.big[key].insert(spec, t, Mix(uint64(fingerprint(value))))
 			if exp := secs(t) + uint32(spec.Window/time.Second) + 1; exp > c.Exp {
 				c.Exp = exp
 				sh.dist[key] = c
@@ -720,4 +724,29 @@ func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// Shards returns the shard indexes, for ShardStats.
+func (s *Store) Shards() []int {
+	out := make([]int, shards)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// ShardStats reports shard i's keys by kind, how many distinct counts use
+// sketches, and how many sketches they hold.
+func (s *Store) ShardStats(i int) (win, dist, big, rate, last, sketches int) {
+	sh := &s.sh[i]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for _, b := range sh.big {
+		for _, sk := range b.S {
+			if sk != nil {
+				sketches++
+			}
+		}
+	}
+	return len(sh.win), len(sh.dist), len(sh.big), len(sh.rate), len(sh.last), sketches
 }

@@ -161,3 +161,16 @@ func BenchmarkObserveDistinct(b *testing.B) {
 		i++
 	}
 }
+
+func TestDistinctDoesNotRecountValuesAfterMovingToSketches(t *testing.T) {
+	s := New()
+	spec := Spec{Kind: Distinct, Window: time.Hour}
+	var got float64
+	// Twelve values, seen over and over: the count must stay near 12.
+	for i := 0; i < 240; i++ {
+		got = s.Observe(&spec, 9, t0.Add(time.Duration(i)*time.Second), true, Mix(uint64(i%12)), true)
+	}
+	if got < 11 || got > 13 {
+		t.Fatalf("12 values seen 20 times each counted as %v", got)
+	}
+}
