@@ -83,7 +83,7 @@ func ParseAccounts(r io.Reader, name string) (*Dataset, error) {
 		}
 		seen[acct] = line
 		var y float64
-		switch rec[idx["label"]] {
+		switch strings.ToLower(strings.TrimSpace(rec[idx["label"]])) {
 		case "bot":
 			y = 1
 		case "human":

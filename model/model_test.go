@@ -357,6 +357,7 @@ func TestParseAccounts(t *testing.T) {
 		n                  int
 	}{
 		{name: "minimal", csv: "account,label\na,bot\nb,human\n", n: 2},
+		{name: "label case and spaces", csv: "account,label\na,Bot\nb, HUMAN\n", n: 2},
 		{name: "extra columns ignored", csv: "account,label,dataset,followers_count\na,bot,x,5\n", n: 1},
 		{name: "bad label", csv: "account,label\na,robot\n", wantErr: "accounts.csv:2: label \"robot\""},
 		{name: "missing label column", csv: "account\na\n", wantErr: "no \"label\" column"},
