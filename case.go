@@ -111,6 +111,10 @@ const (
 	NoticeAppealReceived = "appeal_received"
 	NoticeAppealDecided  = "appeal_decided"
 	NoticeReversal       = "reversal" // a decision was reversed on appeal
+	// DSA Art. 23: a reporter whose reports are mostly unfounded is warned,
+	// then has report processing suspended for a time.
+	NoticeReporterWarning   = "reporter_warning"
+	NoticeReporterSuspended = "reporter_suspended"
 )
 
 // Notification is one message in a user's inbox. Data carries structured

@@ -360,6 +360,6 @@ const caseSchema = `{"type":"object","properties":{"id":{"type":"string"},"statu
 "opened_at":{"type":"string","format":"date-time"},"due_at":{"type":"string","format":"date-time"},"breached":{"type":"boolean"},"assignee":{"type":"string"}}}`
 
 const notificationSchema = `{"type":"object","properties":{"id":{"type":"string"},"user":{"type":"string"},
-"kind":{"enum":["receipt","in_review","decision","statement_of_reasons","exposure","appeal_received","appeal_decided","reversal"]},
+"kind":{"enum":["receipt","in_review","decision","statement_of_reasons","exposure","appeal_received","appeal_decided","reversal","reporter_warning","reporter_suspended"]},
 "report_id":{"type":"string"},"case_id":{"type":"string"},"decision_id":{"type":"string"},"title":{"type":"string"},"body":{"type":"string"},
 "data":{"type":["object","null"]},"created_at":{"type":"string","format":"date-time"}}}`

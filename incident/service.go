@@ -42,6 +42,9 @@ type Options struct {
 	// it, a new report opens a new case, since the subject may have changed.
 	// 30 days if zero.
 	NoActionStanding time.Duration
+	// Abuse is the Art. 23 procedure for reporters whose notices are
+	// mostly unfounded; DefaultAbusePolicy if zero.
+	Abuse AbusePolicy
 	// PolicyURL is the public terms page cited in statements of reasons.
 	PolicyURL string
 	// AutoThreshold is the detection confidence at or above which the engine
@@ -89,6 +92,9 @@ func New(ctx context.Context, opt Options) (*Service, error) {
 	}
 	if opt.NoActionStanding == 0 {
 		opt.NoActionStanding = 30 * 24 * time.Hour
+	}
+	if opt.Abuse == (AbusePolicy{}) {
+		opt.Abuse = DefaultAbusePolicy
 	}
 	if opt.AutoThreshold == 0 {
 		opt.AutoThreshold = 0.97
@@ -232,7 +238,11 @@ func (s *Service) fileReport(ctx context.Context, t *sqlstore.IncidentTx, q *int
 			return err
 		}
 	}
-	return s.intake(ctx, t, q.p, r, subj, q.owner)
+	cred, err := s.screenReporter(ctx, t, r)
+	if err != nil {
+		return err
+	}
+	return s.intake(ctx, t, q.p, r, subj, q.owner, cred)
 }
 
 func principalID(p *warden.Principal) string {
@@ -244,7 +254,8 @@ func principalID(p *warden.Principal) string {
 
 // intake attaches r to the subject's open case, answers it with the
 // subject's standing decision, or opens a new case; then sends the receipt.
-func (s *Service) intake(ctx context.Context, t *sqlstore.IncidentTx, p *warden.Principal, r *warden.Report, subj sqlstore.SubjectState, owner string) error {
+// cred is the reporter's credibility in [0,1] (see credibility).
+func (s *Service) intake(ctx context.Context, t *sqlstore.IncidentTx, p *warden.Principal, r *warden.Report, subj sqlstore.SubjectState, owner string, cred float64) error {
 	now := r.ReceivedAt
 	var standing *warden.Decision
 	if subj.OpenCase == "" && subj.DecisionID != "" {
@@ -260,13 +271,13 @@ func (s *Service) intake(ctx context.Context, t *sqlstore.IncidentTx, p *warden.
 	var err error
 	switch {
 	case subj.OpenCase != "":
-		c, err = s.joinCase(ctx, t, r, subj.OpenCase)
+		c, err = s.joinCase(ctx, t, r, subj.OpenCase, cred)
 	case standing != nil:
 		// Meta's practice (anchors §6.1): a duplicate notice on a decided
 		// subject gets the original decision, so decisions never conflict.
 		r.CaseID, r.Status, r.DecisionID, r.DecidedAt = standing.CaseID, warden.ReportDecided, standing.ID, now
 	default:
-		c, err = s.openCase(ctx, t, r, owner)
+		c, err = s.openCase(ctx, t, r, owner, cred)
 		if err == nil {
 			subj.OpenCase = c.ID
 			err = t.SetSubject(ctx, r.SubjectKind, r.SubjectID, subj)
@@ -354,26 +365,12 @@ func flagged(verdict string) bool {
 	return v.Action != "" && v.Action != "allow" || len(v.Hits) > 0
 }
 
-// reporterCredibility weighs r's reporter by their track record; the
-// engine's own reports are neutral.
-func reporterCredibility(ctx context.Context, t *sqlstore.IncidentTx, r *warden.Report) (float64, error) {
-	if r.Source != warden.SourceUser {
-		return 0.5, nil // trusted flaggers have their own lane; the engine is neutral
-	}
-	decided, actioned, err := t.ReporterRecord(ctx, r.Reporter)
-	return credibility(decided, actioned), err
-}
-
-func (s *Service) openCase(ctx context.Context, t *sqlstore.IncidentTx, r *warden.Report, owner string) (*warden.Case, error) {
+func (s *Service) openCase(ctx context.Context, t *sqlstore.IncidentTx, r *warden.Report, owner string, cred float64) (*warden.Case, error) {
 	account := r.SubjectID
 	if r.SubjectKind == warden.TargetContent {
 		account = owner
 	}
 	reach, detections, err := s.signals(ctx, t, account, r.ReceivedAt)
-	if err != nil {
-		return nil, err
-	}
-	cred, err := reporterCredibility(ctx, t, r)
 	if err != nil {
 		return nil, err
 	}
@@ -392,7 +389,7 @@ func (s *Service) openCase(ctx context.Context, t *sqlstore.IncidentTx, r *warde
 	return c, audit(ctx, t, c.ID, "system", "case_opened", r.ReceivedAt, map[string]any{"queue": c.Queue, "priority": c.Priority, "reach": reach, "detections": detections})
 }
 
-func (s *Service) joinCase(ctx context.Context, t *sqlstore.IncidentTx, r *warden.Report, caseID string) (*warden.Case, error) {
+func (s *Service) joinCase(ctx context.Context, t *sqlstore.IncidentTx, r *warden.Report, caseID string, cred float64) (*warden.Case, error) {
 	c, err := t.Case(ctx, caseID)
 	if err != nil {
 		return nil, err
@@ -407,10 +404,6 @@ func (s *Service) joinCase(ctx context.Context, t *sqlstore.IncidentTx, r *warde
 	}
 	if severity[r.Category] > severity[c.Category] {
 		c.Category = r.Category
-	}
-	cred, err := reporterCredibility(ctx, t, r)
-	if err != nil {
-		return nil, err
 	}
 	// Priority only rises as reports join: a low-credibility reporter adds
 	// a voice, never pushes a case down.
@@ -827,7 +820,7 @@ func (s *Service) Detect(ctx context.Context, det Detection) (*warden.Case, *war
 				return nil // already restricted: nothing to add
 			}
 		}
-		if err := s.intake(ctx, t, engine, r, subj, det.Subject.Owner); err != nil {
+		if err := s.intake(ctx, t, engine, r, subj, det.Subject.Owner, 0.5); err != nil {
 			return err
 		}
 		if c, err = t.Case(ctx, r.CaseID); err != nil {

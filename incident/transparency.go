@@ -71,6 +71,9 @@ type Report struct {
 		DecisionTime Hours          `json:"decision_time_hours"`
 	} `json:"appeals"`
 	ExposureNotices int `json:"exposure_notices"`
+	// ReporterSuspensions counts reporters whose notice processing was
+	// suspended under Art. 23 in the period (their latest suspension).
+	ReporterSuspensions int `json:"reporter_suspensions"`
 }
 
 // TransparencyReport computes the report for [from, to): notices received,
@@ -151,6 +154,9 @@ func (s *Service) TransparencyReport(ctx context.Context, from, to time.Time) (*
 	}
 	rep.Appeals.DecisionTime = summarizeHours(times)
 	if rep.ExposureNotices, err = s.db.CountNotifications(ctx, warden.NoticeExposure, f, t); err != nil {
+		return nil, err
+	}
+	if rep.ReporterSuspensions, err = s.db.CountSuspensions(ctx, f, t); err != nil {
 		return nil, err
 	}
 	return rep, nil

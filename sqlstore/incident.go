@@ -470,3 +470,30 @@ func (t *IncidentTx) MoveReports(ctx context.Context, from, to string) (int, err
 	n, err := res.RowsAffected()
 	return int(n), err
 }
+
+// ReporterStanding is a reporter's place in the Art. 23 procedure.
+type ReporterStanding struct {
+	Reporter       string        `db:"reporter"`
+	WarnedAt       warden.Micros `db:"warned_us"`
+	SuspendedAt    warden.Micros `db:"suspended_us"`
+	SuspendedUntil warden.Micros `db:"suspended_until_us"`
+	Suspensions    int           `db:"suspensions"`
+}
+
+// ReporterStanding returns the reporter's standing (zero when never warned).
+func (t *IncidentTx) ReporterStanding(ctx context.Context, reporter string) (ReporterStanding, error) {
+	st, err := getOne[ReporterStanding](ctx, t.tx, "SELECT reporter, warned_us, suspended_us, suspended_until_us, suspensions FROM incident_reporters WHERE reporter = $1", reporter)
+	if err != nil || st == nil {
+		return ReporterStanding{Reporter: reporter}, err
+	}
+	return *st, nil
+}
+
+// SetReporterStanding stores a reporter's standing.
+func (t *IncidentTx) SetReporterStanding(ctx context.Context, s ReporterStanding) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO incident_reporters (reporter, warned_us, suspended_us, suspended_until_us, suspensions) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (reporter) DO UPDATE SET warned_us = excluded.warned_us, suspended_us = excluded.suspended_us,
+		suspended_until_us = excluded.suspended_until_us, suspensions = excluded.suspensions`,
+		s.Reporter, s.WarnedAt, s.SuspendedAt, s.SuspendedUntil, s.Suspensions)
+	return err
+}

@@ -324,3 +324,11 @@ func (db *DB) RecentEvents(ctx context.Context, limit int, fn func(EventRecord) 
 	}
 	return rows.Err()
 }
+
+// CountSuspensions counts reporters whose notice processing was suspended in
+// [from, to) (their latest suspension).
+func (db *DB) CountSuspensions(ctx context.Context, from, to warden.Micros) (int, error) {
+	var n int
+	err := db.Reader.GetContext(ctx, &n, "SELECT COUNT(*) FROM incident_reporters WHERE suspended_us >= $1 AND suspended_us < $2", from, to)
+	return n, err
+}
