@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/wardenhq/warden"
@@ -70,10 +71,23 @@ type Report struct {
 		ReversalRate float64        `json:"reversal_rate"`
 		DecisionTime Hours          `json:"decision_time_hours"`
 	} `json:"appeals"`
-	ExposureNotices int `json:"exposure_notices"`
+	// TrustedFlaggers is each trusted flagger's record, for the report to
+	// the Digital Services Coordinator on imprecise notices (Art. 22(6)):
+	// accuracy is the share of decided notices that led to action.
+	TrustedFlaggers []FlaggerStats `json:"trusted_flaggers"`
+	ExposureNotices int            `json:"exposure_notices"`
 	// ReporterSuspensions counts reporters whose notice processing was
 	// suspended under Art. 23 in the period (their latest suspension).
 	ReporterSuspensions int `json:"reporter_suspensions"`
+}
+
+// FlaggerStats is one trusted flagger's notices in a period.
+type FlaggerStats struct {
+	Flagger  string  `json:"flagger"` // the API key or user the notices came from
+	Notices  int     `json:"notices"`
+	Decided  int     `json:"decided"`
+	Actioned int     `json:"actioned"`
+	Accuracy float64 `json:"accuracy"`
 }
 
 // TransparencyReport computes the report for [from, to): notices received,
@@ -89,6 +103,7 @@ func (s *Service) TransparencyReport(ctx context.Context, from, to time.Time) (*
 	}
 	var all, trusted []float64
 	byCat := map[string][]float64{}
+	flaggers := map[string]*FlaggerStats{}
 	for _, n := range notices {
 		if n.Source == warden.SourceDetection {
 			continue // not a notice: the platform's own initiative
@@ -96,6 +111,20 @@ func (s *Service) TransparencyReport(ctx context.Context, from, to time.Time) (*
 		rep.Notices.Total++
 		rep.Notices.ByCategory[n.Category]++
 		rep.Notices.BySource[n.Source]++
+		if n.Source == warden.SourceTrustedFlagger {
+			f := flaggers[n.Flagger]
+			if f == nil {
+				f = &FlaggerStats{Flagger: n.Flagger}
+				flaggers[n.Flagger] = f
+			}
+			f.Notices++
+			if n.Action != "" {
+				f.Decided++
+				if n.Action != warden.ActNoViolation {
+					f.Actioned++
+				}
+			}
+		}
 		if n.Action == "" || n.Action == warden.ActNoViolation || n.DecidedAt == 0 {
 			continue
 		}
@@ -106,6 +135,14 @@ func (s *Service) TransparencyReport(ctx context.Context, from, to time.Time) (*
 			trusted = append(trusted, h)
 		}
 	}
+	rep.TrustedFlaggers = []FlaggerStats{}
+	for _, f := range flaggers {
+		if f.Decided > 0 {
+			f.Accuracy = round3(float64(f.Actioned) / float64(f.Decided))
+		}
+		rep.TrustedFlaggers = append(rep.TrustedFlaggers, *f)
+	}
+	slices.SortFunc(rep.TrustedFlaggers, func(a, b FlaggerStats) int { return strings.Compare(a.Flagger, b.Flagger) })
 	rep.TimeToAction.All = summarizeHours(all)
 	rep.TimeToAction.TrustedFlagger = summarizeHours(trusted)
 	for c, hs := range byCat {

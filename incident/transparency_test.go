@@ -99,6 +99,10 @@ func TestTransparencyReportMatchesHandCount(t *testing.T) {
 			rep.TimeToAction.TrustedFlagger != (Hours{N: 1, Median: 0.5, P90: 0.5}) {
 			t.Fatalf("by category %+v, trusted %+v", rep.TimeToAction.ByCategory, rep.TimeToAction.TrustedFlagger)
 		}
+		// One trusted flagger, one notice (C), acted on.
+		if len(rep.TrustedFlaggers) != 1 || rep.TrustedFlaggers[0] != (FlaggerStats{Flagger: flagger.ID, Notices: 1, Decided: 1, Actioned: 1, Accuracy: 1}) {
+			t.Fatalf("trusted flaggers = %+v", rep.TrustedFlaggers)
+		}
 		// Decisions: C, D, A, B by people, F by the engine: 1 of 5 automated;
 		// statements for the 4 restrictions.
 		if rep.Decisions.Total != 5 || rep.Decisions.Automated != 1 || rep.Decisions.AutomatedShare != 0.2 || rep.Decisions.Statements != 4 {

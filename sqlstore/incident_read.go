@@ -166,6 +166,7 @@ func (db *DB) Statements(ctx context.Context, from, to warden.Micros, fn func(de
 type NoticeRow struct {
 	Category   string        `db:"category"`
 	Source     string        `db:"source"`
+	Flagger    string        `db:"flagger"`
 	ReceivedAt warden.Micros `db:"received_us"`
 	DecidedAt  warden.Micros `db:"decided_us"`
 	Action     string        `db:"action"`
@@ -176,7 +177,7 @@ type NoticeRow struct {
 // taken on them ("" while undecided).
 func (db *DB) NoticeRows(ctx context.Context, from, to warden.Micros) ([]NoticeRow, error) {
 	var out []NoticeRow
-	err := db.Reader.SelectContext(ctx, &out, `SELECT r.category, r.source, r.received_us, r.decided_us, COALESCE(d.action, '') AS action, COALESCE(d.automated, FALSE) AS automated
+	err := db.Reader.SelectContext(ctx, &out, `SELECT r.category, r.source, r.flagger, r.received_us, r.decided_us, COALESCE(d.action, '') AS action, COALESCE(d.automated, FALSE) AS automated
 		FROM incident_reports r LEFT JOIN incident_decisions d ON d.id = r.decision_id
 		WHERE r.received_us >= $1 AND r.received_us < $2`, from, to)
 	return out, err
