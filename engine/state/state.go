@@ -369,26 +369,36 @@ func (b *bigDist) advance(spec *Spec, t time.Time) {
 
 // rebuild re-estimates the count from the union of the sub-bucket sketches.
 func (b *bigDist) rebuild() {
-	b.est, b.pending = float64(b.union().Estimate()), 0
+	u := b.union()
+	b.est, b.pending = float64(u.Estimate()), 0
+	putScratch(u, b.est)
 }
 
-// union merges the sub-bucket sketches into a new one. It is made only when
-// the estimate needs refreshing, rather than kept: a standing union sketch
-// per key cost more memory than the merges cost time.
-func (b *bigDist) union() *hyperloglog.Sketch {
-	var all *hyperloglog.Sketch
-	for _, sk := range b.S {
-		if sk == nil {
-			continue
-		}
-		if all == nil {
-			all = sk.Clone()
-		} else if err := all.Merge(sk); err != nil {
-			continue
-		}
+// scratch holds sketches to merge into, so a union costs no allocation.
+var scratch = sync.Pool{New: func() any { return newSketch() }}
+
+// putScratch returns a scratch sketch with estimate est to the pool unless
+// the union was large enough to have made it dense (sparse sketches of
+// precision 10 turn dense at a few hundred values): a dense sketch stays
+// dense after Reset, and every later small union would pay for its full
+// register array.
+func putScratch(sk *hyperloglog.Sketch, est float64) {
+	if est < 200 {
+		scratch.Put(sk)
 	}
-	if all == nil {
-		all = newSketch()
+}
+
+// union merges the sub-bucket sketches into a scratch sketch, which the
+// caller returns to scratch. A union is made only when the estimate needs
+// refreshing, rather than kept: a standing union sketch per key cost more
+// memory than the merges cost time.
+func (b *bigDist) union() *hyperloglog.Sketch {
+	all := scratch.Get().(*hyperloglog.Sketch)
+	all.Reset()
+	for _, sk := range b.S {
+		if sk != nil {
+			_ = all.Merge(sk) // same precision: cannot fail
+		}
 	}
 	return all
 }
@@ -414,7 +424,9 @@ func (sh *shard) bigDistinct(spec *Spec, key uint64, t time.Time, add bool, valu
 		if (b.pending+1)*32 > b.est {
 			all := b.union()
 			all.InsertHash(Mix(uint64(fingerprint(value))))
-			return float64(all.Estimate())
+			est := float64(all.Estimate())
+			putScratch(all, est)
+			return est
 		}
 		return b.est + b.pending + 1
 	}
