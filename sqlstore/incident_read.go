@@ -333,3 +333,40 @@ func (db *DB) CountSuspensions(ctx context.Context, from, to warden.Micros) (int
 	err := db.Reader.GetContext(ctx, &n, "SELECT COUNT(*) FROM incident_reporters WHERE suspended_us >= $1 AND suspended_us < $2", from, to)
 	return n, err
 }
+
+// Unsubmitted returns up to limit statements of reasons not yet in the
+// Transparency Database ledger, oldest decision first, as puid → statement.
+func (db *DB) Unsubmitted(ctx context.Context, limit int) ([]string, []json.RawMessage, error) {
+	rows, err := db.Reader.QueryContext(ctx, `SELECT d.id, d.sor FROM incident_decisions d LEFT JOIN incident_tdb l ON l.puid = d.id
+		WHERE d.sor <> '' AND l.puid IS NULL ORDER BY d.decided_us, d.id LIMIT $1`, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	var sors []json.RawMessage
+	for rows.Next() {
+		var id, sor string
+		if err := rows.Scan(&id, &sor); err != nil {
+			return nil, nil, err
+		}
+		ids, sors = append(ids, id), append(sors, json.RawMessage(sor))
+	}
+	return ids, sors, rows.Err()
+}
+
+// MarkSubmitted records puids as in the Transparency Database; existing
+// marks those the database already had (a resend after a lost answer).
+func (db *DB) MarkSubmitted(ctx context.Context, puids []string, existing bool, at warden.Micros) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, p := range puids {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO incident_tdb (puid, submitted_us, existing) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", p, at, existing); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}

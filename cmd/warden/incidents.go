@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -92,6 +94,34 @@ func init() {
 			return enc.Encode(rep)
 		},
 	}
+	var tdbURL string
+	submit := &cobra.Command{
+		Use:   "submit --url URL [--data DIR | --db URL]",
+		Short: "Send new statements of reasons to the EU Transparency Database",
+		Long: "Sends every statement of reasons not yet sent, 100 per call, to the Transparency Database API at --url
+" +
+			"(https://transparency.dsa.ec.europa.eu/api/v1, or the sandbox's), with the token in WARDEN_TDB_TOKEN.
+" +
+			"A send ledger in the store makes it safe to run again: each statement is sent once.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			token := os.Getenv("WARDEN_TDB_TOKEN")
+			if tdbURL == "" || token == "" {
+				return usagef("give --url and set WARDEN_TDB_TOKEN to the platform's API token")
+			}
+			svc, done, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			n, err := svc.SubmitStatements(cmd.Context(), incident.TDB{URL: tdbURL, Token: token})
+			fmt.Fprintf(cmd.OutOrStdout(), "%d statements sent\n", n)
+			return err
+		},
+	}
+	storeFlags(submit, &data, &db)
+	submit.Flags().StringVar(&tdbURL, "url", "", "the Transparency Database API base URL")
+	tr.AddCommand(submit)
 	for _, c := range []*cobra.Command{statements, report} {
 		storeFlags(c, &data, &db)
 		c.Flags().StringVar(&from, "from", "", "start of the period, inclusive (RFC 3339 or YYYY-MM-DD)")
