@@ -98,10 +98,8 @@ func init() {
 	submit := &cobra.Command{
 		Use:   "submit --url URL [--data DIR | --db URL]",
 		Short: "Send new statements of reasons to the EU Transparency Database",
-		Long: "Sends every statement of reasons not yet sent, 100 per call, to the Transparency Database API at --url
-" +
-			"(https://transparency.dsa.ec.europa.eu/api/v1, or the sandbox's), with the token in WARDEN_TDB_TOKEN.
-" +
+		Long: "Sends every statement of reasons not yet sent, 100 per call, to the Transparency Database API at --url\n" +
+			"(https://transparency.dsa.ec.europa.eu/api/v1, or the sandbox's), with the token in WARDEN_TDB_TOKEN.\n" +
 			"A send ledger in the store makes it safe to run again: each statement is sent once.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
