@@ -31,8 +31,8 @@ import (
 type Kind uint8
 
 const (
-	// Count counts events in a sliding window of 16 sub-buckets, so the
-	// answer is within 1/16 of the window of exact.
+	// Count counts events in a sliding window of 8 sub-buckets, so the
+	// answer is within 1/8 of the window of exact (SQRL uses 10).
 	Count Kind = iota
 	// Distinct counts distinct values in a sliding window: exactly up to
 	// ExactDistinct values, then with HyperLogLog sketches.
@@ -47,10 +47,10 @@ const (
 
 // Limits of the compact representations.
 const (
-	Buckets       = 16 // sub-buckets of a sliding window
-	ExactDistinct = 6  // distinct values kept exactly before switching to HyperLogLog
-	MaxK          = 8  // largest K of a LastK counter
-	bigBuckets    = 4  // sub-buckets of a HyperLogLog distinct count
+	Buckets       = 8 // sub-buckets of a sliding window
+	ExactDistinct = 6 // distinct values kept exactly before switching to HyperLogLog
+	MaxK          = 8 // largest K of a LastK counter
+	bigBuckets    = 4 // sub-buckets of a HyperLogLog distinct count
 	shards        = 64
 )
 
