@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/wardenhq/warden"
@@ -29,9 +30,12 @@ func (c *Console) MountCases(svc *incident.Service) {
 	c.Page("GET /appeals", mod, p.appeals)
 	c.Page("POST /appeals/{id}/decision", mod, p.decideAppeal)
 	c.Page("GET /transparency", []string{warden.RoleAdmin}, p.transparency)
+	c.Page("GET /deliveries", []string{warden.RoleAdmin}, p.deliveries)
+	c.Page("POST /deliveries/{seq}/retry", []string{warden.RoleAdmin}, p.retryDelivery)
 	c.Nav("Cases", "/cases", warden.RoleModerator)
 	c.Nav("Appeals", "/appeals", warden.RoleModerator)
 	c.Nav("Transparency", "/transparency", warden.RoleAdmin)
+	c.Nav("Deliveries", "/deliveries", warden.RoleAdmin)
 }
 
 type casePages struct {
@@ -282,4 +286,26 @@ func (p *casePages) transparency(w http.ResponseWriter, r *http.Request, _ *sqls
 		{"Appeals", bars([]string{"upheld", "reversed", "pending"}, []float64{float64(rep.Appeals.Upheld), float64(rep.Appeals.Reversed), float64(rep.Appeals.Pending)}, "%.0f")},
 	}
 	return p.c.Render(w, r, "cases_transparency.html", d)
+}
+
+// deliveries is the dead-letter view: notices the platform's webhook or the
+// mail server never accepted, with a way to send them again.
+func (p *casePages) deliveries(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+	dead, err := p.svc.DeadLetters(r.Context(), 200)
+	if err != nil {
+		return err
+	}
+	return p.c.Render(w, r, "cases_deliveries.html", dead)
+}
+
+func (p *casePages) retryDelivery(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
+	if err != nil {
+		return warden.Errorf(warden.ENOTFOUND, "no delivery %q", r.PathValue("seq"))
+	}
+	if err := p.svc.RetryDelivery(r.Context(), seq); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/deliveries", http.StatusSeeOther)
+	return nil
 }

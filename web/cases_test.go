@@ -3,9 +3,12 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/incident"
@@ -89,5 +92,43 @@ func TestCasePages(t *testing.T) {
 	resp, body = tc.do(t, admin, "GET", "/transparency", nil, nil)
 	if resp.StatusCode != 200 || !strings.Contains(body, `<dd id="t-notices">2</dd>`) || !strings.Contains(body, "<rect") {
 		t.Fatalf("transparency page %d:\n%s", resp.StatusCode, body)
+	}
+}
+
+func TestDeadLetterPage(t *testing.T) {
+	tc := newTestConsole(t, Options{})
+	ctx := context.Background()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) }))
+	defer down.Close()
+	now := time.Now()
+	svc, err := incident.New(ctx, incident.Options{DB: tc.db, Now: func() time.Time { return now }, Webhook: incident.Webhook{URL: down.URL, Secret: "s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.MountCases(svc)
+	tc.user(t, "ada", warden.RoleAdmin)
+	app := &warden.Principal{ID: "k", Role: warden.RoleApp, Kind: "key"}
+	if _, _, err := svc.Report(ctx, app, incident.ReportRequest{Reporter: "ann", Subject: incident.SubjectRef{Kind: "account", ID: "x"}, Category: "scam"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	for range incident.MaxAttempts {
+		if _, err := svc.DeliverDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(2 * time.Hour)
+	}
+	cl := tc.client(t)
+	tok := tc.signIn(t, cl, "ada")
+	_, body := tc.do(t, cl, "GET", "/deliveries", nil, nil)
+	m := regexp.MustCompile(`data-delivery="(\d+)"`).FindStringSubmatch(body)
+	if m == nil || !strings.Contains(body, "503") {
+		t.Fatalf("dead-letter page:\n%s", body)
+	}
+	resp, _ := tc.do(t, cl, "POST", "/deliveries/"+m[1]+"/retry", url.Values{"csrf": {tok}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("retry = %d", resp.StatusCode)
+	}
+	if _, body = tc.do(t, cl, "GET", "/deliveries", nil, nil); !strings.Contains(body, "No delivery has been given up on.") {
+		t.Fatalf("after retry:\n%s", body)
 	}
 }
