@@ -136,6 +136,9 @@ func (s *Service) RunDelivery(ctx context.Context, poll time.Duration) {
 	if poll <= 0 {
 		poll = time.Second
 	}
+	if s.opt.Webhook.URL == "" && s.opt.SMTP.Addr == "" {
+		return // nothing to deliver to: the inbox is the only channel
+	}
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	for {
