@@ -472,3 +472,32 @@ func gathered(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+func TestEffectsAreHandedOverOncePerEntity(t *testing.T) {
+	dir := t.TempDir()
+	writeRules(t, dir, `
+rules:
+  - {name: a, when: 'type == "follow"', action: review, labels: [{label: watch, ttl: 24h}, {entity: target, label: watched}]}
+  - {name: b, when: 'type == "follow"', action: block, mode: shadow, labels: [{label: watch}]}
+`)
+	var got []Effect
+	e, err := Open(Options{RulesDir: dir, OnEffects: func(_ *warden.Event, fx []Effect) { got = append(got, fx...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := e.Evaluate(context.Background(), follow("e1", "alice", t0))
+	if v.Action != warden.ActionReview || len(v.Hits) != 2 {
+		t.Fatalf("verdict %+v", v)
+	}
+	want := []Effect{
+		{Rule: "a", Version: 1, Mode: "enforce", Kind: "label", Entity: "alice", Label: "watch", TTL: 24 * time.Hour},
+		{Rule: "a", Version: 1, Mode: "enforce", Kind: "label", Entity: "t", Label: "watched"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("effects %+v, want %+v (the shadow rule's duplicate label dropped)", got, want)
+	}
+	top := e.TopRules(5)
+	if len(top) != 2 || top[0].RecentHits != 1 {
+		t.Fatalf("top rules %+v", top)
+	}
+}
