@@ -42,10 +42,7 @@ func (s *Service) screenReporter(ctx context.Context, t *sqlstore.IncidentTx, r 
 	if st.SuspendedUntil > now {
 		return 0, suspendedError(st)
 	}
-	decided, actioned, err := t.ReporterRecord(ctx, r.Reporter)
-	if err != nil {
-		return 0, err
-	}
+	decided, actioned := st.Decided, st.Actioned
 	cred := credibility(decided, actioned)
 	p := s.opt.Abuse
 	if decided < p.MinDecided || float64(actioned) > p.MaxActionRate*float64(decided) {

@@ -204,21 +204,6 @@ func (db *DB) CountNotifications(ctx context.Context, kind string, from, to ward
 	return n, err
 }
 
-// ReporterRecord counts the decided reports among a reporter's last 200,
-// and how many of them led to a restriction, for weighing their next report.
-// The bound keeps the cost flat for prolific reporters, and lets an old
-// record fade.
-func (t *IncidentTx) ReporterRecord(ctx context.Context, reporter string) (decided, actioned int, err error) {
-	var rec struct {
-		Decided  int `db:"decided"`
-		Actioned int `db:"actioned"`
-	}
-	err = t.tx.GetContext(ctx, &rec, `SELECT COUNT(*) AS decided, COALESCE(SUM(CASE WHEN d.action <> $2 AND d.reversed_us = 0 THEN 1 ELSE 0 END), 0) AS actioned
-		FROM (SELECT decision_id FROM incident_reports WHERE reporter = $1 ORDER BY received_us DESC LIMIT 200) r
-		JOIN incident_decisions d ON d.id = r.decision_id`, reporter, warden.ActNoViolation)
-	return rec.Decided, rec.Actioned, err
-}
-
 // SubjectEvent is one event the subject acted in, from the event log.
 type SubjectEvent struct {
 	ID      string        `db:"id" json:"id"`
