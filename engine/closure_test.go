@@ -116,3 +116,18 @@ func TestParseUTCMatchesTimeParse(t *testing.T) {
 		}
 	}
 }
+
+func TestTextHashIgnoresCaseSpacingAndPunctuation(t *testing.T) {
+	same := []string{"Check THIS out!! https://example.net/x", "check this out https://example.net/x 🔥", "  CHECK this... out https://Example.net/X"}
+	for _, s := range same[1:] {
+		if textHash(s) != textHash(same[0]) {
+			t.Errorf("%q and %q hash differently", s, same[0])
+		}
+	}
+	if textHash("Élan vital") != textHash("élan VITAL") {
+		t.Error("non-ASCII letters are not case-folded")
+	}
+	if textHash("check this out") == textHash("check that out") {
+		t.Error("different words hash the same")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/detect"
@@ -219,14 +220,32 @@ func countLinks(s string) int {
 // ignored) and hashes it, so copy-paste waves with cosmetic edits collide.
 func textHash(s string) string {
 	h := state.Seed
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			// ASCII, most text: fold and hash the byte itself.
+			i++
+			switch {
+			case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
+			case c >= 'A' && c <= 'Z':
+				c += 'a' - 'A'
+			default:
+				continue
+			}
+			h ^= uint64(c)
+			h *= 1099511628211
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		i += n
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 			continue
 		}
-		r = unicode.ToLower(r)
-		var buf [4]byte
-		n := copy(buf[:], string(r))
-		h = state.Hash(h, string(buf[:n]))
+		var buf [utf8.UTFMax]byte
+		for _, b := range buf[:utf8.EncodeRune(buf[:], unicode.ToLower(r))] {
+			h ^= uint64(b)
+			h *= 1099511628211
+		}
 	}
 	return strconv.FormatUint(h, 36)
 }
