@@ -118,11 +118,6 @@ func (db *DB) CaseAppeals(ctx context.Context, caseID string) ([]warden.Appeal, 
 	return out, err
 }
 
-// AppealByID returns one appeal, or nil.
-func (db *DB) AppealByID(ctx context.Context, id string) (*warden.Appeal, error) {
-	return getOne[warden.Appeal](ctx, db.Reader, "SELECT "+appealCols+" FROM incident_appeals WHERE id = $1", id)
-}
-
 const notificationCols = "seq, id, user_id, kind, report_id, case_id, decision_id, title, body, data, created_us, dedupe"
 
 // Notifications returns a user's inbox after seq (0 for the start), oldest
