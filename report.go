@@ -73,7 +73,6 @@ func (m Micros) Time() time.Time {
 	return time.UnixMicro(int64(m)).UTC()
 }
 
-func (m Micros) IsZero() bool { return m == 0 }
 
 func (m Micros) MarshalJSON() ([]byte, error) {
 	if m == 0 {
