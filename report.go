@@ -73,7 +73,6 @@ func (m Micros) Time() time.Time {
 	return time.UnixMicro(int64(m)).UTC()
 }
 
-
 func (m Micros) MarshalJSON() ([]byte, error) {
 	if m == 0 {
 		return []byte("null"), nil
