@@ -411,14 +411,13 @@ func (s *Service) joinCase(ctx context.Context, t *sqlstore.IncidentTx, r *warde
 		reporters: c.Reports, trusted: c.Trusted, credibility: cred}))
 	q := route(s.opt.Queues, c)
 	if q.Name != c.Queue {
-		due := c.OpenedAt + warden.Micros(q.SLA.Microseconds())
-		if r.ReceivedAt+warden.Micros(q.SLA.Microseconds()) < due || due < r.ReceivedAt {
-			due = r.ReceivedAt + warden.Micros(q.SLA.Microseconds())
-		}
+		// The new lane's clock starts with the report that moved the case
+		// there (a trusted flagger's notice is due an hour after it came),
+		// and a move never postpones the deadline.
 		if err := audit(ctx, t, c.ID, "system", "rerouted", r.ReceivedAt, map[string]any{"from": c.Queue, "to": q.Name}); err != nil {
 			return nil, err
 		}
-		c.Queue, c.DueAt = q.Name, min(c.DueAt, due)
+		c.Queue, c.DueAt = q.Name, min(c.DueAt, r.ReceivedAt+warden.Micros(q.SLA.Microseconds()))
 	}
 	return c, t.UpdateCase(ctx, c)
 }

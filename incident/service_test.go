@@ -439,3 +439,20 @@ func TestConcurrentReportsOneCasePerSubject(t *testing.T) {
 		}
 	})
 }
+
+func TestTrustedFlaggerNoticeMovesTheCaseAndItsDeadline(t *testing.T) {
+	db := sqlstoretest.SQLite(t)
+	clk := newClock()
+	s := newTestService(t, db, clk, nil)
+	ctx := context.Background()
+	r := mustReport(t, s, app, report("u1", warden.TargetAccount, "m1", warden.CategoryMisinformation)) // general, 24 h
+	clk.Advance(2 * time.Hour)
+	mustReport(t, s, flagger, report("factcheck-org", warden.TargetAccount, "m1", warden.CategoryMisinformation))
+	v, err := s.Case(ctx, r.CaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Queue != "trusted_flagger" || !v.DueAt.Time().Equal(clk.Now().Add(time.Hour)) || v.Priority < 100 {
+		t.Fatalf("after the trusted flagger's notice: queue %s, due %v (now %v), priority %d", v.Queue, v.DueAt.Time(), clk.Now(), v.Priority)
+	}
+}
