@@ -135,12 +135,17 @@ type lastKCell struct {
 }
 
 type shard struct {
-	mu   sync.Mutex
-	win  map[uint64]winCell
-	dist map[uint64]distCell
-	big  map[uint64]*bigDist
-	rate map[uint64]rateCell
-	last map[uint64]lastKCell
+	mu sync.Mutex
+	// Window counts, the most numerous cells, live in an arena indexed
+	// from the map, so an update looks its key up once and writes the
+	// cell in place, and the map's slots stay small.
+	win      map[uint64]uint32
+	winArena []winCell
+	winFree  []uint32
+	dist     map[uint64]distCell
+	big      map[uint64]*bigDist
+	rate     map[uint64]rateCell
+	last     map[uint64]lastKCell
 }
 
 // Store is the counter state. The zero Store is not usable; call New.
@@ -159,7 +164,8 @@ func New() *Store {
 }
 
 func (sh *shard) init() {
-	sh.win = map[uint64]winCell{}
+	sh.win = map[uint64]uint32{}
+	sh.winArena, sh.winFree = nil, nil
 	sh.dist = map[uint64]distCell{}
 	sh.big = map[uint64]*bigDist{}
 	sh.rate = map[uint64]rateCell{}
@@ -226,7 +232,12 @@ func (s *Store) Observe(spec *Spec, key uint64, t time.Time, add bool, value uin
 func (sh *shard) count(spec *Spec, key uint64, t time.Time, add, commit bool) float64 {
 	w := width(spec, Buckets)
 	e := uint32(t.UnixNano() / w)
-	c, ok := sh.win[key]
+	idx, exists := sh.win[key]
+	ok := exists
+	var c winCell
+	if ok {
+		c = sh.winArena[idx]
+	}
 	if ok && secs(t) > c.Exp && int32(e-c.Epoch) > 0 {
 		c, ok = winCell{}, false
 	}
@@ -250,7 +261,11 @@ func (sh *shard) count(spec *Spec, key uint64, t time.Time, add, commit bool) fl
 			c.Exp = exp
 		}
 		if commit {
-			sh.win[key] = c
+			if exists {
+				sh.winArena[idx] = c
+			} else {
+				sh.putWin(key, c)
+			}
 		}
 	}
 	var n float64
@@ -261,6 +276,20 @@ func (sh *shard) count(spec *Spec, key uint64, t time.Time, add, commit bool) fl
 		}
 	}
 	return n
+}
+
+// putWin stores a new window cell for key, reusing a freed arena slot.
+func (sh *shard) putWin(key uint64, c winCell) {
+	var idx uint32
+	if n := len(sh.winFree); n > 0 {
+		idx = sh.winFree[n-1]
+		sh.winFree = sh.winFree[:n-1]
+		sh.winArena[idx] = c
+	} else {
+		idx = uint32(len(sh.winArena))
+		sh.winArena = append(sh.winArena, c)
+	}
+	sh.win[key] = idx
 }
 
 func (sh *shard) distinct(spec *Spec, key uint64, t time.Time, add bool, value uint64, commit bool) float64 {
@@ -532,9 +561,11 @@ func (s *Store) SweepShard(i int, t time.Time, maxWindow time.Duration) int {
 	{
 		sh := &s.sh[i%shards]
 		sh.mu.Lock()
-		for k, c := range sh.win {
-			if c.Exp < now {
+		for k, idx := range sh.win {
+			if sh.winArena[idx].Exp < now {
 				delete(sh.win, k)
+				sh.winArena[idx] = winCell{}
+				sh.winFree = append(sh.winFree, idx)
 				n++
 			}
 		}
@@ -600,7 +631,10 @@ func (s *Store) WriteTo(w io.Writer) (int64, error) {
 	for i := range s.sh {
 		sh := &s.sh[i]
 		sh.mu.Lock()
-		snap := snapshot{Win: sh.win, Dist: sh.dist, Rate: sh.rate, Last: sh.last, Big: map[uint64]bigSnap{}}
+		snap := snapshot{Win: make(map[uint64]winCell, len(sh.win)), Dist: sh.dist, Rate: sh.rate, Last: sh.last, Big: map[uint64]bigSnap{}}
+		for k, idx := range sh.win {
+			snap.Win[k] = sh.winArena[idx]
+		}
 		for k, b := range sh.big {
 			bs := bigSnap{Epoch: b.Epoch}
 			for j, sk := range b.S {
@@ -636,7 +670,7 @@ func (s *Store) ReadFrom(r io.Reader) (int64, error) {
 		sh := &all[i]
 		sh.init()
 		for k, v := range snap.Win {
-			sh.win[k] = v
+			sh.putWin(k, v)
 		}
 		for k, v := range snap.Dist {
 			sh.dist[k] = v
@@ -665,7 +699,8 @@ func (s *Store) ReadFrom(r io.Reader) (int64, error) {
 	for i := range s.sh {
 		sh := &s.sh[i]
 		sh.mu.Lock()
-		sh.win, sh.dist, sh.big, sh.rate, sh.last = all[i].win, all[i].dist, all[i].big, all[i].rate, all[i].last
+		sh.win, sh.winArena, sh.winFree = all[i].win, all[i].winArena, all[i].winFree
+		sh.dist, sh.big, sh.rate, sh.last = all[i].dist, all[i].big, all[i].rate, all[i].last
 		sh.mu.Unlock()
 	}
 	return cr.n, nil
