@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/httpapi"
+	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/synth"
@@ -30,6 +31,13 @@ type serveConfig struct {
 	data, db        string
 	rules           string
 	demo            bool
+	webhookURL      string
+	webhookSecret   string
+	smtpAddr        string
+	smtpFrom        string
+	smtpUser        string
+	smtpPassword    string
+	policyURL       string
 	demoRate        float64
 	logLevel        string
 	logJSON         bool
@@ -64,6 +72,13 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 	f.StringVar(&c.rules, "rules", "", "rule-set directory, hot-reloaded on change; empty for the built-in pack")
 	f.BoolVar(&c.demo, "demo", false, "feed synthetic traffic with bot campaigns, and set up a console sign-in")
 	f.Float64Var(&c.demoRate, "demo-rate", 40, "with --demo: ordinary events per second")
+	f.StringVar(&c.webhookURL, "webhook-url", "", "the platform's endpoint for notifications (receipts, decisions, exposure notices), HMAC-signed")
+	f.StringVar(&c.webhookSecret, "webhook-secret", "", "the HMAC secret for --webhook-url (prefer WARDEN_WEBHOOK_SECRET)")
+	f.StringVar(&c.smtpAddr, "smtp-addr", "", "host:port of an SMTP server to e-mail notifications to reporters who gave an address")
+	f.StringVar(&c.smtpFrom, "smtp-from", "", "sender address for e-mailed notifications")
+	f.StringVar(&c.smtpUser, "smtp-user", "", "SMTP user (PLAIN auth)")
+	f.StringVar(&c.smtpPassword, "smtp-password", "", "SMTP password (prefer WARDEN_SMTP_PASSWORD)")
+	f.StringVar(&c.policyURL, "policy-url", "", "the public terms page cited in statements of reasons")
 	f.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	f.DurationVar(&c.shutdown, "shutdown-timeout", 20*time.Second, "how long to wait for in-flight requests on shutdown")
@@ -83,16 +98,31 @@ func serve(parent context.Context, c serveConfig) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	eng, err := openEngine(c, logger, reg)
+	if c.webhookURL != "" && c.webhookSecret == "" {
+		return usagef("--webhook-url needs --webhook-secret (or WARDEN_WEBHOOK_SECRET): the platform must be able to verify notifications")
+	}
+	svc, err := incident.New(ctx, incident.Options{DB: st, Logger: logger, PolicyURL: c.policyURL,
+		Webhook: incident.Webhook{URL: c.webhookURL, Secret: c.webhookSecret},
+		SMTP:    incident.SMTP{Addr: c.smtpAddr, From: c.smtpFrom, Username: c.smtpUser, Password: c.smtpPassword}})
+	if err != nil {
+		return err
+	}
+	eng, err := openEngine(c, svc.Labels(), logger, reg)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
 	go eng.Run(ctx)
 
+	// Flagged verdicts become cases for a person to decide.
+	bridge := svc.NewVerdictBridge(0)
+	go bridge.Run(ctx)
 	evlog := sqlstore.NewEventLog(st)
 	in, err := ingest.New(ctx, ingest.Options{Log: evlog, Engine: eng, Logger: logger, Registerer: reg,
-		OnAccepted: consoleFeed.Add})
+		OnAccepted: func(evs []warden.Event, vs []warden.Verdict) {
+			consoleFeed.Add(evs, vs)
+			bridge.Observe(evs, vs)
+		}})
 	if err != nil {
 		evlog.Close()
 		return err
@@ -100,7 +130,9 @@ func serve(parent context.Context, c serveConfig) error {
 	api := httpapi.New(httpapi.Options{DB: st, Ingest: in, Logger: logger, Registry: reg})
 	var ready atomic.Bool
 	api.SetReady(ready.Load)
-	mountConsole(api, st, eng, logger)
+	httpapi.RegisterIncidents(api, svc)
+	mountConsole(api, st, eng, svc, logger)
+	go svc.RunDelivery(ctx, time.Second)
 
 	srv := &http.Server{Addr: c.addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,

@@ -11,6 +11,7 @@ import (
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/engine"
 	"github.com/wardenhq/warden/httpapi"
+	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/web"
 )
@@ -37,13 +38,14 @@ func (e ruleEngine) Rules() []web.RuleView {
 	return out
 }
 
-func openEngine(c serveConfig, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
+func openEngine(c serveConfig, labels engine.Labels, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
 	eng, err := engine.Open(engine.Options{
 		RulesDir:   c.rules,
 		StateDir:   filepath.Join(c.data, "engine"),
 		Logger:     logger,
 		Registerer: reg,
 		Detectors:  detect.New(detect.Config{}),
+		Labels:     labels,
 	})
 	if err != nil {
 		return nil, err
@@ -55,16 +57,19 @@ func openEngine(c serveConfig, logger *slog.Logger, reg prometheus.Registerer) (
 // ingest's OnAccepted; it is bounded, and cheap enough for the ingest path.
 var consoleFeed = web.NewFeed(web.DefaultFeedSize)
 
-func mountConsole(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, logger *slog.Logger) {
+func mountConsole(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, logger *slog.Logger) {
 	opt := web.Options{DB: st, Feed: consoleFeed, Logger: logger}
 	// The rules page needs the engine's rules and last load error; an engine
 	// that does not report them leaves the page saying so.
 	if rs, ok := eng.(web.RuleSource); ok {
 		opt.Rules = rs
 	}
-	if _, err := web.New(api.Mux(), opt); err != nil {
+	c, err := web.New(api.Mux(), opt)
+	if err != nil {
 		// Only a broken build gets here (templates are embedded and
 		// tested); serve the API rather than nothing.
 		logger.Error("the console is not served", "err", err)
+		return
 	}
+	c.MountCases(svc)
 }
