@@ -229,7 +229,7 @@ func runDemo(ctx context.Context, in *ingest.Ingester, rate float64, logger *slo
 	b := make([]byte, 4)
 	rand.Read(b)
 	run := base64.RawURLEncoding.EncodeToString(b)
-	g := synth.New(synth.Config{Seed: time.Now().UnixNano(), Accounts: 2000, Rate: rate, Every: 20 * time.Second})
+	g := synth.New(synth.Config{Seed: time.Now().UnixNano(), Accounts: 2000, Rate: rate, Every: 5 * time.Second}) // campaigns early and often, so a newcomer sees catches in the first minute
 	var batch []warden.Event
 	last := time.Now()
 	err := synth.Pace(ctx, g, 1, func(ev warden.Event, _ synth.Truth) error {
