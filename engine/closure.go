@@ -23,6 +23,8 @@ type cl struct {
 	s func(*Env) string
 }
 
+// strFields read Env's string fields; counter keys that name a field use
+// them directly too.
 var strFields = map[string]func(*Env) string{
 	"type": func(e *Env) string { return e.Type }, "actor": func(e *Env) string { return e.Actor },
 	"target": func(e *Env) string { return e.Target }, "target_kind": func(e *Env) string { return e.TargetKind },

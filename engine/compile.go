@@ -640,7 +640,7 @@ func (c *compiler) counter(d *counterDoc) *counter {
 }
 
 func (c *compiler) valueFn(p pos, s src) valueFn {
-	if f, ok := fields[strings.TrimSpace(s.S)]; ok {
+	if f, ok := strFields[strings.TrimSpace(s.S)]; ok {
 		return valueFn{field: f}
 	}
 	return valueFn{prog: c.compile(p, s)}

@@ -78,16 +78,6 @@ var envNames = map[string]bool{
 	"detect": true, "in_list": true, "list_match": true, "has_label": true,
 }
 
-// fields reads the Env string fields that counter keys most often use
-// without running the expression machine.
-var fields = map[string]func(*Env) string{
-	"type": func(e *Env) string { return e.Type }, "actor": func(e *Env) string { return e.Actor },
-	"target": func(e *Env) string { return e.Target }, "ip": func(e *Env) string { return e.IP },
-	"ip24": func(e *Env) string { return e.IP24 }, "device": func(e *Env) string { return e.Device },
-	"country": func(e *Env) string { return e.Country }, "user_agent": func(e *Env) string { return e.UserAgent },
-	"text_hash": func(e *Env) string { return e.TextHash }, "target_kind": func(e *Env) string { return e.TargetKind },
-}
-
 // needs says which costly derived values a plan reads.
 type needs struct {
 	textHash, attrs, age, ip24 bool
