@@ -398,24 +398,15 @@ func (g *Generator) organic(t time.Time) warden.Event {
 	r := g.rng.IntN(1000)
 	switch {
 	case r < 300:
-		ev := g.event(t, warden.EventView, i)
-		ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
-		return ev
+		return g.onPopular(t, warden.EventView, i, false)
 	case r < 550:
-		ev := g.event(t, warden.EventLike, i)
-		ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
-		return ev
+		return g.onPopular(t, warden.EventLike, i, false)
 	case r < 600:
-		ev := g.event(t, warden.EventFollow, i)
-		ev.Target, ev.TargetKind = acct(g.popular()), warden.TargetAccount
-		return ev
+		return g.onPopular(t, warden.EventFollow, i, true)
 	case r < 610:
-		ev := g.event(t, warden.EventUnfollow, i)
-		ev.Target, ev.TargetKind = acct(g.popular()), warden.TargetAccount
-		return ev
+		return g.onPopular(t, warden.EventUnfollow, i, true)
 	case r < 700:
-		ev := g.event(t, warden.EventComment, i)
-		ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
+		ev := g.onPopular(t, warden.EventComment, i, false)
 		ev.Text = g.text()
 		return ev
 	case r < 730:
@@ -425,9 +416,7 @@ func (g *Generator) organic(t time.Time) warden.Event {
 		ev.Text = g.text()
 		return ev
 	case r < 760:
-		ev := g.event(t, warden.EventShare, i)
-		ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
-		return ev
+		return g.onPopular(t, warden.EventShare, i, false)
 	case r < 850:
 		ev := g.event(t, warden.EventMessage, i)
 		ev.Target, ev.TargetKind = acct(g.friend(i)), warden.TargetAccount
@@ -455,10 +444,20 @@ func (g *Generator) organic(t time.Time) warden.Event {
 		g.onboard(t)
 		return warden.Event{}
 	default:
-		ev := g.event(t, warden.EventView, i)
-		ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
-		return ev
+		return g.onPopular(t, warden.EventView, i, false)
 	}
+}
+
+// onPopular is an event by account i on a popular account, or on one of a
+// popular account's posts.
+func (g *Generator) onPopular(t time.Time, typ string, i int, account bool) warden.Event {
+	ev := g.event(t, typ, i)
+	if account {
+		ev.Target, ev.TargetKind = acct(g.popular()), warden.TargetAccount
+	} else {
+		ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
+	}
+	return ev
 }
 
 // onboard scripts an ordinary new account: a signup, then following a
@@ -471,15 +470,11 @@ func (g *Generator) onboard(t time.Time) {
 	at := t
 	for k := 3 + g.rng.IntN(10); k > 0; k-- {
 		at = at.Add(g.between(3*time.Second, 40*time.Second))
-		ev := g.event(at, warden.EventFollow, i)
-		ev.Target, ev.TargetKind = acct(g.popular()), warden.TargetAccount
-		s = append(s, item{ev: ev})
+		s = append(s, item{ev: g.onPopular(at, warden.EventFollow, i, true)})
 	}
 	for k := g.rng.IntN(4); k > 0; k-- {
 		at = at.Add(g.between(10*time.Second, 3*time.Minute))
-		ev := g.event(at, warden.EventLike, i)
-		ev.Target, ev.TargetKind = g.post(g.popular()), warden.TargetContent
-		s = append(s, item{ev: ev})
+		s = append(s, item{ev: g.onPopular(at, warden.EventLike, i, false)})
 	}
 	g.push(&source{at: t, kind: srcScript, script: s})
 }
