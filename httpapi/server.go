@@ -190,11 +190,12 @@ func (s *Server) authenticate(r *http.Request) (*warden.Principal, error) {
 // fail writes err as the contract's error body and logs what an operator
 // needs.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	code := warden.ErrorCode(err)
-	if code == warden.EINTERNAL {
-		s.opt.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	} else if errors.Is(err, context.Canceled) {
+	switch {
+	case errors.Is(err, context.Canceled):
+		// The client went away; nothing failed on our side.
 		s.opt.Logger.Info("request canceled", "method", r.Method, "path", r.URL.Path)
+	case warden.ErrorCode(err) == warden.EINTERNAL:
+		s.opt.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeError(w, err)
 }
