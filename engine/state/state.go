@@ -139,13 +139,15 @@ type shard struct {
 	// Window counts, the most numerous cells, live in an arena indexed
 	// from the map, so an update looks its key up once and writes the
 	// cell in place, and the map's slots stay small.
-	win      map[uint64]uint32
-	winArena []winCell
-	winFree  []uint32
-	dist     map[uint64]distCell
-	big      map[uint64]*bigDist
-	rate     map[uint64]rateCell
-	last     map[uint64]lastKCell
+	win       map[uint64]uint32
+	winArena  []winCell
+	winFree   []uint32
+	dist      map[uint64]uint32 // index into distArena, as for windows
+	distArena []distCell
+	distFree  []uint32
+	big       map[uint64]*bigDist
+	rate      map[uint64]rateCell
+	last      map[uint64]lastKCell
 }
 
 // Store is the counter state. The zero Store is not usable; call New.
@@ -166,7 +168,8 @@ func New() *Store {
 func (sh *shard) init() {
 	sh.win = map[uint64]uint32{}
 	sh.winArena, sh.winFree = nil, nil
-	sh.dist = map[uint64]distCell{}
+	sh.dist = map[uint64]uint32{}
+	sh.distArena, sh.distFree = nil, nil
 	sh.big = map[uint64]*bigDist{}
 	sh.rate = map[uint64]rateCell{}
 	sh.last = map[uint64]lastKCell{}
@@ -292,10 +295,39 @@ func (sh *shard) putWin(key uint64, c winCell) {
 	sh.win[key] = idx
 }
 
+// getDist returns key's distinct cell, its arena index and whether it has
+// one.
+func (sh *shard) getDist(key uint64) (distCell, uint32, bool) {
+	idx, ok := sh.dist[key]
+	if !ok {
+		return distCell{}, 0, false
+	}
+	return sh.distArena[idx], idx, true
+}
+
+// setDist stores key's distinct cell: in place when it exists (idx from
+// getDist), else in a free or new arena slot.
+func (sh *shard) setDist(key uint64, idx uint32, exists bool, c distCell) {
+	if exists {
+		sh.distArena[idx] = c
+		return
+	}
+	if n := len(sh.distFree); n > 0 {
+		idx = sh.distFree[n-1]
+		sh.distFree = sh.distFree[:n-1]
+		sh.distArena[idx] = c
+	} else {
+		idx = uint32(len(sh.distArena))
+		sh.distArena = append(sh.distArena, c)
+	}
+	sh.dist[key] = idx
+}
+
 func (sh *shard) distinct(spec *Spec, key uint64, t time.Time, add bool, value uint64, commit bool) float64 {
 	now := secs(t)
 	win := uint32(spec.Window / time.Second)
-	c, ok := sh.dist[key]
+	c, idx, exists := sh.getDist(key)
+	ok := exists
 	if ok && now > c.Exp {
 		if c.Big {
 			delete(sh.big, key)
@@ -303,7 +335,7 @@ func (sh *shard) distinct(spec *Spec, key uint64, t time.Time, add bool, value u
 		c = distCell{}
 	}
 	if c.Big {
-		return sh.bigDistinct(spec, key, t, add, value, commit, &c)
+		return sh.bigDistinct(spec, key, idx, exists, t, add, value, commit, &c)
 	}
 	h := fingerprint(value)
 	live := func(i int) bool { return c.T[i]+win >= now && c.T[i] <= now+win }
@@ -339,7 +371,7 @@ func (sh *shard) distinct(spec *Spec, key uint64, t time.Time, add bool, value u
 				b.insert(spec, t, Mix(uint64(c.H[i])))
 			}
 			sh.big[key] = b
-			return sh.bigDistinct(spec, key, t, add, value, commit, &c)
+			return sh.bigDistinct(spec, key, idx, exists, t, add, value, commit, &c)
 		}
 		c.H[slot] = h
 		if now > c.T[slot] {
@@ -349,7 +381,7 @@ func (sh *shard) distinct(spec *Spec, key uint64, t time.Time, add bool, value u
 			c.Exp = exp
 		}
 		if commit {
-			sh.dist[key] = c
+			sh.setDist(key, idx, exists, c)
 		}
 	}
 	n := 0
@@ -440,7 +472,7 @@ func (b *bigDist) estimate(spec *Spec, t time.Time) float64 {
 	return b.est + b.pending
 }
 
-func (sh *shard) bigDistinct(spec *Spec, key uint64, t time.Time, add bool, value uint64, commit bool, c *distCell) float64 {
+func (sh *shard) bigDistinct(spec *Spec, key uint64, idx uint32, exists bool, t time.Time, add bool, value uint64, commit bool, c *distCell) float64 {
 	b := sh.big[key]
 	if b == nil {
 		b = &bigDist{}
@@ -464,7 +496,7 @@ func (sh *shard) bigDistinct(spec *Spec, key uint64, t time.Time, add bool, valu
 		if exp := secs(t) + uint32(spec.Window/time.Second) + 1; exp > c.Exp {
 			c.Exp = exp
 		}
-		sh.dist[key] = *c
+		sh.setDist(key, idx, exists, *c)
 	}
 	return b.estimate(spec, t)
 }
@@ -523,11 +555,11 @@ func (s *Store) Add(spec *Spec, key uint64, t time.Time, value uint64) {
 	case Count:
 		sh.count(spec, key, t, true, true)
 	case Distinct:
-		if c, ok := sh.dist[key]; ok && c.Big && secs(t) <= c.Exp {
+		if c, idx, ok := sh.getDist(key); ok && c.Big && secs(t) <= c.Exp {
 			sh.big[key].insert(spec, t, Mix(uint64(fingerprint(value))))
 			if exp := secs(t) + uint32(spec.Window/time.Second) + 1; exp > c.Exp {
 				c.Exp = exp
-				sh.dist[key] = c
+				sh.distArena[idx] = c
 			}
 			return
 		}
@@ -569,9 +601,11 @@ func (s *Store) SweepShard(i int, t time.Time, maxWindow time.Duration) int {
 				n++
 			}
 		}
-		for k, c := range sh.dist {
-			if c.Exp < now {
+		for k, idx := range sh.dist {
+			if sh.distArena[idx].Exp < now {
 				delete(sh.dist, k)
+				sh.distArena[idx] = distCell{}
+				sh.distFree = append(sh.distFree, idx)
 				delete(sh.big, k)
 				n++
 			}
@@ -631,7 +665,11 @@ func (s *Store) WriteTo(w io.Writer) (int64, error) {
 	for i := range s.sh {
 		sh := &s.sh[i]
 		sh.mu.Lock()
-		snap := snapshot{Win: make(map[uint64]winCell, len(sh.win)), Dist: sh.dist, Rate: sh.rate, Last: sh.last, Big: map[uint64]bigSnap{}}
+		snap := snapshot{Win: make(map[uint64]winCell, len(sh.win)), Dist: make(map[uint64]distCell, len(sh.dist)),
+			Rate: sh.rate, Last: sh.last, Big: map[uint64]bigSnap{}}
+		for k, idx := range sh.dist {
+			snap.Dist[k] = sh.distArena[idx]
+		}
 		for k, idx := range sh.win {
 			snap.Win[k] = sh.winArena[idx]
 		}
@@ -673,7 +711,7 @@ func (s *Store) ReadFrom(r io.Reader) (int64, error) {
 			sh.putWin(k, v)
 		}
 		for k, v := range snap.Dist {
-			sh.dist[k] = v
+			sh.setDist(k, 0, false, v)
 		}
 		for k, v := range snap.Rate {
 			sh.rate[k] = v
@@ -700,7 +738,8 @@ func (s *Store) ReadFrom(r io.Reader) (int64, error) {
 		sh := &s.sh[i]
 		sh.mu.Lock()
 		sh.win, sh.winArena, sh.winFree = all[i].win, all[i].winArena, all[i].winFree
-		sh.dist, sh.big, sh.rate, sh.last = all[i].dist, all[i].big, all[i].rate, all[i].last
+		sh.dist, sh.distArena, sh.distFree = all[i].dist, all[i].distArena, all[i].distFree
+		sh.big, sh.rate, sh.last = all[i].big, all[i].rate, all[i].last
 		sh.mu.Unlock()
 	}
 	return cr.n, nil
