@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/jmoiron/sqlx"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,7 @@ type EventLog struct {
 	closeMu  sync.RWMutex
 	closed   bool
 	maxGroup int
+	stmts    map[int]*sql.Stmt // prepared inserts by record count
 	// OnCommit, when set before the first Append, is called after each
 	// group commit with the number of records and how long it took.
 	OnCommit func(records int, took time.Duration)
@@ -62,7 +64,15 @@ type appendReq struct {
 
 // NewEventLog starts the log's committer. Call Close to stop it.
 func NewEventLog(db *DB) *EventLog {
-	l := &EventLog{db: db, reqs: make(chan *appendReq, 256), done: make(chan struct{}), maxGroup: 20000}
+	l := &EventLog{db: db, reqs: make(chan *appendReq, 256), done: make(chan struct{}), maxGroup: 20000, stmts: map[int]*sql.Stmt{}}
+	// The inserts for a full chunk and for small batches (what single-event
+	// requests make) are prepared once, here, before any transaction holds
+	// the writer connection: preparing costs more than inserting a few rows.
+	for _, n := range []int{1, 2, 3, 4, 5, 6, 7, 8, insertChunk} {
+		if st, err := db.Prepare(l.insertSQL(n)); err == nil {
+			l.stmts[n] = st
+		}
+	}
 	go l.run()
 	return l
 }
@@ -106,6 +116,11 @@ func (l *EventLog) Close() {
 
 func (l *EventLog) run() {
 	defer close(l.done)
+	defer func() {
+		for _, st := range l.stmts {
+			st.Close()
+		}
+	}()
 	for r := range l.reqs {
 		group := []*appendReq{r}
 		n := len(r.recs)
@@ -123,7 +138,12 @@ func (l *EventLog) run() {
 			}
 		}
 		start := time.Now()
-		err := l.commit(group)
+		err := l.commit(group, false)
+		if errors.Is(err, errLogged) {
+			// Some id was logged already: redo the group row by row,
+			// which tells which ones.
+			err = l.commit(group, true)
+		}
 		if err != nil {
 			l.db.Logger.Error("event log commit failed", "records", n, "err", err)
 		} else if l.OnCommit != nil {
@@ -144,7 +164,26 @@ const eventCols = 8
 // parameters, PostgreSQL 65,535).
 const insertChunk = 500
 
-func (l *EventLog) commit(group []*appendReq) error {
+// exec runs the insert for n records in tx, with a statement prepared by
+// NewEventLog when there is one for n.
+func (l *EventLog) exec(ctx context.Context, tx *sqlx.Tx, n int, args []any) (sql.Result, error) {
+	if st := l.stmts[n]; st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, l.insertSQL(n), args...)
+}
+
+// errLogged, and the caller runs it again rowByRow to learn which ids were
+// already logged.
+// errLogged says a multi-row insert met ids already in the log.
+var errLogged = errors.New("sqlstore: some events were logged already")
+
+// commit writes group in one transaction. Nearly always every record is
+// new (ingest filters repeats before the engine sees them), so it inserts in
+// chunks and checks only the row count; when that falls short it returns
+// errLogged, and the caller runs it again rowByRow to learn which ids were
+// already logged.
+func (l *EventLog) commit(group []*appendReq, rowByRow bool) error {
 	ctx := context.Background()
 	tx, err := l.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -157,17 +196,6 @@ func (l *EventLog) commit(group []*appendReq) error {
 	first := make(map[string]*AppendResult)
 	inserted := make(map[string]bool)
 	var chunk []*EventRecord
-	var full *sql.Stmt // the statement for a full chunk, prepared once per commit
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	// flush inserts the chunk in one statement. Nearly always every record
-	// is new (ingest filters repeats before the engine sees them), so the
-	// row count alone says what happened; when it falls short, the chunk is
-	// undone to a savepoint and inserted row by row to learn which ids were
-	// already logged.
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
@@ -176,35 +204,9 @@ func (l *EventLog) commit(group []*appendReq) error {
 		for _, rec := range chunk {
 			args = append(args, rec.ID, rec.Type, rec.Actor, rec.Target, rec.TimeUS, rec.ReceivedUS, string(rec.Body), string(rec.Verdict))
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT chunk"); err != nil {
-			return err
-		}
-		var res sql.Result
-		var err error
-		if len(chunk) == insertChunk {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, l.insertSQL(insertChunk)); err != nil {
-					return fmt.Errorf("prepare insert: %w", err)
-				}
-			}
-			res, err = full.ExecContext(ctx, args...)
-		} else {
-			res, err = tx.ExecContext(ctx, l.insertSQL(len(chunk)), args...)
-		}
-		if err != nil {
-			return fmt.Errorf("insert events: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if int(n) < len(chunk) {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT chunk"); err != nil {
-				return err
-			}
-			one := l.insertSQL(1)
+		if rowByRow {
 			for i, rec := range chunk {
-				r, err := tx.ExecContext(ctx, one, args[i*eventCols:(i+1)*eventCols]...)
+				r, err := l.exec(ctx, tx, 1, args[i*eventCols:(i+1)*eventCols])
 				if err != nil {
 					return fmt.Errorf("insert event: %w", err)
 				}
@@ -215,12 +217,18 @@ func (l *EventLog) commit(group []*appendReq) error {
 				}
 			}
 		} else {
+			res, err := l.exec(ctx, tx, len(chunk), args)
+			if err != nil {
+				return fmt.Errorf("insert events: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if int(n) < len(chunk) {
+				return errLogged
+			}
 			for _, rec := range chunk {
 				inserted[rec.ID] = true
 			}
-		}
-		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT chunk"); err != nil {
-			return err
 		}
 		chunk = chunk[:0]
 		return nil
