@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/enforce"
 	"github.com/wardenhq/warden/engine"
 	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/incident"
@@ -38,6 +39,10 @@ func (e ruleEngine) Rules() []web.RuleView {
 	return out
 }
 
+// ruleLabels holds the labels rules set on entities (signup_burst,
+// possibly_compromised …), each until its TTL runs out.
+var ruleLabels = enforce.NewLabels(1_000_000)
+
 func openEngine(c serveConfig, labels engine.Labels, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
 	eng, err := engine.Open(engine.Options{
 		RulesDir:   c.rules,
@@ -45,7 +50,11 @@ func openEngine(c serveConfig, labels engine.Labels, logger *slog.Logger, reg pr
 		Logger:     logger,
 		Registerer: reg,
 		Detectors:  detect.New(detect.Config{}),
-		Labels:     labels,
+		// Rules read the labels moderators' decisions set and the
+		// labels earlier rules set; enforce-mode label effects land in
+		// the latter.
+		Labels:    enforce.Union{labels, ruleLabels},
+		OnEffects: ruleLabels.Apply,
 	})
 	if err != nil {
 		return nil, err
