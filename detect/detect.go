@@ -24,9 +24,11 @@ type Features struct {
 	LinkedAccounts    int      // accounts linked to the actor by device, IP, email or phone, the actor included
 	LinkedNewShare    float64  // share of the linked accounts first seen in the last 7 days
 	ClusterAgeSeconds float64  // event-time age of the actor's linked cluster
-	// BotKnown is false until the detectors know something about the actor
-	// (a profile attribute besides its creation time, or five actions): an
-	// empty profile is not evidence either way, so BotScore stays 0.
+	// BotKnown is false until the platform has sent the actor's profile
+	// counts (followers_count, friends_count or statuses_count in attrs):
+	// the model learned from profiles that have them, and behaviour alone
+	// scored most ordinary synthetic accounts above 0.9, so without them
+	// BotScore stays 0.
 	BotKnown bool
 	// DupTextClusterAgeSeconds is the event-time age of the near-duplicate
 	// text cluster the event's text joined (0 when DupTextAccounts is 0).
@@ -115,7 +117,6 @@ type account struct {
 	firstSeen int64
 	prof      model.Profile
 	beh       model.Behavior
-	profSet   bool  // the profile holds more than a creation time
 	dirty     bool  // profile changed since the last score
 	sinceN    int   // actions since the last score
 	actions   int   // actions seen
@@ -204,8 +205,6 @@ func (s *Set) account(ev *warden.Event, t int64) *account {
 	}
 	if (ev.Type == warden.EventSignup || len(ev.Attrs) > 0) && a.prof.Merge(ev) {
 		a.dirty = true
-		// A creation time alone is too little to score on.
-		a.profSet = a.prof.Known()
 	}
 	return a
 }
@@ -220,8 +219,7 @@ func (s *Set) botScore(a *account, t int64, f *Features) {
 		return
 	}
 	a.actions++
-	known := a.profSet || a.actions >= 5
-	if !known {
+	if !a.prof.HasCounts() {
 		return
 	}
 	n := a.actions

@@ -77,6 +77,15 @@ func TestBotScoreAndReasons(t *testing.T) {
 	if f := s.Observe(&e); f.BotKnown || f.BotScore != 0 {
 		t.Fatalf("unknown actor scored: %+v", f)
 	}
+	// Nor is one whose platform sends actions and a name but no profile
+	// counts, however many actions it takes.
+	for i := 0; i < 40; i++ {
+		e := ev(20+i, warden.EventLike, "busy", "post"+strconv.Itoa(i))
+		e.Attrs = map[string]any{"screen_name": "busy", "account_created": "2026-01-01T00:00:00Z"}
+		if f := s.Observe(&e); f.BotKnown || f.BotScore != 0 {
+			t.Fatalf("action %d: scored without profile counts: %+v", i, f)
+		}
+	}
 }
 
 func TestLockstepGroups(t *testing.T) {

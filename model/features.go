@@ -184,19 +184,12 @@ func (p *Profile) Fill(q *Profile) {
 	}
 }
 
-// Known reports whether p holds anything besides the creation time.
-func (p *Profile) Known() bool {
-	for _, v := range [...]float64{p.Followers, p.Friends, p.Statuses, p.Favourites, p.Listed} {
-		if !math.IsNaN(v) {
-			return true
-		}
-	}
-	for _, f := range [...]int8{p.HasDescription, p.HasLocation, p.HasURL, p.DefaultProfile, p.DefaultProfileImage, p.GeoEnabled} {
-		if f >= 0 {
-			return true
-		}
-	}
-	return p.ScreenName != "" || p.Name != ""
+// HasCounts reports whether any of the follower, friend or status counts is
+// known. Every dataset the model learns from has them, so a missing count
+// takes a branch the trees learned from a handful of odd records: scoring
+// without any of them gives confident, meaningless answers.
+func (p *Profile) HasCounts() bool {
+	return !math.IsNaN(p.Followers) || !math.IsNaN(p.Friends) || !math.IsNaN(p.Statuses)
 }
 
 // Same reports whether two profiles are equal, NaN counting as equal to NaN.
