@@ -3,7 +3,7 @@
 # cluster on 127.0.0.1:${PGPORT:-54329}; prints the URL for WARDEN_TEST_POSTGRES.
 set -euo pipefail
 port=${PGPORT:-54329}
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! id postgres >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
   apt-get install -y -qq postgresql >&2
