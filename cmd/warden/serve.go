@@ -86,6 +86,9 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 }
 
 func serve(parent context.Context, c serveConfig) error {
+	if c.webhookURL != "" && c.webhookSecret == "" {
+		return usagef("--webhook-url needs --webhook-secret (or WARDEN_WEBHOOK_SECRET): the platform must be able to verify notifications")
+	}
 	logger := newLogger(c.logLevel, c.logJSON)
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -98,9 +101,6 @@ func serve(parent context.Context, c serveConfig) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	if c.webhookURL != "" && c.webhookSecret == "" {
-		return usagef("--webhook-url needs --webhook-secret (or WARDEN_WEBHOOK_SECRET): the platform must be able to verify notifications")
-	}
 	svc, err := incident.New(ctx, incident.Options{DB: st, Logger: logger, PolicyURL: c.policyURL,
 		Webhook: incident.Webhook{URL: c.webhookURL, Secret: c.webhookSecret},
 		SMTP:    incident.SMTP{Addr: c.smtpAddr, From: c.smtpFrom, Username: c.smtpUser, Password: c.smtpPassword}})
@@ -168,11 +168,13 @@ func serve(parent context.Context, c serveConfig) error {
 		close(demoDone)
 	}
 
+	var failed error
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("server failed", "err", err)
+			failed = fmt.Errorf("server failed: %w", err)
 		}
 	}
 	// Drain: stop taking requests, let in-flight ones finish (each waits
@@ -190,7 +192,7 @@ func serve(parent context.Context, c serveConfig) error {
 	<-demoDone
 	evlog.Close()
 	logger.Info("stopped")
-	return nil
+	return failed
 }
 
 // demoSetup makes sure someone can sign in to the console, and says how.
