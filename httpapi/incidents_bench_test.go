@@ -3,12 +3,8 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/wardenhq/warden"
@@ -41,35 +37,9 @@ func benchReports(b *testing.B, db *sqlstore.DB) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}}
 	run := fmt.Sprintf("r%d", benchRun.Add(1))
 	b.ResetTimer()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range benchClients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(b.N) {
-					return
-				}
-				body := fmt.Sprintf(`{"reporter":"%s-u%d","subject":{"kind":"account","id":"%s-s%d"},"category":"scam","description":"asked for money"}`, run, i, run, i%2000)
-				req, _ := http.NewRequest("POST", srv.URL+"/v1/reports", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+secret)
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 201 {
-					b.Errorf("status %d", resp.StatusCode)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	postConcurrently(b, client, srv.URL+"/v1/reports", secret, benchClients, b.N, 201, func(i int) string {
+		return fmt.Sprintf(`{"reporter":"%s-u%d","subject":{"kind":"account","id":"%s-s%d"},"category":"scam","description":"asked for money"}`, run, i, run, i%2000)
+	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reports/s")
 	if batches, reports := svc.IntakeStats(); batches > 0 {
 		b.ReportMetric(float64(reports)/float64(batches), "reports/commit")
