@@ -61,6 +61,16 @@ type benchResult struct {
 	EventsPerCPUSec       float64 `json:"events_per_cpu_sec"`
 	DecodeEventsPerCPUSec float64 `json:"decode_events_per_cpu_sec"`
 	RuleEvalsPerCPUSec    float64 `json:"rule_evals_per_cpu_sec"`
+	// With --detectors only: every chunk is also evaluated, with the same
+	// workers, by an engine without the detectors (the two take turns going
+	// first). The plain figures are that engine's; the added cost is the
+	// difference per event, in wall time (with Workers goroutines) and in
+	// process CPU time. Only these same-run differences are meaningful on a
+	// shared machine.
+	PlainEventsPerSec          float64 `json:"plain_events_per_sec,omitempty"`
+	PlainEventsPerCPUSec       float64 `json:"plain_events_per_cpu_sec,omitempty"`
+	DetectorAddedUsPerEvent    float64 `json:"detector_added_us_per_event,omitempty"`
+	DetectorAddedCPUUsPerEvent float64 `json:"detector_added_cpu_us_per_event,omitempty"`
 }
 
 func init() {
@@ -163,6 +173,16 @@ func runBench(ctx context.Context, d time.Duration, seed int64, workers int, det
 	if err != nil {
 		return nil, err
 	}
+	// plain is the same rule pack without the detectors, the baseline for
+	// the detectors' added cost.
+	var plain *engine.Engine
+	var plainVerdicts []warden.Verdict
+	if detectors {
+		if plain, err = engine.Open(engine.Options{}); err != nil {
+			return nil, err
+		}
+		plainVerdicts = make([]warden.Verdict, benchChunk)
+	}
 	gen := synth.New(synth.Config{Seed: seed})
 	res := &benchResult{Workers: workers, Seed: seed, Detectors: detectors, RecallByCampaign: map[string]float64{}, OrganicHitsByRule: map[string]int{}}
 	rs := eng.RuleSet()
@@ -172,7 +192,8 @@ func runBench(ctx context.Context, d time.Duration, seed int64, workers int, det
 	var scoreFrom time.Time
 	var campEvents, campFlagged, orgEvents, orgFlagged int
 	var lat []uint32
-	var evalTime, decodeTime, evalCPU, decodeCPU time.Duration
+	var evalTime, decodeTime, evalCPU, decodeCPU, plainTime, plainCPU time.Duration
+	chunks := 0
 	evs := make([]warden.Event, benchChunk)
 	truths := make([]synth.Truth, benchChunk)
 	lines := make([][]byte, benchChunk)
@@ -217,38 +238,21 @@ func runBench(ctx context.Context, d time.Duration, seed int64, workers int, det
 		decodeTime += time.Since(start)
 		decodeCPU += cpuTime() - cpu0
 
-		// Evaluate: the workers take events in event-time order from a
-		// shared cursor, a few at a time, as a server's concurrent requests
-		// would arrive, so no worker runs ahead of the others' event time.
-		var next atomic.Int64
-		lats := make([][]uint32, workers)
-		cpu0 = cpuTime()
-		start = time.Now()
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				l := make([]uint32, 0, len(evs)/workers+benchBlock)
-				for {
-					lo := int(next.Add(benchBlock)) - benchBlock
-					if lo >= len(evs) {
-						break
-					}
-					for i := lo; i < min(lo+benchBlock, len(evs)); i++ {
-						t0 := time.Now()
-						verdicts[i] = eng.Evaluate(ctx, &evs[i])
-						l = append(l, uint32(time.Since(t0)))
-					}
-				}
-				lats[w] = l
-			}(w)
+		// Evaluate (see evalChunk). With --detectors the chunk also goes through an engine without
+		// them, in alternating order, so the detectors' cost is measured
+		// against a baseline from the same run.
+		if plain != nil && chunks%2 == 1 {
+			w, c, _ := evalChunk(ctx, plain, evs, plainVerdicts, workers)
+			plainTime, plainCPU = plainTime+w, plainCPU+c
 		}
-		wg.Wait()
-		evalTime += time.Since(start)
-		evalCPU += cpuTime() - cpu0
-		for _, l := range lats {
-			lat = append(lat, l...)
+		w, c, ls := evalChunk(ctx, eng, evs, verdicts, workers)
+		evalTime, evalCPU = evalTime+w, evalCPU+c
+		lat = append(lat, ls...)
+		if plain != nil && chunks%2 == 0 {
+			w, c, _ := evalChunk(ctx, plain, evs, plainVerdicts, workers)
+			plainTime, plainCPU = plainTime+w, plainCPU+c
 		}
+		chunks++
 		for i := range evs {
 			if evs[i].Time.Before(scoreFrom) {
 				continue
@@ -293,6 +297,13 @@ func runBench(ctx context.Context, d time.Duration, seed int64, workers int, det
 	res.EventsPerCPUSec = round3(float64(res.Events) / evalCPU.Seconds())
 	res.RuleEvalsPerCPUSec = round3(float64(st.RuleEvals) / evalCPU.Seconds())
 	res.DecodeEventsPerCPUSec = round3(float64(res.Events) / decodeCPU.Seconds())
+	if plain != nil {
+		n := float64(res.Events)
+		res.PlainEventsPerSec = round3(n / plainTime.Seconds())
+		res.PlainEventsPerCPUSec = round3(n / plainCPU.Seconds())
+		res.DetectorAddedUsPerEvent = round3(float64(evalTime-plainTime) / 1e3 / n)
+		res.DetectorAddedCPUUsPerEvent = round3(float64(evalCPU-plainCPU) / 1e3 / n)
+	}
 	slices.Sort(lat)
 	res.P50us = round3(float64(lat[len(lat)/2]) / 1000)
 	res.P99us = round3(float64(lat[len(lat)*99/100]) / 1000)
@@ -331,7 +342,7 @@ func runBench(ctx context.Context, d time.Duration, seed int64, workers int, det
 	}
 
 	// Bytes per counter key: the heap the engine holds, over its keys.
-	evs, lines, lat, accts = nil, nil, nil, nil
+	evs, lines, lat, accts, plain, plainVerdicts = nil, nil, nil, nil, nil, nil
 	res.CounterKeys = eng.Stats().Keys
 	runtime.GC()
 	var with, without runtime.MemStats
@@ -362,6 +373,10 @@ func printBench(w io.Writer, r *benchResult) {
 	fmt.Fprintf(w, "rule evaluations/s   %.0f\n", r.RuleEvalsPerSec)
 	fmt.Fprintf(w, "per CPU second       %.0f events, %.0f rule evaluations (decode only: %.0f events)\n", r.EventsPerCPUSec, r.RuleEvalsPerCPUSec, r.DecodeEventsPerCPUSec)
 	fmt.Fprintf(w, "latency              p50 %.1fµs  p99 %.1fµs\n", r.P50us, r.P99us)
+	if r.Detectors {
+		fmt.Fprintf(w, "detectors            +%.2fµs per event wall, +%.2fµs CPU (same run without them: %.0f events/s, %.0f per CPU second)\n",
+			r.DetectorAddedUsPerEvent, r.DetectorAddedCPUUsPerEvent, r.PlainEventsPerSec, r.PlainEventsPerCPUSec)
+	}
 	fmt.Fprintf(w, "state                %d counter keys, %.0f bytes each\n", r.CounterKeys, r.BytesPerCounterKey)
 	fmt.Fprintf(w, "rule pack            %d rules, %d counters\n", r.Rules, r.Counters)
 	fmt.Fprintf(w, "campaign recall      %.4f of %d accounts (events: %.4f)\n", r.CampaignRecall, r.CampaignAccounts, r.CampaignEventRecall)
@@ -424,4 +439,43 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// evalChunk evaluates evs with eng on workers goroutines, which take events
+// in event-time order from a shared cursor, a few at a time, as a server's
+// concurrent requests would arrive, so no worker runs ahead of the others'
+// event time. It returns the wall and process CPU time it took and each
+// event's latency in ns.
+func evalChunk(ctx context.Context, eng *engine.Engine, evs []warden.Event, verdicts []warden.Verdict, workers int) (wall, cpu time.Duration, lat []uint32) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	lats := make([][]uint32, workers)
+	cpu0 := cpuTime()
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			l := make([]uint32, 0, len(evs)/workers+benchBlock)
+			for {
+				lo := int(next.Add(benchBlock)) - benchBlock
+				if lo >= len(evs) {
+					break
+				}
+				for i := lo; i < min(lo+benchBlock, len(evs)); i++ {
+					t0 := time.Now()
+					verdicts[i] = eng.Evaluate(ctx, &evs[i])
+					l = append(l, uint32(time.Since(t0)))
+				}
+			}
+			lats[w] = l
+		}(w)
+	}
+	wg.Wait()
+	wall, cpu = time.Since(start), cpuTime()-cpu0
+	lat = make([]uint32, 0, len(evs))
+	for _, l := range lats {
+		lat = append(lat, l...)
+	}
+	return wall, cpu, lat
 }
