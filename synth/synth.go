@@ -2,7 +2,8 @@
 // a population of ordinary accounts going about their day, with injected bot
 // campaigns (follow and like farms, signup bursts sharing an IP, a /24 or a
 // device, copy-paste scam waves, credential stuffing, account takeover and a
-// coordinated lockstep campaign). Every event comes with its ground truth, so
+// coordinated lockstep campaigns, fast and drip-fed), and honest crowds that
+// look like coordination (creator drops). Every event comes with its ground truth, so
 // detection quality can be measured; the same seed always yields the same
 // events, so benchmarks and replays are comparable run to run.
 package synth
@@ -29,12 +30,16 @@ const (
 	CredentialStuffing = "credential_stuffing"
 	AccountTakeover    = "account_takeover"
 	Lockstep           = "lockstep"
+	// LockstepDrip is a lockstep crowd that spaces its targets 30 s to 3 min
+	// apart instead of seconds: slower to prove, since lockstep evidence is
+	// several shared targets.
+	LockstepDrip = "lockstep_drip"
 )
 
 // Campaigns lists every campaign kind, in the order the generator cycles
 // through them.
 var Campaigns = []string{FollowFarm, SignupBurstIP, ScamWave, CredentialStuffing, LikeFarm,
-	SignupBurstSubnet, Lockstep, AccountTakeover, SignupBurstDevice}
+	SignupBurstSubnet, Lockstep, AccountTakeover, SignupBurstDevice, LockstepDrip}
 
 // Config shapes a workload. The zero value of every field has a sensible
 // default.
@@ -45,13 +50,30 @@ type Config struct {
 	Rate     float64       // ordinary events per second of event time; 0 means 200
 	Every    time.Duration // mean event-time gap between campaign starts; 0 means 2m, negative means no campaigns
 	Kinds    []string      // campaign kinds to inject; nil means all of Campaigns
+	// Drops is the mean event-time gap between creator drops: a popular
+	// account posts three times within two minutes and its fans pile in,
+	// the honest crowd that looks most like lockstep. 0 means 5m, negative
+	// means none.
+	Drops time.Duration
 }
 
 // Truth is the ground truth of one event: which campaign produced it ("" for
-// ordinary activity) and whether a bot or attacker performed it.
+// ordinary activity), which launch of that campaign (Run counts launches
+// from 1, 0 for ordinary activity) and whether a bot or attacker performed
+// it.
 type Truth struct {
 	Campaign string
 	Bot      bool
+	Run      int
+}
+
+// RunKey names the campaign launch an event belongs to, such as
+// "lockstep#7"; "" for ordinary activity.
+func (t Truth) RunKey() string {
+	if t.Campaign == "" {
+		return ""
+	}
+	return t.Campaign + "#" + strconv.Itoa(t.Run)
 }
 
 // Generator produces events in event-time order. It is not safe for
@@ -68,7 +90,7 @@ type Generator struct {
 	// account number; accounts past cfg.Accounts were created during the run.
 	created []int64
 	// truth maps campaign-controlled actors to their campaign.
-	truth    map[string]string
+	truth    map[string]Truth
 	nextKind int
 	nextPost int
 	stopped  bool // no new campaigns
@@ -95,6 +117,7 @@ const (
 	srcOrganic = iota
 	srcLaunch
 	srcScript
+	srcDrop
 )
 
 type sourceHeap []*source
@@ -132,6 +155,9 @@ func New(cfg Config) *Generator {
 	if cfg.Kinds == nil {
 		cfg.Kinds = Campaigns
 	}
+	if cfg.Drops == 0 {
+		cfg.Drops = 5 * time.Minute
+	}
 	cfg.Start = cfg.Start.UTC()
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x57415244454e))
 	g := &Generator{
@@ -139,7 +165,7 @@ func New(cfg Config) *Generator {
 		rng:      rng,
 		zipf:     rand.NewZipf(rng, 1.2, 4, uint64(cfg.Accounts-1)),
 		now:      cfg.Start,
-		truth:    map[string]string{},
+		truth:    map[string]Truth{},
 		created:  make([]int64, cfg.Accounts, cfg.Accounts+cfg.Accounts/4),
 		nextPost: cfg.Accounts * 10,
 	}
@@ -151,6 +177,9 @@ func New(cfg Config) *Generator {
 	g.push(&source{at: cfg.Start, kind: srcOrganic})
 	if cfg.Every > 0 && len(cfg.Kinds) > 0 {
 		g.push(&source{at: cfg.Start.Add(g.expDur(cfg.Every) / 4), kind: srcLaunch})
+	}
+	if cfg.Drops > 0 {
+		g.push(&source{at: cfg.Start.Add(g.expDur(cfg.Drops)), kind: srcDrop})
 	}
 	return g
 }
@@ -166,11 +195,7 @@ func (g *Generator) push(s *source) {
 // over by an attacker report the takeover campaign with Bot false, since the
 // account itself is genuine.
 func (g *Generator) Account(actor string) Truth {
-	c, ok := g.truth[actor]
-	if !ok {
-		return Truth{}
-	}
-	return Truth{Campaign: c, Bot: c != AccountTakeover}
+	return g.truth[actor]
 }
 
 // Next returns the next event in event-time order and its ground truth.
@@ -191,6 +216,10 @@ func (g *Generator) Next() (warden.Event, Truth) {
 				g.launch(s.at)
 			}
 			s.at = s.at.Add(g.expDur(g.cfg.Every))
+			heap.Fix(&g.q, 0)
+		case srcDrop:
+			g.drop(s.at)
+			s.at = s.at.Add(g.expDur(g.cfg.Drops))
 			heap.Fix(&g.q, 0)
 		case srcScript:
 			it := s.script[s.i]
@@ -213,6 +242,26 @@ func (g *Generator) stamp(ev warden.Event) warden.Event {
 	g.seq++
 	ev.ID = "e" + strconv.FormatUint(g.seq, 10)
 	return ev
+}
+
+// Collect returns the first d of event time of cfg's workload, with each
+// event's truth.
+func Collect(cfg Config, d time.Duration) ([]warden.Event, []Truth) {
+	g := New(cfg)
+	var evs []warden.Event
+	var truths []Truth
+	var end time.Time
+	for {
+		ev, tr := g.Next()
+		if end.IsZero() {
+			end = ev.Time.Add(d)
+		}
+		if ev.Time.After(end) {
+			return evs, truths
+		}
+		evs = append(evs, ev)
+		truths = append(truths, tr)
+	}
 }
 
 // Pace calls fn with each event of g so that event time tracks the wall
@@ -387,14 +436,7 @@ func (g *Generator) friend(i int) int {
 // organic produces one ordinary event, or starts an onboarding script (then
 // it returns the zero Event and the script's events follow).
 func (g *Generator) organic(t time.Time) warden.Event {
-	// Activity is heavy-tailed: a quarter of the accounts do most things.
-	i := g.rng.IntN(len(g.created))
-	if g.rng.IntN(4) != 0 {
-		i = g.rng.IntN(len(g.created)/4 + 1)
-	}
-	if _, bot := g.truth[acct(i)]; bot {
-		i = g.rng.IntN(g.cfg.Accounts)
-	}
+	i := g.active()
 	r := g.rng.IntN(1000)
 	switch {
 	case r < 300:
@@ -448,6 +490,51 @@ func (g *Generator) organic(t time.Time) warden.Event {
 	}
 }
 
+// active picks an ordinary account to act. Activity is heavy-tailed: a
+// quarter of the accounts do most things.
+func (g *Generator) active() int {
+	i := g.rng.IntN(len(g.created))
+	if g.rng.IntN(4) != 0 {
+		i = g.rng.IntN(len(g.created)/4 + 1)
+	}
+	if _, bot := g.truth[acct(i)]; bot {
+		i = g.rng.IntN(g.cfg.Accounts)
+	}
+	return i
+}
+
+// drop scripts a creator drop at t: one of the hundred most popular
+// accounts posts three times within two minutes, and each of 50 to 200 of
+// its fans likes each post with probability one half within ninety seconds
+// of it. Fans of one creator thus share several targets within seconds, as
+// a lockstep crowd does; they are ordinary accounts.
+func (g *Generator) drop(t time.Time) {
+	creator := g.rng.IntN(100)
+	fans := make([]int, 50+g.rng.IntN(151))
+	for k := range fans {
+		fans[k] = g.active()
+	}
+	var s []item
+	for p := 0; p < 3; p++ {
+		at := t.Add(g.between(0, 2*time.Minute))
+		ev := g.event(at, warden.EventPost, creator)
+		g.nextPost++
+		post := "p" + strconv.Itoa(g.nextPost)
+		ev.Target, ev.TargetKind = post, warden.TargetContent
+		ev.Text = g.text()
+		s = append(s, item{ev: ev})
+		for _, f := range fans {
+			if g.rng.IntN(2) == 0 && f != creator {
+				ev := g.event(at.Add(g.between(time.Second, 90*time.Second)), warden.EventLike, f)
+				ev.Target, ev.TargetKind = post, warden.TargetContent
+				s = append(s, item{ev: ev})
+			}
+		}
+	}
+	sortItems(s)
+	g.push(&source{at: s[0].ev.Time, kind: srcScript, script: s})
+}
+
 // onPopular is an event by account i on a popular account, or on one of a
 // popular account's posts.
 func (g *Generator) onPopular(t time.Time, typ string, i int, account bool) warden.Event {
@@ -494,10 +581,10 @@ func (g *Generator) randDevice() string {
 	return "d" + strconv.FormatUint(g.rng.Uint64()>>20, 36)
 }
 
-// bot creates a campaign-controlled account created at t.
-func (g *Generator) bot(t time.Time, kind string) int {
+// bot creates an account created at t and controlled by campaign tr.
+func (g *Generator) bot(t time.Time, tr Truth) int {
 	i := g.newAccount(t)
-	g.truth[acct(i)] = kind
+	g.truth[acct(i)] = tr
 	return i
 }
 
@@ -520,7 +607,7 @@ func (g *Generator) ua(automationShare int) string {
 func (g *Generator) launch(t time.Time) {
 	kind := g.cfg.Kinds[g.nextKind%len(g.cfg.Kinds)]
 	g.nextKind++
-	tr := Truth{Campaign: kind, Bot: true}
+	tr := Truth{Campaign: kind, Bot: true, Run: g.nextKind}
 	var s []item
 	add := func(ev warden.Event) { s = append(s, item{ev: ev, truth: tr}) }
 	switch kind {
@@ -535,7 +622,7 @@ func (g *Generator) launch(t time.Time) {
 		ua := g.ua(50)
 		for n := 15 + g.rng.IntN(25); n > 0; n-- {
 			at := t.Add(g.between(0, 20*time.Minute))
-			i := g.bot(at, kind)
+			i := g.bot(at, tr)
 			ip, dev := g.dcIP(), g.randDevice()
 			add(g.botEvent(at, warden.EventSignup, i, ip, dev, ua))
 			at = at.Add(g.between(30*time.Second, 5*time.Minute))
@@ -564,7 +651,7 @@ func (g *Generator) launch(t time.Time) {
 		at := t
 		for n := 12 + g.rng.IntN(30); n > 0; n-- {
 			at = at.Add(g.between(5*time.Second, 40*time.Second))
-			i := g.bot(at, kind)
+			i := g.bot(at, tr)
 			ip, dev := sharedIP, g.randDevice()
 			switch kind {
 			case SignupBurstSubnet:
@@ -600,7 +687,7 @@ func (g *Generator) launch(t time.Time) {
 		ua := g.ua(30)
 		for n := 10 + g.rng.IntN(20); n > 0; n-- {
 			at := t.Add(g.between(0, 15*time.Minute))
-			i := g.bot(at, kind)
+			i := g.bot(at, tr)
 			ip, dev := g.dcIP(), g.randDevice()
 			add(g.botEvent(at, warden.EventSignup, i, ip, dev, ua))
 			for k := 4 + g.rng.IntN(10); k > 0; k-- {
@@ -629,7 +716,7 @@ func (g *Generator) launch(t time.Time) {
 			at = at.Add(g.between(500*time.Millisecond, 6*time.Second))
 			if n%15 == 0 || client == "" {
 				client = "c" + strconv.FormatUint(g.rng.Uint64()>>24, 36)
-				g.truth[client] = kind
+				g.truth[client] = tr
 			}
 			victim := g.rng.IntN(g.cfg.Accounts)
 			ev := warden.Event{Type: warden.EventLoginFailed, Time: at, Actor: client,
@@ -645,7 +732,8 @@ func (g *Generator) launch(t time.Time) {
 		// A genuine account logs in from a new device and country, changes
 		// its email and password, then messages its friends a scam link.
 		victim := g.rng.IntN(g.cfg.Accounts)
-		g.truth[acct(victim)] = kind
+		// The account itself is genuine: its truth says so.
+		g.truth[acct(victim)] = Truth{Campaign: kind, Run: tr.Run}
 		ip, dev, ua := g.dcIP(), g.randDevice(), g.ua(40)
 		cc := "RU"
 		if g.homeCountry(victim) == cc {
@@ -673,26 +761,34 @@ func (g *Generator) launch(t time.Time) {
 			ev.Text = "hey is this you in this video?? https://vid-share.xyz/" + strconv.Itoa(g.rng.IntN(1e6))
 			add(ev)
 		}
-	case Lockstep:
-		// Aged sleeper accounts, otherwise unremarkable, acting on the same
-		// targets within seconds of each other.
-		m := 20 + g.rng.IntN(30)
+	case Lockstep, LockstepDrip:
+		// Aged sleeper accounts, otherwise unremarkable, working through
+		// a list of targets together: each member acts on each target
+		// within seconds of the others. A fast crowd takes its next target
+		// 3 to 20 seconds later, a drip-fed one 30 seconds to 3 minutes
+		// later. The crowd's size and pace differ from launch to launch.
+		m := 15 + g.rng.IntN(36)
 		members := make([]int, m)
 		for k := range members {
-			members[k] = g.bot(t.Add(-time.Duration(30+g.rng.IntN(300))*24*time.Hour), kind)
+			members[k] = g.bot(t.Add(-time.Duration(30+g.rng.IntN(300))*24*time.Hour), tr)
 		}
+		lo, hi := 3*time.Second, 20*time.Second
+		if kind == LockstepDrip {
+			lo, hi = 30*time.Second, 3*time.Minute
+		}
+		spread := g.between(5*time.Second, 20*time.Second)
 		at := t
-		for tg := 8 + g.rng.IntN(8); tg > 0; tg-- {
-			at = at.Add(g.between(30*time.Second, 3*time.Minute))
+		for tg := 6 + g.rng.IntN(10); tg > 0; tg-- {
 			typ, tgt, tk := warden.EventLike, g.post(g.rng.IntN(g.cfg.Accounts)), warden.TargetContent
 			if g.rng.IntN(2) == 0 {
 				typ, tgt, tk = warden.EventFollow, acct(g.rng.IntN(g.cfg.Accounts)), warden.TargetAccount
 			}
 			for _, i := range members {
-				ev := g.event(at.Add(g.between(0, 20*time.Second)), typ, i)
+				ev := g.event(at.Add(g.between(0, spread)), typ, i)
 				ev.Target, ev.TargetKind = tgt, tk
 				add(ev)
 			}
+			at = at.Add(g.between(lo, hi))
 		}
 	}
 	sortItems(s)

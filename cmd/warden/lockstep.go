@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
-	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/synth"
 )
@@ -17,53 +17,55 @@ type lockstepRun struct {
 	detect.LockstepReport
 }
 
-// runLockstep measures lockstep detection on synthetic campaigns with
-// ground truth: the detect package's generator with its default shape (the
-// one the detector's settings were chosen on), a held-out shape (smaller,
-// faster crowds and more creator drops, not used to choose anything), and
-// the synth package's lockstep campaigns (another engineer's generator).
+// lockstepTruth is synth's ground truth as EvalLockstep reads it: members
+// of the fast and drip-fed lockstep campaigns; every other account,
+// campaign bots of other kinds included, counts as not lockstep.
+func lockstepTruth(truths []synth.Truth) []detect.LockstepTruth {
+	out := make([]detect.LockstepTruth, len(truths))
+	for i, tr := range truths {
+		if tr.Campaign == synth.Lockstep || tr.Campaign == synth.LockstepDrip {
+			out[i] = detect.LockstepTruth{Run: tr.RunKey(), Kind: tr.Campaign}
+		}
+	}
+	return out
+}
+
+// runLockstep measures lockstep detection on synth's workload, whose
+// campaigns carry ground truth: the default mix (every campaign kind,
+// creator drops every 5 minutes), and a held-out shape (more accounts, a
+// higher rate, only lockstep campaigns, creator drops every minute) that
+// was run once, after the detector's settings were chosen.
 func runLockstep(seed uint64, asJSON bool) error {
 	var runs []lockstepRun
 	for _, w := range []struct {
 		name string
-		cfg  detect.CampaignConfig
+		cfg  synth.Config
+		d    time.Duration
 	}{
-		{"detect generator, default shape", detect.CampaignConfig{Seed: seed}},
-		{"detect generator, held-out shape", detect.CampaignConfig{Seed: seed + 1000, Members: 10, Targets: 8, Pace: 6 * time.Second,
-			Jitter: 10 * time.Second, Campaigns: 8, Drops: 30, Rate: 300, Duration: 40 * time.Minute}},
+		{"synth default mix, 2 h", synth.Config{Seed: int64(seed)}, 2 * time.Hour},
+		{"held-out: lockstep and drops only, 1 h", synth.Config{Seed: int64(seed) + 1000, Accounts: 40000, Rate: 300,
+			Kinds: []string{synth.Lockstep, synth.LockstepDrip}, Every: 3 * time.Minute, Drops: time.Minute}, time.Hour},
 	} {
-		evs, truth := detect.GenerateCampaigns(w.cfg)
-		r := detect.EvalLockstep(detect.New(detect.Config{NoModel: true}), evs, truth.Member, truth.Start, detect.LockstepFlagGroup, time.Minute)
+		evs, truths := synth.Collect(w.cfg, w.d)
+		r := detect.EvalLockstep(detect.New(detect.Config{NoModel: true}), evs, lockstepTruth(truths), detect.LockstepFlagGroup, time.Minute)
 		runs = append(runs, lockstepRun{w.name, r})
 	}
-	// synth: one hour of its workload with only lockstep campaigns injected.
-	g := synth.New(synth.Config{Seed: int64(seed), Kinds: []string{synth.Lockstep}, Every: 4 * time.Minute})
-	var evs []warden.Event
-	member, start := map[string]string{}, map[string]time.Time{}
-	end := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
-	for {
-		ev, tr := g.Next()
-		if ev.Time.After(end) {
-			break
-		}
-		if tr.Campaign == synth.Lockstep {
-			// synth does not name campaign instances; each member's own
-			// first campaign event stands for its campaign's start.
-			if _, ok := member[ev.Actor]; !ok {
-				member[ev.Actor], start[ev.Actor] = ev.Actor, ev.Time
-			}
-		}
-		evs = append(evs, ev)
-	}
-	r := detect.EvalLockstep(detect.New(detect.Config{NoModel: true}), evs, member, start, detect.LockstepFlagGroup, time.Minute)
-	runs = append(runs, lockstepRun{"synth lockstep campaigns (targets 30s-3m apart)", r})
 	if asJSON {
 		return json.NewEncoder(os.Stdout).Encode(map[string]any{"flag_group": detect.LockstepFlagGroup, "deadline_s": 60, "runs": runs})
 	}
 	fmt.Printf("lockstep: flagged when the group reaches %d accounts; recall counts members flagged within 60 s of event time after their campaign starts\n", detect.LockstepFlagGroup)
-	fmt.Printf("%-50s %8s %8s %9s %8s %10s\n", "workload", "members", "recall", "precision", "flagged", "median s")
+	fmt.Printf("%-42s %-14s %8s %8s %9s %8s %10s\n", "workload", "campaigns", "members", "recall", "precision", "ever", "median s")
 	for _, r := range runs {
-		fmt.Printf("%-50s %8d %8.3f %9.3f %8d %10.1f\n", r.Workload, r.Members, r.Recall, r.Precision, r.Flagged, r.MedianDelayS)
+		fmt.Printf("%-42s %-14s %8d %8.3f %9.3f %8s %10.1f\n", r.Workload, "all", r.Members, r.Recall, r.Precision, "", r.MedianDelayS)
+		kinds := make([]string, 0, len(r.ByKind))
+		for k := range r.ByKind {
+			kinds = append(kinds, k)
+		}
+		slices.Sort(kinds)
+		for _, k := range kinds {
+			kr := r.ByKind[k]
+			fmt.Printf("%-42s %-14s %8d %8.3f %9s %8d %10.1f\n", "", k, kr.Members, kr.Recall, "", kr.FlaggedEver, kr.MedianDelayS)
+		}
 	}
 	return nil
 }
