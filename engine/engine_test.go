@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/synth"
 )
 
 var t0 = time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
@@ -379,10 +381,10 @@ func TestReplayIsRepeatableAndDiffNamesChanges(t *testing.T) {
 	}
 	var first, second []warden.Verdict
 	ctx := context.Background()
-	if _, err := Replay(ctx, cur, evs, func(_ int, v warden.Verdict) { first = append(first, v) }, nil); err != nil {
+	if _, err := Replay(ctx, cur, evs, nil, func(_ int, v warden.Verdict) { first = append(first, v) }, nil); err != nil {
 		t.Fatal(err)
 	}
-	st, err := Replay(ctx, cur, evs, func(_ int, v warden.Verdict) { second = append(second, v) }, nil)
+	st, err := Replay(ctx, cur, evs, nil, func(_ int, v warden.Verdict) { second = append(second, v) }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +401,7 @@ func TestReplayIsRepeatableAndDiffNamesChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Diff(ctx, cur, rs2, evs, nil)
+	rep, err := Diff(ctx, cur, rs2, evs, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,9 +413,31 @@ func TestReplayIsRepeatableAndDiffNamesChanges(t *testing.T) {
 			t.Fatalf("a listed change changes nothing: %+v", c)
 		}
 	}
-	same, err := Diff(ctx, cur, cur, evs, nil)
+	same, err := Diff(ctx, cur, cur, evs, nil, nil)
 	if err != nil || same.Changed != 0 {
 		t.Fatalf("a set diffed against itself changes %d verdicts (%v)", same.Changed, err)
+	}
+}
+
+// TestReplayRunsDetectors checks that a replay with detectors gives rules
+// their detect.* features, as serving does, and one without gives none.
+func TestReplayRunsDetectors(t *testing.T) {
+	evs, _ := synth.Collect(synth.Config{Seed: 3, Accounts: 5000, Rate: 50, Kinds: []string{synth.Lockstep}, Every: 2 * time.Minute}, 10*time.Minute)
+	cur, err := CompileDir("", CompileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	with, err := Replay(ctx, cur, evs, detect.New(detect.Config{}), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err := Replay(ctx, cur, evs, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if with.Hits["lockstep_detector"] == 0 || without.Hits["lockstep_detector"] != 0 {
+		t.Fatalf("lockstep_detector hits: %d with detectors, %d without; want some, then none", with.Hits["lockstep_detector"], without.Hits["lockstep_detector"])
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/engine/state"
 )
 
@@ -146,9 +147,12 @@ type ReplayStats struct {
 
 // Replay evaluates events, in order, through rs with fresh state and no time
 // budget, on one goroutine, so the same events and rules always give the
-// same verdicts. fn, when set, receives each verdict; progress, when set,
-// is called every 10,000 events with the number done.
-func Replay(ctx context.Context, rs *RuleSet, events []warden.Event, fn func(i int, v warden.Verdict), progress func(done int)) (ReplayStats, error) {
+// same verdicts. det, when set, is observed with each event and gives the
+// rules their detect.* features, as in serving; it should be fresh (a
+// detect.Set with a fixed Config.HashSeed keeps replays repeatable). fn,
+// when set, receives each verdict; progress, when set, is called every
+// 10,000 events with the number done.
+func Replay(ctx context.Context, rs *RuleSet, events []warden.Event, det *detect.Set, fn func(i int, v warden.Verdict), progress func(done int)) (ReplayStats, error) {
 	st := state.New()
 	stats := ReplayStats{Hits: map[string]int{}, Actions: map[string]int{}}
 	for _, r := range rs.rules {
@@ -168,7 +172,7 @@ func Replay(ctx context.Context, rs *RuleSet, events []warden.Event, fn func(i i
 			}
 		}
 		ev := &events[i]
-		res := rs.evaluate(ctx, ev, st, nil, 0, true, hooks{})
+		res := rs.evaluate(ctx, ev, st, observe(det, ev), 0, true, hooks{})
 		for _, h := range res.Verdict.Hits {
 			stats.Hits[h.Rule]++
 		}
@@ -223,8 +227,9 @@ const maxChanges = 50
 
 // Diff replays events through the current and the candidate rule sets side
 // by side, each with its own fresh state, and reports the verdicts that
-// change, by rule.
-func Diff(ctx context.Context, current, candidate *RuleSet, events []warden.Event, progress func(done int)) (DiffReport, error) {
+// change, by rule. det, when set, is observed once per event and both sets
+// read the same detect.* features (the detectors do not depend on rules).
+func Diff(ctx context.Context, current, candidate *RuleSet, events []warden.Event, det *detect.Set, progress func(done int)) (DiffReport, error) {
 	stA, stB := state.New(), state.New()
 	rep := DiffReport{Events: len(events), Changes: []Change{}}
 	by := map[string]*RuleDiff{}
@@ -239,8 +244,9 @@ func Diff(ctx context.Context, current, candidate *RuleSet, events []warden.Even
 			}
 		}
 		ev := &events[i]
-		a := current.evaluate(ctx, ev, stA, nil, 0, true, hooks{}).Verdict
-		b := candidate.evaluate(ctx, ev, stB, nil, 0, true, hooks{}).Verdict
+		f := observe(det, ev)
+		a := current.evaluate(ctx, ev, stA, f, 0, true, hooks{}).Verdict
+		b := candidate.evaluate(ctx, ev, stB, f, 0, true, hooks{}).Verdict
 		added, removed := hitDiff(a.Hits, b.Hits)
 		if a.Action == b.Action && len(added) == 0 && len(removed) == 0 {
 			continue
@@ -291,6 +297,15 @@ func Diff(ctx context.Context, current, candidate *RuleSet, events []warden.Even
 		return a.Rule < b.Rule
 	})
 	return rep, nil
+}
+
+// observe returns det's features for ev, or nil without detectors.
+func observe(det *detect.Set, ev *warden.Event) *detect.Features {
+	if det == nil {
+		return nil
+	}
+	f := det.Observe(ev)
+	return &f
 }
 
 // hitDiff returns the rules (with their mode and version) hitting only in b

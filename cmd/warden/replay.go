@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/engine"
 )
 
@@ -30,7 +31,7 @@ type replayOutput struct {
 func init() {
 	var (
 		events, rulesDir, diffDir string
-		asJSON                    bool
+		asJSON, detectors         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "replay --events FILE [--rules DIR] [--json] [--diff DIR]",
@@ -38,7 +39,10 @@ func init() {
 		Long: `replay reads JSON Lines events (gzip-compressed or not), sorts them by event time and
 evaluates them through the rule set (--rules DIR, or the built-in pack) with fresh
 counters, one event at a time, so a replay of the same events always gives the same
-verdicts. It prints the hits of every rule and the events per second.
+verdicts. The built-in detectors (bot-likeness, lockstep, near-duplicate text, linked
+accounts) run on every event as in serve, from a fresh state, so rules reading
+detect.* see what they would have seen live; --detectors=false replays the rules
+alone. It prints the hits of every rule and the events per second.
 
 --diff DIR replays the candidate rule set in DIR beside the current one (each with its
 own state) and reports the verdicts that would change, by rule.`,
@@ -67,7 +71,7 @@ own state) and reports the verdicts that would change, by rule.`,
 			}
 			load := time.Since(loadStart).Seconds()
 			bar := newBar(asJSON, len(evs), "replay")
-			stats, err := engine.Replay(cmd.Context(), cur, evs, nil, bar.set)
+			stats, err := engine.Replay(cmd.Context(), cur, evs, replayDetectors(detectors), nil, bar.set)
 			bar.done()
 			if err != nil {
 				return err
@@ -75,7 +79,7 @@ own state) and reports the verdicts that would change, by rule.`,
 			out := replayOutput{ReplayStats: stats, Rules: orBuiltin(rulesDir), LoadSeconds: load}
 			if cand != nil {
 				bar := newBar(asJSON, len(evs), "diff")
-				rep, err := engine.Diff(cmd.Context(), cur, cand, evs, bar.set)
+				rep, err := engine.Diff(cmd.Context(), cur, cand, evs, replayDetectors(detectors), bar.set)
 				bar.done()
 				if err != nil {
 					return err
@@ -93,7 +97,17 @@ own state) and reports the verdicts that would change, by rule.`,
 	cmd.Flags().StringVar(&rulesDir, "rules", "", "rule set directory (default: the built-in pack)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().StringVar(&diffDir, "diff", "", "candidate rule set to compare against the current one")
+	cmd.Flags().BoolVar(&detectors, "detectors", true, "run the built-in detectors on every event, as serve does")
 	root.AddCommand(cmd)
+}
+
+// replayDetectors returns fresh detectors for a replay, or nil with
+// --detectors=false.
+func replayDetectors(on bool) *detect.Set {
+	if !on {
+		return nil
+	}
+	return detect.New(detect.Config{})
 }
 
 func orBuiltin(dir string) string {
