@@ -1,0 +1,74 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/engine"
+	"github.com/wardenhq/warden/httpapi"
+	"github.com/wardenhq/warden/ingest"
+	"github.com/wardenhq/warden/sqlstore"
+	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
+)
+
+// TestBotVerdictSaysWhy posts a bought-follower profile through the API,
+// the built-in rule pack and the built-in detectors, as serve wires them,
+// and checks that the verdict names the bot-likeness rule and says in words
+// which features drove the score. The rule is in shadow, so the action
+// stays allow.
+func TestBotVerdictSaysWhy(t *testing.T) {
+	db := sqlstoretest.SQLite(t)
+	log := sqlstore.NewEventLog(db)
+	t.Cleanup(log.Close)
+	eng, err := engine.Open(engine.Options{Detectors: detect.New(detect.Config{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	in, err := ingest.New(context.Background(), ingest.Options{Log: log, Engine: eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(httpapi.New(httpapi.Options{DB: db, Ingest: in}).Handler())
+	t.Cleanup(srv.Close)
+	key, _, err := db.CreateKey(context.Background(), warden.RoleApp, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"id":"bot-1","type":"follow","time":"2026-11-22T10:00:00Z","actor":"xk29384756q","target":"u2","target_kind":"account",
+		"attrs":{"created_at":"2026-11-20T00:00:00Z","followers_count":3,"friends_count":1900,"statuses_count":2,"favourites_count":0,
+		"listed_count":0,"default_profile":true,"default_profile_image":true,"description":"","screen_name":"xk29384756q","name":"xk29384756q"}}`
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/events", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out verdicts
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || len(out.Verdicts) != 1 {
+		t.Fatalf("status %d, %v, %+v", resp.StatusCode, err, out)
+	}
+	var hit *warden.Hit
+	for i, h := range out.Verdicts[0].Hits {
+		if h.Rule == "bot_model_high" {
+			hit = &out.Verdicts[0].Hits[i]
+		}
+	}
+	if hit == nil {
+		t.Fatalf("no bot_model_high hit in %+v", out.Verdicts[0])
+	}
+	t.Logf("reason: %s", hit.Reason)
+	// "bot-likeness 0.99: <feature in words> <value>, …"
+	_, why, ok := strings.Cut(hit.Reason, ": ")
+	if !strings.HasPrefix(hit.Reason, "bot-likeness 0.9") || !ok || len(why) < 10 || strings.Contains(why, "[]") {
+		t.Fatalf("the verdict does not say in words why: %q", hit.Reason)
+	}
+}
