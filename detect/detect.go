@@ -5,8 +5,10 @@
 package detect
 
 import (
+	"cmp"
 	"hash/maphash"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -255,4 +257,16 @@ func (s *Set) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Stats{Accounts: s.accts.len(), TextClusters: s.dup.clusters.len(), LinkNodes: s.links.nodes()}
+}
+
+// accountsByID returns every account, in id order (for tests).
+func (s *Set) accountsByID() []*account {
+	var out []*account
+	for _, m := range []map[uint64]*account{s.accts.prev, s.accts.cur} {
+		for _, a := range m {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b *account) int { return cmp.Compare(a.id, b.id) })
+	return out
 }
