@@ -1,21 +1,15 @@
 package httpapi_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/wardenhq/warden"
-	"github.com/wardenhq/warden/detect"
-	"github.com/wardenhq/warden/engine"
-	"github.com/wardenhq/warden/httpapi"
-	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
 )
@@ -61,26 +55,14 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	// As warden serve runs: the built-in rule pack and the detectors.
 	b.Run("http-sqlite-durable-rules+detectors/clients=16", func(b *testing.B) {
-		eng, err := engine.Open(engine.Options{Detectors: detect.New(detect.Config{})})
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchHTTP(b, sqlstoretest.SQLite(b), eng, 16)
+		benchHTTP(b, sqlstoretest.SQLite(b), servedEngine(b), 16)
 	})
 }
 
 var benchRun atomic.Int64
 
 func benchHTTP(b *testing.B, db *sqlstore.DB, eng warden.Engine, clients int) {
-	log := sqlstore.NewEventLog(db)
-	defer log.Close()
-	in, err := ingest.New(context.Background(), ingest.Options{Log: log, Engine: eng})
-	if err != nil {
-		b.Fatal(err)
-	}
-	secret, _, _ := db.CreateKey(context.Background(), warden.RoleApp, "")
-	srv := httptest.NewServer(httpapi.New(httpapi.Options{DB: db, Ingest: in}).Handler())
-	defer srv.Close()
+	url, secret := serveAPI(b, db, eng)
 	run := fmt.Sprintf("r%d", benchRun.Add(1))
 	bodies := make([][]byte, b.N)
 	for i := range bodies {
@@ -89,7 +71,7 @@ func benchHTTP(b *testing.B, db *sqlstore.DB, eng warden.Engine, clients int) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 	b.SetBytes(int64(len(bodies[0])))
 	b.ResetTimer()
-	postConcurrently(b, client, srv.URL+"/v1/events", secret, clients, b.N, 200, func(i int) string { return string(bodies[i]) })
+	postConcurrently(b, client, url+"/v1/events", secret, clients, b.N, 200, func(i int) string { return string(bodies[i]) })
 	b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "events/s")
 }
 

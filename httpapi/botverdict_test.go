@@ -1,19 +1,12 @@
 package httpapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/wardenhq/warden"
-	"github.com/wardenhq/warden/detect"
-	"github.com/wardenhq/warden/engine"
-	"github.com/wardenhq/warden/httpapi"
-	"github.com/wardenhq/warden/ingest"
-	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
 )
 
@@ -23,28 +16,11 @@ import (
 // which features drove the score. The rule is in shadow, so the action
 // stays allow.
 func TestBotVerdictSaysWhy(t *testing.T) {
-	db := sqlstoretest.SQLite(t)
-	log := sqlstore.NewEventLog(db)
-	t.Cleanup(log.Close)
-	eng, err := engine.Open(engine.Options{Detectors: detect.New(detect.Config{})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	in, err := ingest.New(context.Background(), ingest.Options{Log: log, Engine: eng})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(httpapi.New(httpapi.Options{DB: db, Ingest: in}).Handler())
-	t.Cleanup(srv.Close)
-	key, _, err := db.CreateKey(context.Background(), warden.RoleApp, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	url, key := serveAPI(t, sqlstoretest.SQLite(t), servedEngine(t))
 	body := `{"id":"bot-1","type":"follow","time":"2026-11-22T10:00:00Z","actor":"xk29384756q","target":"u2","target_kind":"account",
 		"attrs":{"created_at":"2026-11-20T00:00:00Z","followers_count":3,"friends_count":1900,"statuses_count":2,"favourites_count":0,
 		"listed_count":0,"default_profile":true,"default_profile_image":true,"description":"","screen_name":"xk29384756q","name":"xk29384756q"}}`
-	req, _ := http.NewRequest("POST", srv.URL+"/v1/events", strings.NewReader(body))
+	req, _ := http.NewRequest("POST", url+"/v1/events", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)

@@ -1,23 +1,15 @@
 package httpapi_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/wardenhq/warden"
-	"github.com/wardenhq/warden/detect"
-	"github.com/wardenhq/warden/engine"
-	"github.com/wardenhq/warden/httpapi"
-	"github.com/wardenhq/warden/ingest"
-	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
 )
 
@@ -27,20 +19,7 @@ import (
 // rules and detectors into the durable SQLite log, and reports latency
 // percentiles. b.N is the number of requests (-benchtime 20000x is 10 s).
 func BenchmarkSingleEventLatency(b *testing.B) {
-	db := sqlstoretest.SQLite(b)
-	log := sqlstore.NewEventLog(db)
-	defer log.Close()
-	eng, err := engine.Open(engine.Options{Detectors: detect.New(detect.Config{})})
-	if err != nil {
-		b.Fatal(err)
-	}
-	in, err := ingest.New(context.Background(), ingest.Options{Log: log, Engine: eng})
-	if err != nil {
-		b.Fatal(err)
-	}
-	key, _, _ := db.CreateKey(context.Background(), warden.RoleApp, "")
-	srv := httptest.NewServer(httpapi.New(httpapi.Options{DB: db, Ingest: in}).Handler())
-	defer srv.Close()
+	url, key := serveAPI(b, sqlstoretest.SQLite(b), servedEngine(b))
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	run := fmt.Sprintf("l%d", time.Now().UnixNano())
 
@@ -59,7 +38,7 @@ func BenchmarkSingleEventLatency(b *testing.B) {
 			body := fmt.Sprintf(`{"id":"%s-%d","type":"follow","time":%q,"actor":"user%d","target":"user%d","ip":"198.51.100.%d","attrs":{"user_agent":"app/5.1 ios"}}`,
 				run, i, time.Now().UTC().Format(time.RFC3339Nano), i%3000, (i*7)%3000, i%250)
 			t0 := time.Now()
-			req, _ := http.NewRequest("POST", srv.URL+"/v1/events", strings.NewReader(body))
+			req, _ := http.NewRequest("POST", url+"/v1/events", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+key)
 			resp, err := client.Do(req)
 			if err != nil {
