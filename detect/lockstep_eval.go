@@ -10,7 +10,8 @@ import (
 // LockstepTruth is the ground truth of one event for EvalLockstep: the
 // lockstep campaign run its actor belongs to ("" for none; a run is one
 // launch of a campaign, and its start is its first event), and the kind of
-// campaign, for the per-kind breakdown.
+// campaign its actor belongs to, lockstep or not ("" for an ordinary
+// account).
 type LockstepTruth struct {
 	Run, Kind string
 }
@@ -21,6 +22,11 @@ type LockstepReport struct {
 	FlaggedInTime int     `json:"flagged_in_time"` // members flagged within the deadline of their campaign's start
 	Flagged       int     `json:"flagged"`         // distinct accounts flagged at any time
 	FalseFlagged  int     `json:"false_flagged"`   // of those, not members of a lockstep campaign
+	// FalseFlaggedBots counts the FalseFlagged accounts that belong to a
+	// campaign of another kind (a follow farm's accounts following the
+	// same customers within seconds, say): coordinated, but not what the
+	// truth calls lockstep.
+	FalseFlaggedBots int `json:"false_flagged_bots"`
 	Recall        float64 `json:"recall"`          // FlaggedInTime / Members
 	Precision     float64 `json:"precision"`       // (Flagged - FalseFlagged) / Flagged
 	MedianDelayS  float64 `json:"median_delay_s"`  // from campaign start to a member's first flag
@@ -49,10 +55,14 @@ const LockstepFlagGroup = 8
 func EvalLockstep(s *Set, events []warden.Event, truth []LockstepTruth, minGroup int, deadline time.Duration) LockstepReport {
 	r := LockstepReport{ByKind: map[string]*LockstepKindReport{}}
 	member := map[string]LockstepTruth{}
+	bots := map[string]bool{}
 	start := map[string]time.Time{}
 	for i := range events {
 		tr := truth[i]
 		if tr.Run == "" {
+			if tr.Kind != "" {
+				bots[events[i].Actor] = true
+			}
 			continue
 		}
 		if _, ok := member[events[i].Actor]; !ok {
@@ -81,6 +91,9 @@ func EvalLockstep(s *Set, events []warden.Event, truth []LockstepTruth, minGroup
 		m, ok := member[ev.Actor]
 		if !ok {
 			r.FalseFlagged++
+			if bots[ev.Actor] {
+				r.FalseFlaggedBots++
+			}
 			continue
 		}
 		k := r.ByKind[m.Kind]

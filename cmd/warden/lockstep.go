@@ -18,13 +18,18 @@ type lockstepRun struct {
 }
 
 // lockstepTruth is synth's ground truth as EvalLockstep reads it: members
-// of the fast and drip-fed lockstep campaigns; every other account,
-// campaign bots of other kinds included, counts as not lockstep.
+// of the fast and drip-fed lockstep campaigns; every other account counts
+// as not lockstep, campaign bots of other kinds included (they are
+// reported apart).
 func lockstepTruth(truths []synth.Truth) []detect.LockstepTruth {
 	out := make([]detect.LockstepTruth, len(truths))
 	for i, tr := range truths {
-		if tr.Campaign == synth.Lockstep || tr.Campaign == synth.LockstepDrip {
+		switch tr.Campaign {
+		case synth.Lockstep, synth.LockstepDrip:
 			out[i] = detect.LockstepTruth{Run: tr.RunKey(), Kind: tr.Campaign}
+		case "", synth.AccountTakeover: // a taken-over account is a person's
+		default:
+			out[i] = detect.LockstepTruth{Kind: tr.Campaign}
 		}
 	}
 	return out
@@ -54,9 +59,9 @@ func runLockstep(seed uint64, asJSON bool) error {
 		return json.NewEncoder(os.Stdout).Encode(map[string]any{"flag_group": detect.LockstepFlagGroup, "deadline_s": 60, "runs": runs})
 	}
 	fmt.Printf("lockstep: flagged when the group reaches %d accounts; recall counts members flagged within 60 s of event time after their campaign starts\n", detect.LockstepFlagGroup)
-	fmt.Printf("%-42s %-14s %8s %8s %9s %8s %10s\n", "workload", "campaigns", "members", "recall", "precision", "ever", "median s")
+	fmt.Printf("%-42s %-14s %8s %8s %9s %8s %10s %s\n", "workload", "campaigns", "members", "recall", "precision", "ever", "median s", "false (bots)")
 	for _, r := range runs {
-		fmt.Printf("%-42s %-14s %8d %8.3f %9.3f %8s %10.1f\n", r.Workload, "all", r.Members, r.Recall, r.Precision, "", r.MedianDelayS)
+		fmt.Printf("%-42s %-14s %8d %8.3f %9.3f %8s %10.1f %d (%d)\n", r.Workload, "all", r.Members, r.Recall, r.Precision, "", r.MedianDelayS, r.FalseFlagged, r.FalseFlaggedBots)
 		kinds := make([]string, 0, len(r.ByKind))
 		for k := range r.ByKind {
 			kinds = append(kinds, k)
