@@ -103,28 +103,27 @@ type Set struct {
 	now   int64 // latest event time seen (Unix seconds)
 	seq   uint32
 
-	accts      *gen[*account]
-	lock       lockstep
-	dup        dupText
-	links      linker
-	vec        []float64
-	contrib    []float64
-	mh         minHasher
-	addFeature func(uint64) // s.mh.add, bound once
+	accts   *gen[*account]
+	lock    lockstep
+	dup     dupText
+	links   linker
+	vec     []float64
+	contrib []float64
 }
 
-// account is the per-actor state.
+// account is the per-actor state. The fields most events touch come first,
+// so they share a cache line or two.
 type account struct {
 	id        uint32
+	dirty     bool // profile changed since the last score
+	hasCounts bool // prof.HasCounts(), kept up to date with prof
+	dated     bool // prof.CreatedAt is known; it is created, in Unix seconds
 	firstSeen int64
-	prof      model.Profile
-	beh       model.Behavior
-	dirty     bool  // profile changed since the last score
+	created   int64
 	sinceN    int   // actions since the last score
 	actions   int   // actions seen
 	scoredAt  int64 // event time of the last score
 	score     float64
-	reasons   []string // shared with callers, so replaced, never modified
 	// lockstep partners: accounts that shared LockstepTargets targets with
 	// this one; they count until partnersLast + 2×LockstepSpan.
 	partners     int
@@ -134,6 +133,9 @@ type account struct {
 	linkUF   *uf
 	linkNode int32
 	linkSig  uint64
+	reasons  []string // shared with callers, so replaced, never modified
+	beh      model.Behavior
+	prof     model.Profile
 }
 
 // New returns a Set with cfg. It panics only if the built-in model is
@@ -151,12 +153,40 @@ func New(cfg Config) *Set {
 			s.model = m
 		}
 	}
-	s.addFeature = s.mh.add
 	s.accts = newGen[*account](30*86400, cfg.MaxAccounts)
 	s.lock.init(cfg)
 	s.dup.init(cfg)
 	s.links.init(cfg)
 	return s
+}
+
+// eventKeys is what Observe derives from the event alone: hashes, the text's
+// signature and the behaviour Action. It is computed before the lock is
+// taken, so concurrent callers overlap this part.
+type eventKeys struct {
+	acct, target uint64 // target is 0 when the event does not count for lockstep
+	act          model.Action
+	mh           minHasher
+	bands        [bands]uint64 // LSH band keys of mh.sig when act.Hash != 0
+	ids          [4]uint64     // identifier keys (identifiers), nIDs of them
+	nIDs         int
+	idSig        uint64 // XOR of the identifier keys
+}
+
+func (s *Set) keys(ev *warden.Event, k *eventKeys) {
+	k.acct = s.h.key('a', ev.Actor)
+	if ev.Target != "" && ev.Type != warden.EventView {
+		k.target = s.h.key('t', ev.Target)
+	}
+	k.mh.reset()
+	k.act = model.ActionOfText(ev, k.mh.add)
+	if k.act.Hash != 0 { // SimHash is 0 for texts too short to compare
+		bandKeys(&k.mh.sig, &k.bands)
+	}
+	k.nIDs = len(identifiers(s.h, ev, k.ids[:0]))
+	for _, id := range k.ids[:k.nIDs] {
+		k.idSig ^= id
+	}
 }
 
 // Observe updates the detectors with ev and returns what they know of its
@@ -166,6 +196,8 @@ func (s *Set) Observe(ev *warden.Event) Features {
 		return Features{}
 	}
 	t := ev.Time.Unix()
+	var k eventKeys
+	s.keys(ev, &k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t > s.now {
@@ -174,31 +206,31 @@ func (s *Set) Observe(ev *warden.Event) Features {
 		s.dup.tick(t)
 		s.links.tick(t)
 	}
-	a := s.account(ev, t)
+	if k.act.Hash != 0 {
+		s.dup.touch(&k.bands) // start the table loads while the account is looked up
+	}
+	a := s.account(ev, k.acct, t)
 	var f Features
-	if ev.Target != "" && ev.Type != warden.EventView {
-		f.LockstepGroup = s.lock.observe(a, s.h.key('t', ev.Target), t)
+	if k.target != 0 {
+		f.LockstepGroup = s.lock.observe(a, k.target, t)
 	} else {
 		f.LockstepGroup = s.lock.group(a, t)
 	}
-	s.mh.reset()
-	act := model.ActionOfText(ev, s.addFeature)
-	if act.Hash != 0 { // SimHash is 0 for texts too short to compare
-		f.DupTextAccounts, f.DupTextClusterAgeSeconds = s.dup.observe(a.id, &s.mh.sig, t)
+	if k.act.Hash != 0 {
+		f.DupTextAccounts, f.DupTextClusterAgeSeconds = s.dup.observe(a.id, &k.mh.sig, &k.bands, t)
 	}
 	isNew := t-a.firstSeen < newAccountAge
-	if !a.prof.CreatedAt.IsZero() {
-		isNew = t-a.prof.CreatedAt.Unix() < newAccountAge
+	if a.dated {
+		isNew = t-a.created < newAccountAge
 	}
-	f.LinkedAccounts, f.LinkedNewShare, f.ClusterAgeSeconds = s.links.observe(s.h, ev, a, isNew, t)
-	a.beh.Add(act)
+	f.LinkedAccounts, f.LinkedNewShare, f.ClusterAgeSeconds = s.links.observe(k.ids[:k.nIDs], k.idSig, a, isNew, t)
+	a.beh.Add(k.act)
 	a.sinceN++
 	s.botScore(a, t, &f)
 	return f
 }
 
-func (s *Set) account(ev *warden.Event, t int64) *account {
-	k := s.h.key('a', ev.Actor)
+func (s *Set) account(ev *warden.Event, k uint64, t int64) *account {
 	a, ok := s.accts.get(k)
 	if !ok {
 		s.seq++
@@ -207,6 +239,9 @@ func (s *Set) account(ev *warden.Event, t int64) *account {
 	}
 	if (ev.Type == warden.EventSignup || len(ev.Attrs) > 0) && a.prof.Merge(ev) {
 		a.dirty = true
+		a.hasCounts = a.prof.HasCounts()
+		a.dated = !a.prof.CreatedAt.IsZero()
+		a.created = a.prof.CreatedAt.Unix()
 	}
 	return a
 }
@@ -221,7 +256,7 @@ func (s *Set) botScore(a *account, t int64, f *Features) {
 		return
 	}
 	a.actions++
-	if !a.prof.HasCounts() {
+	if !a.hasCounts {
 		return
 	}
 	n := a.actions

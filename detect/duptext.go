@@ -82,6 +82,7 @@ type dupText struct {
 	tab      []bandSlot
 	clusters *gen[*textCluster]
 	next     uint64
+	touched  uint64 // keeps touch's loads from being optimised away
 }
 
 const (
@@ -98,14 +99,32 @@ func (d *dupText) init(cfg Config) {
 
 func (d *dupText) tick(now int64) { d.clusters.tick(now) }
 
+// bandKeys computes the LSH band keys of sig.
+func bandKeys(sig *signature, keys *[bands]uint64) {
+	for b := range keys {
+		keys[b] = mixKey(uint64(b)+1, uint64(sig[2*b])<<32|uint64(sig[2*b+1]))
+	}
+}
+
+// touch loads the band slots of keys, independently of each other, so their
+// cache misses overlap with each other and with the caller's next work
+// instead of coming one at a time in observe.
+func (d *dupText) touch(keys *[bands]uint64) {
+	var x uint64
+	for _, k := range keys {
+		x ^= d.tab[k&(1<<bandBits-1)].key
+	}
+	d.touched = x
+}
+
 // observe records text by account id at t and returns the distinct accounts
 // in its cluster and the cluster's age; (0, 0) when no other account posted a
-// near-duplicate. sig is the text's MinHash signature.
-func (d *dupText) observe(id uint32, sig *signature, t int64) (int, float64) {
+// near-duplicate. sig is the text's MinHash signature and keys its band keys
+// (bandKeys).
+func (d *dupText) observe(id uint32, sig *signature, keys *[bands]uint64, t int64) (int, float64) {
 	d.seq++
 	var match *sigEntry
-	for b := 0; b < bands; b++ {
-		k := mixKey(uint64(b)+1, uint64(sig[2*b])<<32|uint64(sig[2*b+1]))
+	for _, k := range keys {
 		slot := &d.tab[k&(1<<bandBits-1)]
 		if match == nil && slot.key == k {
 			e := &d.ring[slot.seq&(1<<ringBits-1)]
@@ -142,6 +161,7 @@ func (d *dupText) observe(id uint32, sig *signature, t int64) (int, float64) {
 	}
 	return c.count, float64(t - min(c.first, t))
 }
+
 func agree(a, b *signature) int {
 	n := 0
 	for i := range a {

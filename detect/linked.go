@@ -111,17 +111,12 @@ func identifiers(h hasher, ev *warden.Event, out []uint64) []uint64 {
 	return out
 }
 
-// observe links account a to ev's identifiers and returns its cluster's
+// observe links account a to its event's identifier keys (identifiers),
+// whose XOR is sig, and returns its cluster's
 // size, share of new accounts and age in seconds. Most events come from the
 // device and address the account used last time; then nothing needs linking
 // and only the account's own node is looked at.
-func (l *linker) observe(h hasher, ev *warden.Event, a *account, isNew bool, t int64) (int, float64, float64) {
-	var buf [4]uint64
-	keys := identifiers(h, ev, buf[:0])
-	var sig uint64
-	for _, k := range keys {
-		sig ^= k
-	}
+func (l *linker) observe(keys []uint64, sig uint64, a *account, isNew bool, t int64) (int, float64, float64) {
 	u := l.cur
 	var an int32
 	if a.linkUF == u && a.linkSig == sig {
