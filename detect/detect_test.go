@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/model"
 	"github.com/wardenhq/warden/synth"
 )
 
@@ -435,5 +436,51 @@ func TestFeaturesUnchanged(t *testing.T) {
 	}
 	if got := h.Sum64(); got != goldenFeatures {
 		t.Fatalf("features hash %#x, want %#x: the detectors compute something else than before", got, uint64(goldenFeatures))
+	}
+}
+
+// refSimHash is model.SimHash as first written (64 signed counters), kept to
+// check the bit-sliced version against.
+func refSimHash(s string) uint64 {
+	var v [64]int32
+	n := model.TextFeatures(s, func(f uint64) {
+		for b := 0; b < 64; b++ {
+			v[b] += int32(f>>b&1)*2 - 1
+		}
+	})
+	if n < model.MinWords {
+		return 0
+	}
+	var out uint64
+	for b := 0; b < 64; b++ {
+		if v[b] > 0 {
+			out |= 1 << b
+		}
+	}
+	if out == 0 {
+		out = 1
+	}
+	return out
+}
+
+func TestSimHashMatchesReference(t *testing.T) {
+	texts := []string{"", "lol", "one two three", "one two three four", "Congrats you have been selected for a free giveaway"}
+	for _, e := range goldenEvents(20000) {
+		if e.Text != "" {
+			texts = append(texts, e.Text)
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 2000; i++ { // long texts too: counts past 2^k for several k
+		ws := make([]string, 1+r.IntN(400))
+		for j := range ws {
+			ws[j] = strconv.Itoa(r.IntN(50 + i))
+		}
+		texts = append(texts, strings.Join(ws, " "))
+	}
+	for _, s := range texts {
+		if got, want := model.SimHash(s), refSimHash(s); got != want {
+			t.Fatalf("SimHash(%.60q) = %#x, want %#x", s, got, want)
+		}
 	}
 }

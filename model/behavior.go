@@ -121,9 +121,13 @@ const MinWords = 4
 func SimHash(s string) uint64 { return simHash(s, nil) }
 
 func simHash(s string, each func(uint64)) uint64 {
-	var v [64]int32
+	// Bit b of the hash is set when more than half of the features have bit
+	// b set. The features are counted per bit position in a bit-sliced
+	// counter: planes[i] holds bit i of all 64 counts, so adding a feature
+	// is a carry chain across a few words rather than 64 additions.
+	var c bitCounter
 	n := TextFeatures(s, func(f uint64) {
-		add(&v, f)
+		c.add(f)
 		if each != nil {
 			each(f)
 		}
@@ -131,22 +135,47 @@ func simHash(s string, each func(uint64)) uint64 {
 	if n < MinWords {
 		return 0
 	}
-	var out uint64
-	for b := 0; b < 64; b++ {
-		if v[b] > 0 {
-			out |= 1 << b
-		}
-	}
+	out := c.majority()
 	if out == 0 {
 		out = 1 // 0 means "no hash"
 	}
 	return out
 }
 
-func add(v *[64]int32, f uint64) {
-	for b := 0; b < 64; b++ {
-		v[b] += int32(f>>b&1)*2 - 1
+// bitCounter counts, for each of 64 bit positions, how many added words have
+// that bit set.
+type bitCounter struct {
+	planes [32]uint64 // planes[i] bit b is bit i of position b's count
+	n      uint32     // words added
+	top    int        // planes in use
+}
+
+func (c *bitCounter) add(f uint64) {
+	c.n++
+	carry := f
+	for i := 0; carry != 0; i++ {
+		p := c.planes[i]
+		c.planes[i], carry = p^carry, p&carry
+		if i >= c.top {
+			c.top = i + 1
+		}
 	}
+}
+
+// majority returns the word whose bit b is set when more than half of the
+// added words have bit b set (the SimHash of their ±1 votes: a tie is 0).
+func (c *bitCounter) majority() uint64 {
+	var out uint64
+	for b := 0; b < 64; b++ {
+		var cnt uint32
+		for i := 0; i < c.top; i++ {
+			cnt |= uint32(c.planes[i]>>b&1) << i
+		}
+		if 2*cnt > c.n {
+			out |= 1 << b
+		}
+	}
+	return out
 }
 
 // mix is the splitmix64 finaliser: it spreads FNV's weak high bits.
