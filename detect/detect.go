@@ -133,6 +133,9 @@ type account struct {
 	linkUF   *uf
 	linkNode int32
 	linkSig  uint64
+	// the account's node in the linker's previous epoch prevUF (-1: none)
+	prevUF   *uf
+	prevNode int32
 	reasons  []string // shared with callers, so replaced, never modified
 	beh      model.Behavior
 	prof     model.Profile

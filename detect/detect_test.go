@@ -407,35 +407,50 @@ func goldenEvents(n int) []warden.Event {
 // hot path was reworked for speed. Lockstep (its table slots depend on a
 // random per-Set hash seed, and it is being changed on its own) and the
 // model (retrained from time to time; its features are model/features.go's)
-// are left out.
-const goldenFeatures = 0xce23daed9e2d83a8
+// are left out. goldenShort is the same with the short windows of the test.
+const (
+	goldenFeatures = 0xce23daed9e2d83a8
+	goldenShort    = 0x9b3f1c81511910dc
+)
 
 // TestFeaturesUnchanged checks that speed work on the detectors did not
-// change what they compute.
+// change what they compute, with the default windows and with short ones
+// that make every generation and epoch turn over many times.
 func TestFeaturesUnchanged(t *testing.T) {
 	evs := goldenEvents(200000)
-	s := New(Config{NoModel: true})
-	h := fnv.New64a()
-	var dup, linked, counts, big int
-	for i := range evs {
-		f := s.Observe(&evs[i])
-		fmt.Fprintf(h, "%d %v %d %v %v|", f.DupTextAccounts, f.DupTextClusterAgeSeconds, f.LinkedAccounts, f.LinkedNewShare, f.ClusterAgeSeconds)
-		dup += min(f.DupTextAccounts, 1)
-		linked += min(f.LinkedAccounts, 1)
-		big += min(f.LockstepGroup/LockstepFlagGroup, 1)
-	}
-	for _, a := range s.accountsByID() {
-		fmt.Fprintf(h, "%d %d %v %v %v %v|", a.id, a.firstSeen, a.beh, a.prof.CreatedAt.Unix(), a.prof.Followers, a.prof.Statuses)
-		if a.prof.HasCounts() {
-			counts++
-		}
-	}
-	// The workload must exercise what the hash covers.
-	if dup < 1000 || linked < 1000 || counts < 1000 || big < 100 {
-		t.Fatalf("workload too thin: %d events with duplicates, %d linked, %d in lockstep groups; %d accounts with profile counts", dup, linked, big, counts)
-	}
-	if got := h.Sum64(); got != goldenFeatures {
-		t.Fatalf("features hash %#x, want %#x: the detectors compute something else than before", got, uint64(goldenFeatures))
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want uint64
+	}{
+		{"defaults", Config{NoModel: true}, goldenFeatures},
+		{"short windows", Config{NoModel: true, LinkWindow: 2 * time.Hour, DupWindow: 10 * time.Minute, MaxAccounts: 1500}, goldenShort},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(tc.cfg)
+			h := fnv.New64a()
+			var dup, linked, counts, big int
+			for i := range evs {
+				f := s.Observe(&evs[i])
+				fmt.Fprintf(h, "%d %v %d %v %v|", f.DupTextAccounts, f.DupTextClusterAgeSeconds, f.LinkedAccounts, f.LinkedNewShare, f.ClusterAgeSeconds)
+				dup += min(f.DupTextAccounts, 1)
+				linked += min(f.LinkedAccounts, 1)
+				big += min(f.LockstepGroup/LockstepFlagGroup, 1)
+			}
+			for _, a := range s.accountsByID() {
+				fmt.Fprintf(h, "%d %d %v %v %v %v|", a.id, a.firstSeen, a.beh, a.prof.CreatedAt.Unix(), a.prof.Followers, a.prof.Statuses)
+				if a.prof.HasCounts() {
+					counts++
+				}
+			}
+			// The workload must exercise what the hash covers.
+			if dup < 1000 || linked < 1000 || counts < 300 || big < 100 {
+				t.Fatalf("workload too thin: %d events with duplicates, %d linked, %d in lockstep groups; %d accounts with profile counts", dup, linked, big, counts)
+			}
+			if got := h.Sum64(); got != tc.want {
+				t.Fatalf("features hash %#x, want %#x: the detectors compute something else than before", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -14,21 +14,29 @@ import (
 // is remembered for one to two windows and memory stays bounded.
 
 type uf struct {
-	node    map[uint64]int32 // account or identifier key → node
-	parent  []int32
-	size    []int32 // accounts in the cluster (identifiers do not count)
-	newAcc  []int32
-	first   []int64
-	keyAccs []int32 // for identifier nodes: accounts attached directly
-	start   int64
+	node  map[uint64]int32 // account or identifier key → node
+	n     []ufNode
+	start int64
+}
+
+// ufNode is one node's state, kept together so a lookup touches one cache
+// line rather than one per field.
+type ufNode struct {
+	parent  int32
+	size    int32 // accounts in the cluster (identifiers do not count)
+	newAcc  int32
+	keyAccs int32 // for identifier nodes: accounts attached directly
+	first   int64
 }
 
 func newUF(start int64) *uf { return &uf{node: map[uint64]int32{}, start: start} }
 
+func (u *uf) len() int { return len(u.n) }
+
 func (u *uf) find(x int32) int32 {
-	for u.parent[x] != x {
-		u.parent[x] = u.parent[u.parent[x]]
-		x = u.parent[x]
+	for u.n[x].parent != x {
+		u.n[x].parent = u.n[u.n[x].parent].parent
+		x = u.n[x].parent
 	}
 	return x
 }
@@ -37,9 +45,8 @@ func (u *uf) get(k uint64, t int64, acct, isNew bool) (int32, bool) {
 	if n, ok := u.node[k]; ok {
 		return n, false
 	}
-	n := int32(len(u.parent))
+	n := int32(len(u.n))
 	u.node[k] = n
-	u.parent = append(u.parent, n)
 	var sz, nw int32
 	if acct {
 		sz = 1
@@ -47,10 +54,7 @@ func (u *uf) get(k uint64, t int64, acct, isNew bool) (int32, bool) {
 			nw = 1
 		}
 	}
-	u.size = append(u.size, sz)
-	u.newAcc = append(u.newAcc, nw)
-	u.first = append(u.first, t)
-	u.keyAccs = append(u.keyAccs, 0)
+	u.n = append(u.n, ufNode{parent: n, size: sz, newAcc: nw, first: t})
 	return n, true
 }
 
@@ -59,13 +63,14 @@ func (u *uf) union(a, b int32) int32 {
 	if ra == rb {
 		return ra
 	}
-	if u.size[ra] < u.size[rb] {
+	if u.n[ra].size < u.n[rb].size {
 		ra, rb = rb, ra
 	}
-	u.parent[rb] = ra
-	u.size[ra] += u.size[rb]
-	u.newAcc[ra] += u.newAcc[rb]
-	u.first[ra] = min(u.first[ra], u.first[rb])
+	x, y := &u.n[ra], &u.n[rb]
+	y.parent = ra
+	x.size += y.size
+	x.newAcc += y.newAcc
+	x.first = min(x.first, y.first)
 	return ra
 }
 
@@ -86,12 +91,12 @@ func (l *linker) tick(now int64) {
 	if l.cur.start == 0 {
 		l.cur.start = now
 	}
-	if now-l.cur.start >= int64(l.span) || len(l.cur.parent) >= l.maxNodes {
+	if now-l.cur.start >= int64(l.span) || l.cur.len() >= l.maxNodes {
 		l.prev, l.cur = l.cur, newUF(now)
 	}
 }
 
-func (l *linker) nodes() int { return len(l.cur.parent) + len(l.prev.parent) }
+func (l *linker) nodes() int { return l.cur.len() + l.prev.len() }
 
 // identifiers returns the link keys of ev: device, IP, normalised email and
 // phone. Hashes keep the maps free of per-event strings.
@@ -125,22 +130,29 @@ func (l *linker) observe(keys []uint64, sig uint64, a *account, isNew bool, t in
 		an, _ = u.get(uint64(a.id)|1<<63, t, true, isNew) // account nodes live beside identifier hashes
 		for _, k := range keys {
 			kn, _ := u.get(k, t, false, false)
-			if u.find(kn) == u.find(an) || int(u.keyAccs[kn]) >= l.maxPer {
+			if u.find(kn) == u.find(an) || int(u.n[kn].keyAccs) >= l.maxPer {
 				continue
 			}
-			u.keyAccs[kn]++
+			u.n[kn].keyAccs++
 			u.union(an, kn)
 		}
 		a.linkUF, a.linkNode, a.linkSig = u, an, sig
 	}
-	r := u.find(an)
-	size, nw, first := int(u.size[r]), int(u.newAcc[r]), u.first[r]
+	r := &u.n[u.find(an)]
+	size, nw, first := int(r.size), int(r.newAcc), r.first
 	// The previous epoch may still know a larger cluster for this account.
-	if len(l.prev.parent) > 0 {
-		if pn, ok := l.prev.node[uint64(a.id)|1<<63]; ok {
-			pr := l.prev.find(pn)
-			if int(l.prev.size[pr]) > size {
-				size, nw, first = int(l.prev.size[pr]), int(l.prev.newAcc[pr]), l.prev.first[pr]
+	// Its node there is looked up once per epoch: the previous epoch gains
+	// no nodes.
+	if l.prev.len() > 0 {
+		if a.prevUF != l.prev {
+			a.prevUF, a.prevNode = l.prev, -1
+			if pn, ok := l.prev.node[uint64(a.id)|1<<63]; ok {
+				a.prevNode = pn
+			}
+		}
+		if pn := a.prevNode; pn >= 0 {
+			if pr := &l.prev.n[l.prev.find(pn)]; int(pr.size) > size {
+				size, nw, first = int(pr.size), int(pr.newAcc), pr.first
 			}
 		}
 	}
