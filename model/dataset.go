@@ -331,17 +331,22 @@ func LoadPool(dirs []string, step func()) (*Pool, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.X = append(p.X, ds.Matrix()...)
-		p.Y = append(p.Y, ds.Labels...)
-		p.Names = append(p.Names, ds.Name)
-		for _, l := range ds.Labels {
-			p.Groups = append(p.Groups, fmt.Sprint(ds.Name, "/", l))
-		}
+		p.Add(ds.Name, ds.Matrix(), ds.Labels)
 		if step != nil {
 			step()
 		}
 	}
 	return p, nil
+}
+
+// Add pools the rows X, labelled y, of the dataset called name.
+func (p *Pool) Add(name string, X [][]float64, y []float64) {
+	p.X = append(p.X, X...)
+	p.Y = append(p.Y, y...)
+	p.Names = append(p.Names, name)
+	for _, l := range y {
+		p.Groups = append(p.Groups, fmt.Sprint(name, "/", l))
+	}
 }
 
 func hasProfileAttr(ev *warden.Event) bool {

@@ -210,3 +210,55 @@ func TrainTest(X [][]float64, y, wt []float64, TX [][]float64, Ty []float64, p, 
 	}
 	return out[0], out[1], nil
 }
+
+// Held is one dataset's result under leave-one-dataset-out.
+type Held struct {
+	Test      int      // index of the held-out dataset
+	Train     []string // the datasets trained on
+	M, BM     Metrics  // the learner's and the baseline's
+	Bots, Hum int
+}
+
+// LeaveOneOut holds out, in turn, every dataset that has both classes,
+// trains p and the baseline b on all the others (each dataset and class
+// weighted equally when balance) and scores the held-out one. names, X and
+// y are per dataset. step, if not nil, is called after each held-out set.
+func LeaveOneOut(names []string, X [][][]float64, y [][]float64, p, b Params, balance bool, step func()) ([]Held, error) {
+	var out []Held
+	for t := range names {
+		h := Held{Test: t}
+		for _, v := range y[t] {
+			if v == 1 {
+				h.Bots++
+			} else {
+				h.Hum++
+			}
+		}
+		if h.Bots == 0 || h.Hum == 0 {
+			continue // AUC needs both classes
+		}
+		pool := &Pool{}
+		for d := range names {
+			if d != t {
+				pool.Add(names[d], X[d], y[d])
+			}
+		}
+		var wt []float64
+		if balance {
+			wt = GroupWeights(pool.Groups)
+		}
+		var err error
+		if h.M, h.BM, err = TrainTest(pool.X, pool.Y, wt, X[t], y[t], p, b); err != nil {
+			return nil, err
+		}
+		h.Train = pool.Names
+		out = append(out, h)
+		if step != nil {
+			step()
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no dataset has both bots and humans to hold out")
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -217,6 +218,8 @@ var Names = []string{
 	"favourites_per_status", "listed_per_follower", "log_followers_per_day",
 	"gap_entropy", "gap_log_std", "fast_gap_share", "hour_entropy",
 	"repost_share", "dup_text_share", "link_share", "mention_share",
+	"log_favourites_per_day", "log_listed_per_day", "name_digits",
+	"screen_name_upper_share", "screen_name_distinct_share", "screen_name_underscores",
 }
 
 // Vector computes the feature vector of an account at time now (its account
@@ -240,12 +243,15 @@ func Vector(p *Profile, b *Behavior, now time.Time, out []float64) []float64 {
 	if p.HasDescription >= 0 {
 		desc = float64(utf8.RuneCountInString(p.Description))
 	}
-	snLen, snDig, nLen, nWords, overlap := nan, nan, nan, nan, nan
+	snLen, snDig, nLen, nWords, overlap, nDig := nan, nan, nan, nan, nan, nan
+	snUpper, snDistinct, snUnder := nan, nan, nan
 	if p.ScreenName != "" {
 		snLen = float64(utf8.RuneCountInString(p.ScreenName))
 		snDig = float64(countDigits(p.ScreenName))
+		snUpper, snDistinct, snUnder = nameStats(p.ScreenName)
 	}
 	if p.Name != "" {
+		nDig = float64(countDigits(p.Name))
 		nLen = float64(utf8.RuneCountInString(p.Name))
 		nWords = float64(len(strings.Fields(p.Name)))
 		if p.ScreenName != "" {
@@ -277,7 +283,35 @@ func Vector(p *Profile, b *Behavior, now time.Time, out []float64) []float64 {
 		ls = float64(b.Links / b.Texts)
 		ms = float64(b.Mentions / b.Texts)
 	}
-	return append(out, ge, gs, fast, he, rs, ds, ls, ms)
+	return append(out, ge, gs, fast, he, rs, ds, ls, ms,
+		l(p.Favourites/(age+1)), l(p.Listed/(age+1)), nDig, snUpper, snDistinct, snUnder)
+}
+
+// nameStats returns the share of upper-case letters in a screen name, the
+// share of its characters that are distinct (case folded) and its number of
+// underscores. Generated handles mix case, repeat few characters or pad with
+// underscores differently from chosen ones; none of this needs a corpus.
+func nameStats(s string) (upper, distinct, under float64) {
+	var seen [64]rune // distinct characters of the first 64, case folded
+	n, nd, nu, nus := 0, 0, 0, 0
+	for _, r := range s {
+		n++
+		if unicode.IsUpper(r) {
+			nu++
+		}
+		if r == '_' {
+			nus++
+		}
+		if n > len(seen) {
+			continue
+		}
+		r = unicode.ToLower(r)
+		if !slices.Contains(seen[:nd], r) {
+			seen[nd] = r
+			nd++
+		}
+	}
+	return float64(nu) / float64(n), float64(nd) / float64(min(n, len(seen))), float64(nus)
 }
 
 // num formats a rate or ratio for reading: whole numbers from 100 up, two
@@ -403,6 +437,18 @@ func Describe(i int, v float64) string {
 		return fmt.Sprintf("%s of texts carry links", pct(v))
 	case "mention_share":
 		return fmt.Sprintf("%s of texts mention accounts", pct(v))
+	case "log_favourites_per_day":
+		return fmt.Sprintf("gives %s likes a day of its age", num(e(v)))
+	case "log_listed_per_day":
+		return fmt.Sprintf("added to %s lists a day of its age", num(e(v)))
+	case "name_digits":
+		return fmt.Sprintf("%.0f digits in display name", v)
+	case "screen_name_upper_share":
+		return fmt.Sprintf("%s of the screen name in capitals", pct(v))
+	case "screen_name_distinct_share":
+		return fmt.Sprintf("%s of the screen name's characters are distinct", pct(v))
+	case "screen_name_underscores":
+		return fmt.Sprintf("%.0f underscores in screen name", v)
 	}
 	return fmt.Sprintf("%s = %.3g", Names[i], v)
 }

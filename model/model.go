@@ -20,7 +20,7 @@ import (
 // list or the file layout changes; Load refuses other versions.
 const (
 	Format  = "warden.botmodel"
-	Version = 1
+	Version = 2
 )
 
 // Learner names.
@@ -40,7 +40,12 @@ type Params struct {
 	MinLeaf   int     `json:"min_leaf,omitempty"`
 	Lambda    float64 `json:"lambda,omitempty"`
 	Subsample float64 `json:"subsample,omitempty"`
-	Seed      uint64  `json:"seed"`
+	// Bags > 1 boosts that many models of Rounds trees each, with their own
+	// row subsamples, and averages them: the file holds Bags × Rounds trees
+	// with their outputs divided by Bags, so scoring and explaining are the
+	// same as for one model.
+	Bags int    `json:"bags,omitempty"`
+	Seed uint64 `json:"seed"`
 }
 
 // DefaultParams returns the shipped hyper-parameters for learner.
@@ -51,7 +56,7 @@ func DefaultParams(learner string) Params {
 	case Tree1:
 		return Params{Learner: Tree1, Depth: 4, MinLeaf: 5, Seed: 1}
 	}
-	return Params{Learner: GBT, Rounds: 300, Depth: 3, Rate: 0.05, MinLeaf: 10, Lambda: 1, Subsample: 0.8, Seed: 1}
+	return Params{Learner: GBT, Rounds: 100, Bags: 3, Depth: 3, Rate: 0.15, MinLeaf: 10, Lambda: 1, Subsample: 0.8, Seed: 1}
 }
 
 // Model is a trained bot-likeness model and its file format (JSON).
@@ -150,7 +155,7 @@ func TrainWeighted(X [][]float64, y, wt []float64, p Params) (*Model, error) {
 		pos += v * wt[i]
 		tot += wt[i]
 	}
-	m := &Model{Format: Format, Version: Version, Params: p, Features: slices.Clone(Names[:nf]), N: len(X)}
+	m := &Model{Format: Format, Version: Version, Params: p, Features: slices.Clone(Names), N: len(X)}
 	if nf != len(Names) {
 		m.Features = make([]string, nf)
 		for i := range m.Features {
@@ -179,19 +184,37 @@ func allFeatures(nf int) []int {
 }
 
 func (m *Model) trainGBT(X [][]float64, y, wt []float64, prior float64) {
-	n, nf := len(X), len(X[0])
-	bn := newBinner(X, nf)
+	bn := newBinner(X, len(X[0]))
 	B := bn.bin(X)
 	prior = math.Min(math.Max(prior, 1e-3), 1-1e-3)
 	m.Base = math.Log(prior / (1 - prior))
+	if m.Params.Bags <= 1 {
+		m.Trees = m.boost(X, B, bn, y, wt, m.Params.Seed)
+		return
+	}
+	// Bag b draws its row subsamples from seed 1000·Seed + b.
+	for b := 0; b < m.Params.Bags; b++ {
+		for _, t := range m.boost(X, B, bn, y, wt, m.Params.Seed*1000+uint64(b)) {
+			for i := range t.Value {
+				t.Value[i] /= float64(m.Params.Bags)
+			}
+			m.Trees = append(m.Trees, t)
+		}
+	}
+}
+
+// boost fits Rounds trees by gradient boosting from m.Base.
+func (m *Model) boost(X [][]float64, B [][]uint8, bn *binner, y, wt []float64, seed uint64) []*Tree {
+	n, nf := len(X), len(X[0])
 	F := make([]float64, n)
 	for i := range F {
 		F[i] = m.Base
 	}
 	g, h := make([]float64, n), make([]float64, n)
-	rng := rand.New(rand.NewPCG(m.Params.Seed, 0x9e3779b97f4a7c15))
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	tp := treeParams{depth: m.Params.Depth, minLeaf: m.Params.MinLeaf, lambda: m.Params.Lambda, shrink: m.Params.Rate, minGain: 1e-9, features: allFeatures(nf)}
 	rows := make([]int, 0, n)
+	var trees []*Tree
 	for round := 0; round < m.Params.Rounds; round++ {
 		rows = rows[:0]
 		for i := range F {
@@ -202,11 +225,12 @@ func (m *Model) trainGBT(X [][]float64, y, wt []float64, prior float64) {
 			}
 		}
 		t := growTree(bn, B, g, h, rows, tp)
-		m.Trees = append(m.Trees, t)
+		trees = append(trees, t)
 		for i := range F {
 			F[i] += t.Predict(X[i])
 		}
 	}
+	return trees
 }
 
 func (m *Model) trainTree(X [][]float64, y, wt []float64) {

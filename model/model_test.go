@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -256,7 +257,8 @@ func TestReadRejects(t *testing.T) {
 func TestVectorAndDescribe(t *testing.T) {
 	p := NewProfile()
 	for c, v := range map[string]string{"created_at": "2020-01-01T00:00:00Z", "followers_count": "10", "friends_count": "1000",
-		"screen_name": "anna_rossi", "name": "Anna Rossi", "description": "", "default_profile": "true"} {
+		"screen_name": "Anna_Rossi", "name": "Anna Rossi 2", "description": "", "default_profile": "true",
+		"favourites_count": "21", "listed_count": "0"} {
 		if err := p.Set(c, v); err != nil {
 			t.Fatal(err)
 		}
@@ -266,7 +268,9 @@ func TestVectorAndDescribe(t *testing.T) {
 	if len(x) != len(Names) {
 		t.Fatalf("%d features, %d names", len(x), len(Names))
 	}
-	want := map[string]float64{"log_age_days": math.Log1p(10), "description_len": 0, "default_profile": 1, "screen_name_digits": 0, "name_words": 2}
+	want := map[string]float64{"log_age_days": math.Log1p(10), "description_len": 0, "default_profile": 1, "screen_name_digits": 0, "name_words": 3,
+		"log_favourites_per_day": math.Log1p(21.0 / 11), "log_listed_per_day": 0, "name_digits": 1,
+		"screen_name_upper_share": 0.2, "screen_name_distinct_share": 0.7, "screen_name_underscores": 1}
 	for i, n := range Names {
 		if w, ok := want[n]; ok && math.Abs(x[i]-w) > 1e-9 {
 			t.Errorf("%s = %v, want %v", n, x[i], w)
@@ -492,5 +496,90 @@ func TestReadEventsFillsProfile(t *testing.T) {
 	}
 	if !b.CreatedAt.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("signup did not date the account: %v", b.CreatedAt)
+	}
+}
+
+func TestBaggedGBTIsOneAveragedModel(t *testing.T) {
+	X, y := synthetic("xor", 800, 7)
+	p := DefaultParams(GBT)
+	p.Rounds, p.Bags = 20, 3
+	m, err := Train(X, y, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Trees) != 60 {
+		t.Fatalf("%d trees, want 3 bags of 20", len(m.Trees))
+	}
+	// The bagged model's margin is the mean of the bags' margins.
+	var bags []*Model
+	for b := 0; b < 3; b++ {
+		q := p
+		q.Bags, q.Seed = 0, p.Seed*1000+uint64(b)
+		mb, err := Train(X, y, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bags = append(bags, mb)
+	}
+	for _, x := range X[:50] {
+		var want float64
+		for _, mb := range bags {
+			want += mb.margin(x) / 3
+		}
+		if got := m.margin(x); math.Abs(got-want) > 1e-9 {
+			t.Fatalf("margin %v, mean of bags %v", got, want)
+		}
+		// Saabas contributions plus the roots' outputs still add up to the margin.
+		c := make([]float64, len(x))
+		s, _ := m.ScoreExplain(x, 3, c)
+		sum := m.Base
+		for _, tr := range m.Trees {
+			sum += tr.Value[0]
+		}
+		for _, v := range c {
+			sum += v
+		}
+		if math.Abs(sigmoid(sum)-s) > 1e-9 {
+			t.Fatalf("contributions sum to %v, score %v", sigmoid(sum), s)
+		}
+	}
+}
+
+func TestLeaveOneOut(t *testing.T) {
+	var X [][][]float64
+	var y [][]float64
+	for i, kind := range []string{"linear", "linear", "linear"} {
+		x, l := synthetic(kind, 300, uint64(i+1))
+		X, y = append(X, x), append(y, l)
+	}
+	// A one-class dataset trains but is never held out: AUC needs both classes.
+	var bx [][]float64
+	var by []float64
+	for i, l := range y[0] {
+		if l == 1 {
+			bx, by = append(bx, X[0][i]), append(by, 1)
+		}
+	}
+	X, y = append(X, bx), append(y, by)
+	names := []string{"a", "b", "c", "bots"}
+	p := DefaultParams(GBT)
+	p.Rounds = 20
+	held, err := LeaveOneOut(names, X, y, p, DefaultParams(Tree1), true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(held) != 3 {
+		t.Fatalf("%d held out, want 3", len(held))
+	}
+	for _, h := range held {
+		if len(h.Train) != 3 || slices.Contains(h.Train, names[h.Test]) {
+			t.Errorf("held out %s, trained on %v", names[h.Test], h.Train)
+		}
+		if h.M.AUC < 0.9 {
+			t.Errorf("held out %s: AUC %.3f", names[h.Test], float64(h.M.AUC))
+		}
+	}
+	if _, err := LeaveOneOut(names[3:], X[3:], y[3:], p, DefaultParams(Tree1), true, nil); err == nil {
+		t.Error("no dataset with both classes was accepted")
 	}
 }

@@ -14,17 +14,19 @@ import (
 )
 
 func init() {
-	var data, train, test, learner string
+	var data, train, test, learner, lodo string
 	var folds int
 	var seed uint64
 	var asJSON, balance, lockstep bool
 	cmd := &cobra.Command{
-		Use:   "eval (--data DIR [--folds 5] [--seed 1] | --train DIR[,DIR…] --test DIR) [--json]",
+		Use:   "eval (--data DIR [--folds 5] [--seed 1] | --train DIR[,DIR…] --test DIR | --lodo DIR,DIR[,DIR…]) [--json]",
 		Short: "Measure the bot-likeness model on labeled data, beside a depth-limited tree baseline",
 		Long: `Measures the bot-likeness model on an evaluation dataset (see 'warden datasets import').
 With --data: stratified, seeded k-fold cross-validation; every account is scored by a model
 that did not train on it. With --train and --test: train on some datasets, score another.
-Every result carries the baseline, a depth-4 decision tree on the same features.
+With --lodo: leave one dataset out; every dataset that has both classes is scored by a model
+trained on all the others, and the mean AUC over them is the model-selection criterion
+(docs/detection.md, "Held-out protocol"). Every result carries the baseline, a depth-4 decision tree on the same features.
 With --lockstep: recall and precision of the lockstep detector on synthetic campaigns.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -34,9 +36,14 @@ With --lockstep: recall and precision of the lockstep detector on synthetic camp
 				}
 				return runLockstep(seed, asJSON)
 			}
+			if lodo != "" {
+				if data != "" || train != "" || test != "" {
+					return usagef("--lodo takes no --data, --train or --test")
+				}
+			}
 			cv := data != ""
-			if cv == (train != "" || test != "") || (!cv && (train == "" || test == "")) {
-				return usagef("eval needs either --data DIR or both --train DIR[,DIR…] and --test DIR")
+			if lodo == "" && (cv == (train != "" || test != "") || (!cv && (train == "" || test == ""))) {
+				return usagef("eval needs --data DIR, both --train DIR[,DIR…] and --test DIR, or --lodo DIR,DIR[,DIR…]")
 			}
 			if cv && folds < 2 {
 				return usagef("--folds must be at least 2")
@@ -50,6 +57,9 @@ With --lockstep: recall and precision of the lockstep detector on synthetic camp
 			}
 			p, b := model.DefaultParams(learner), model.DefaultParams(model.Tree1)
 			p.Seed, b.Seed = seed, seed
+			if lodo != "" {
+				return runLODO(strings.Split(lodo, ","), learner, p, b, balance, asJSON, bar)
+			}
 			var res model.Result
 			if cv {
 				ds, err := model.Load(data)
@@ -112,11 +122,69 @@ With --lockstep: recall and precision of the lockstep detector on synthetic camp
 	f.Uint64Var(&seed, "seed", 1, "seed for the folds and the learners")
 	f.StringVar(&train, "train", "", "comma-separated dataset directories to train on")
 	f.StringVar(&test, "test", "", "dataset directory to score")
+	f.StringVar(&lodo, "lodo", "", "comma-separated dataset directories: hold out each one that has both classes in turn, train on the rest")
 	f.StringVar(&learner, "learner", model.GBT, "gbt, logreg or tree")
 	f.BoolVar(&balance, "balance", true, "with --train, weight every training dataset and class equally")
 	f.BoolVar(&lockstep, "lockstep", false, "measure lockstep detection on synthetic campaigns with ground truth instead")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	root.AddCommand(cmd)
+}
+
+// runLODO runs the leave-one-dataset-out protocol and prints each held-out
+// dataset's result and the mean AUC of the learner and the baseline.
+func runLODO(dirs []string, learner string, p, b model.Params, balance, asJSON bool, bar *progressbar.ProgressBar) error {
+	var sets []*model.Dataset
+	var names []string
+	var X [][][]float64
+	var y [][]float64
+	for _, dir := range dirs {
+		ds, err := model.Load(dir)
+		if err != nil {
+			return err
+		}
+		sets, names = append(sets, ds), append(names, ds.Name)
+		X, y = append(X, ds.Matrix()), append(y, ds.Labels)
+		if bar != nil {
+			bar.Add(1)
+		}
+	}
+	if bar != nil {
+		bar.Describe("leave one dataset out")
+	}
+	held, err := model.LeaveOneOut(names, X, y, p, b, balance, func() {
+		if bar != nil {
+			bar.Add(1)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	out := struct {
+		Protocol    string         `json:"protocol"`
+		Learner     string         `json:"learner"`
+		Results     []model.Result `json:"results"`
+		MeanAUC     float64        `json:"mean_auc"`
+		BaselineAUC float64        `json:"baseline_mean_auc"`
+	}{Protocol: "leave one dataset out: each dataset with both classes scored by a model trained on all the others", Learner: learner}
+	for _, h := range held {
+		r := result("train on the other datasets, test on this one", learner, h.Train, sets[h.Test], h.M, h.BM)
+		out.Results = append(out.Results, r)
+		out.MeanAUC += float64(h.M.AUC) / float64(len(held))
+		out.BaselineAUC += float64(h.BM.AUC) / float64(len(held))
+	}
+	if asJSON {
+		return json.NewEncoder(os.Stdout).Encode(out)
+	}
+	fmt.Printf("%s (%s)\n", out.Protocol, learner)
+	fmt.Printf("%-26s %6s %6s %6s %8s %6s %8s\n", "held out", "bots", "humans", "auc", "accuracy", "mcc", "tree auc")
+	for _, r := range out.Results {
+		fmt.Printf("%-26s %6d %6d %6.3f %8.3f %6.3f %8.3f\n", r.Test, r.Bots, r.Humans, float64(r.AUC), r.Accuracy, r.MCC, float64(r.Baseline.AUC))
+	}
+	fmt.Printf("%-26s %6s %6s %6.3f %8s %6s %8.3f\n", "mean", "", "", out.MeanAUC, "", "", out.BaselineAUC)
+	return nil
 }
 
 func result(protocol, learner string, train []string, ds *model.Dataset, m, bm model.Metrics) model.Result {
