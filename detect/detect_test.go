@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/model"
@@ -496,6 +497,38 @@ func TestSimHashMatchesReference(t *testing.T) {
 	for _, s := range texts {
 		if got, want := model.SimHash(s), refSimHash(s); got != want {
 			t.Fatalf("SimHash(%.60q) = %#x, want %#x", s, got, want)
+		}
+	}
+}
+
+// TestTextFeaturesTrimEdges checks model.TextFeatures' word-edge trimming
+// against the rule it implements (strings.TrimFunc of everything but
+// letters, digits, @ and #): a text must give the same features as the text
+// with every word trimmed by that rule beforehand.
+func TestTextFeaturesTrimEdges(t *testing.T) {
+	edge := func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '@' && r != '#' }
+	pieces := []string{"a", "Hello", "ÉTÉ", "naïve", "日本", "x1", "@bob", "#tag", "http://x.co/1", "www.y", "!", "¡", "…", "«", "»", "(", ")", ".", ",", "'", "-", "é", "1", "\u00a0", "\xff", "😀"}
+	r := rand.New(rand.NewPCG(5, 6))
+	collect := func(s string) (fs []uint64) {
+		model.TextFeatures(s, func(f uint64) { fs = append(fs, f) })
+		return fs
+	}
+	for i := 0; i < 20000; i++ {
+		words := make([]string, 1+r.IntN(8))
+		trimmed := make([]string, 0, len(words))
+		for j := range words {
+			var b strings.Builder
+			for k := 1 + r.IntN(4); k > 0; k-- {
+				b.WriteString(pieces[r.IntN(len(pieces))])
+			}
+			words[j] = b.String()
+			if w := strings.TrimFunc(words[j], edge); w != "" {
+				trimmed = append(trimmed, w)
+			}
+		}
+		s, want := strings.Join(words, " "), strings.Join(trimmed, " ")
+		if got, exp := collect(s), collect(want); !slices.Equal(got, exp) {
+			t.Fatalf("TextFeatures(%q) differs from TextFeatures(%q)", s, want)
 		}
 	}
 }

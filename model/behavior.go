@@ -79,9 +79,10 @@ func TextFeatures(s string, fn func(uint64)) int {
 		for j < len(s) && s[j] != ' ' && s[j] != '\n' && s[j] != '\t' && s[j] != '\r' {
 			j++
 		}
-		w := strings.TrimFunc(s[i:j], func(r rune) bool {
-			return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '@' && r != '#'
-		})
+		w := s[i:j]
+		if len(w) > 0 && !(wordByte(w[0]) && wordByte(w[len(w)-1])) {
+			w = strings.TrimFunc(w, isEdge)
+		}
 		s = s[j:]
 		if w == "" {
 			continue
@@ -110,6 +111,17 @@ func TextFeatures(s string, fn func(uint64)) int {
 		prev = h
 	}
 	return words
+}
+
+// isEdge reports whether r is trimmed from the edges of a word.
+func isEdge(r rune) bool {
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '@' && r != '#'
+}
+
+// wordByte reports whether the ASCII byte c is kept at a word's edge (for
+// bytes of multi-byte runes it reports false, and TrimFunc decides).
+func wordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '@' || c == '#'
 }
 
 // MinWords is the fewest words a text needs to be compared for duplication:

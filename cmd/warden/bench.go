@@ -242,14 +242,14 @@ func runBench(ctx context.Context, d time.Duration, seed int64, workers int, det
 		// them, in alternating order, so the detectors' cost is measured
 		// against a baseline from the same run.
 		if plain != nil && chunks%2 == 1 {
-			w, c, _ := evalChunk(ctx, plain, evs, plainVerdicts, workers)
+			w, c, _ := evalChunk(ctx, "plain", plain, evs, plainVerdicts, workers)
 			plainTime, plainCPU = plainTime+w, plainCPU+c
 		}
-		w, c, ls := evalChunk(ctx, eng, evs, verdicts, workers)
+		w, c, ls := evalChunk(ctx, "main", eng, evs, verdicts, workers)
 		evalTime, evalCPU = evalTime+w, evalCPU+c
 		lat = append(lat, ls...)
 		if plain != nil && chunks%2 == 0 {
-			w, c, _ := evalChunk(ctx, plain, evs, plainVerdicts, workers)
+			w, c, _ := evalChunk(ctx, "plain", plain, evs, plainVerdicts, workers)
 			plainTime, plainCPU = plainTime+w, plainCPU+c
 		}
 		chunks++
@@ -445,8 +445,10 @@ func cpuTime() time.Duration {
 // in event-time order from a shared cursor, a few at a time, as a server's
 // concurrent requests would arrive, so no worker runs ahead of the others'
 // event time. It returns the wall and process CPU time it took and each
-// event's latency in ns.
-func evalChunk(ctx context.Context, eng *engine.Engine, evs []warden.Event, verdicts []warden.Verdict, workers int) (wall, cpu time.Duration, lat []uint32) {
+// event's latency in ns. The workers carry the profiler label engine=name
+// (main, or plain for the engine without detectors), so a --cpuprofile can
+// be split by engine with pprof -tagfocus.
+func evalChunk(ctx context.Context, name string, eng *engine.Engine, evs []warden.Event, verdicts []warden.Verdict, workers int) (wall, cpu time.Duration, lat []uint32) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	lats := make([][]uint32, workers)
@@ -454,7 +456,7 @@ func evalChunk(ctx context.Context, eng *engine.Engine, evs []warden.Event, verd
 	start := time.Now()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
-		go func(w int) {
+		go pprof.Do(ctx, pprof.Labels("engine", name), func(ctx context.Context) {
 			defer wg.Done()
 			l := make([]uint32, 0, len(evs)/workers+benchBlock)
 			for {
@@ -469,7 +471,7 @@ func evalChunk(ctx context.Context, eng *engine.Engine, evs []warden.Event, verd
 				}
 			}
 			lats[w] = l
-		}(w)
+		})
 	}
 	wg.Wait()
 	wall, cpu = time.Since(start), cpuTime()-cpu0
