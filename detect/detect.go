@@ -109,6 +109,7 @@ type Set struct {
 	links   linker
 	vec     []float64
 	contrib []float64
+	touched uint64 // keeps Observe's early loads from being optimised away
 }
 
 // account is the per-actor state. The fields most events touch come first,
@@ -209,8 +210,14 @@ func (s *Set) Observe(ev *warden.Event) Features {
 		s.dup.tick(t)
 		s.links.tick(t)
 	}
+	// Start the table loads that do not depend on the account, so their
+	// cache misses overlap with the account lookup's instead of following
+	// them one at a time.
+	if k.target != 0 {
+		s.touched ^= s.lock.targets[k.target&(1<<targetBits-1)].key
+	}
 	if k.act.Hash != 0 {
-		s.dup.touch(&k.bands) // start the table loads while the account is looked up
+		s.dup.touch(&k.bands)
 	}
 	a := s.account(ev, k.acct, t)
 	var f Features
