@@ -7,8 +7,11 @@ import (
 
 // maxBins is the number of value bins per feature a tree considers for its
 // splits (plus one for missing values). Quantile bins make training
-// O(rows × features) per level and are robust to heavy-tailed counts.
-const maxBins = 48
+// O(rows × features) per level and are robust to heavy-tailed counts. 128
+// rather than 48: finer cuts at the low end of the counts, where fake
+// followers live, lifted the held-out AUC on cresci-2015 (docs/detection.md).
+// At most 254, so that a bin index fits in a uint8.
+const maxBins = 128
 
 // binner maps raw feature values to bins 1..len(cuts)+1; bin 0 is missing.
 type binner struct {
