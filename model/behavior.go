@@ -175,19 +175,24 @@ func (c *bitCounter) add(f uint64) {
 }
 
 // majority returns the word whose bit b is set when more than half of the
-// added words have bit b set (the SimHash of their ±1 votes: a tie is 0).
+// added words have bit b set (the SimHash of their ±1 votes: a tie is 0). It
+// compares all 64 counts with n/2 at once, from the top bit plane down.
 func (c *bitCounter) majority() uint64 {
-	var out uint64
-	for b := 0; b < 64; b++ {
-		var cnt uint32
-		for i := 0; i < c.top; i++ {
-			cnt |= uint32(c.planes[i]>>b&1) << i
-		}
-		if 2*cnt > c.n {
-			out |= 1 << b
+	half := c.n / 2 // count > n/2 exactly when count > floor(n/2)
+	if c.top < 32 && half>>c.top != 0 {
+		return 0 // half needs more bits than any count has
+	}
+	var gt uint64
+	eq := ^uint64(0) // lanes whose count equals half in the planes seen so far
+	for i := c.top - 1; i >= 0; i-- {
+		if half>>i&1 == 0 {
+			gt |= eq & c.planes[i]
+			eq &^= c.planes[i]
+		} else {
+			eq &= c.planes[i]
 		}
 	}
-	return out
+	return gt
 }
 
 // mix is the splitmix64 finaliser: it spreads FNV's weak high bits.
