@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,9 +43,10 @@ func TestBotVerdictSaysWhy(t *testing.T) {
 		t.Fatalf("no bot_model_high hit in %+v", out.Verdicts[0])
 	}
 	t.Logf("reason: %s", hit.Reason)
-	// "bot-likeness 0.99: <feature in words> <value>, …"
-	_, why, ok := strings.Cut(hit.Reason, ": ")
-	if !strings.HasPrefix(hit.Reason, "bot-likeness 0.9") || !ok || len(why) < 10 || strings.Contains(why, "[]") {
+	// "bot-likeness 0.99: <feature in words> <value>; …"
+	head, why, ok := strings.Cut(hit.Reason, ": ")
+	score, err := strconv.ParseFloat(strings.TrimPrefix(head, "bot-likeness "), 64)
+	if !ok || err != nil || score < 0.9 || len(why) < 10 || strings.Contains(why, "[]") {
 		t.Fatalf("the verdict does not say in words why: %q", hit.Reason)
 	}
 }
