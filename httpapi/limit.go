@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -72,17 +71,11 @@ func (l *limiter) sweep(now int64) {
 	}
 }
 
-// clientAddr is the client's IP address, without the port.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// ClientAddr is the client's IP address, without the port.
-func ClientAddr(r *http.Request) string { return clientAddr(r) }
+// ClientAddr is the address of the client that sent r, without the port:
+// the connection's peer, or behind the server's trusted proxies
+// (Options.TrustedProxies) the address they forwarded for. Rate limits key
+// on it.
+func (s *Server) ClientAddr(r *http.Request) string { return s.clients.addr(r) }
 
 // keyCache remembers recently verified API keys so that a busy client does
 // not cost a database lookup per request. A revoked key stops working within

@@ -85,7 +85,7 @@ func (s *Server) OpenAPI() map[string]any {
 }
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
-	if !s.public.Allow(clientAddr(r)) {
+	if !s.public.Allow(s.ClientAddr(r)) {
 		writeError(w, warden.Errorf(warden.ERATELIMIT, "too many requests; slow down"))
 		return
 	}

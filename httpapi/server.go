@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +34,11 @@ type Options struct {
 	// PublicRate is how many requests per second one client address may make
 	// to public or failing-auth endpoints (burst 4x). Zero means 20.
 	PublicRate float64
+	// TrustedProxies are the reverse proxies (load balancers) in front of
+	// the server. A request from one of them is attributed to the address
+	// it forwarded for in X-Forwarded-For; without them every client behind
+	// a proxy would share one rate limit. Empty: the connection's peer.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the HTTP API.
@@ -44,6 +50,7 @@ type Server struct {
 	routes  []RouteSpec
 	schemas map[string]json.RawMessage
 	routeMu sync.Mutex
+	clients clientResolver
 	ready   func() bool
 
 	latency *prometheus.HistogramVec
@@ -77,7 +84,8 @@ func New(opt Options) *Server {
 	if opt.PublicRate == 0 {
 		opt.PublicRate = 20
 	}
-	s := &Server{opt: opt, mux: http.NewServeMux(), public: newLimiter(opt.PublicRate, int(opt.PublicRate*4), 100000)}
+	s := &Server{opt: opt, mux: http.NewServeMux(), public: newLimiter(opt.PublicRate, int(opt.PublicRate*4), 100000),
+		clients: clientResolver{trusted: opt.TrustedProxies}}
 	s.keys.ttl = 30 * time.Second
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "warden_http_request_duration_seconds", Help: "HTTP request latency by route and status.",
@@ -167,7 +175,7 @@ func (s *Server) authenticate(r *http.Request) (*warden.Principal, error) {
 	h := r.Header.Get("Authorization")
 	secret, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || secret == "" {
-		if !s.public.Allow(clientAddr(r)) {
+		if !s.public.Allow(s.ClientAddr(r)) {
 			return nil, warden.Errorf(warden.ERATELIMIT, "too many requests without a valid key; slow down")
 		}
 		return nil, warden.Errorf(warden.EUNAUTHORIZED, "send an API key: Authorization: Bearer <key> (create one with `warden keys create --role ROLE`)")
@@ -176,7 +184,7 @@ func (s *Server) authenticate(r *http.Request) (*warden.Principal, error) {
 		return &warden.Principal{ID: k.ID, Name: k.Name, Role: k.Role, Kind: "key"}, nil
 	}
 	// Unknown secrets cost a database lookup: limit them per client.
-	if !s.public.Allow(clientAddr(r)) {
+	if !s.public.Allow(s.ClientAddr(r)) {
 		return nil, warden.Errorf(warden.ERATELIMIT, "too many requests with invalid keys; slow down")
 	}
 	k, err := s.opt.DB.KeyBySecret(r.Context(), secret)

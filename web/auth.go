@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden"
-	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/sqlstore"
 )
 
@@ -96,7 +95,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.renderSignIn(w, r, http.StatusUnprocessableEntity, f)
 		return
 	}
-	if !c.ipLimit.Allow(httpapi.ClientAddr(r)) || !c.userLimit.Allow(strings.ToLower(f.Username)) {
+	if !c.ipLimit.Allow(c.clientAddr(r)) || !c.userLimit.Allow(strings.ToLower(f.Username)) {
 		w.Header().Set("Retry-After", "20")
 		f.Error = "Too many sign-in attempts. Wait a minute, then try again."
 		c.renderSignIn(w, r, http.StatusTooManyRequests, f)
@@ -110,7 +109,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	u, err := c.opt.DB.CheckLogin(r.Context(), f.Username, password)
 	<-c.checks
 	if warden.ErrorCode(err) == warden.EUNAUTHORIZED {
-		c.opt.Logger.Info("console sign-in failed", "username", f.Username, "addr", httpapi.ClientAddr(r))
+		c.opt.Logger.Info("console sign-in failed", "username", f.Username, "addr", c.clientAddr(r))
 		f.Error = "Wrong username or password."
 		c.renderSignIn(w, r, http.StatusUnauthorized, f)
 		return
@@ -137,7 +136,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		// open signed in. Cross-site posts are refused by checkCSRF anyway.
 		SameSite: http.SameSiteLaxMode,
 	})
-	c.opt.Logger.Info("console sign-in", "user", u.Username, "role", u.Role, "addr", httpapi.ClientAddr(r))
+	c.opt.Logger.Info("console sign-in", "user", u.Username, "role", u.Role, "addr", c.clientAddr(r))
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)
 }
 

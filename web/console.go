@@ -118,6 +118,11 @@ type Options struct {
 	// taken from the Host header. A reverse proxy that rewrites Host needs
 	// the public origin here, or every form post is refused.
 	TrustedOrigins []string
+	// ClientAddr gives a request's client address, for sign-in rate limits
+	// and logs; nil means the connection's peer. Behind a reverse proxy,
+	// pass the API server's (httpapi.Server.ClientAddr), which knows the
+	// trusted proxies.
+	ClientAddr func(*http.Request) string
 }
 
 // Console is the console's set of pages, mounted on one ServeMux.
@@ -168,6 +173,9 @@ func New(mux *http.ServeMux, opt Options) (*Console, error) {
 	}
 	if opt.Feed == nil {
 		opt.Feed = NewFeed(DefaultFeedSize)
+	}
+	if opt.ClientAddr == nil {
+		opt.ClientAddr = httpapi.PeerAddr
 	}
 	as, err := loadAssets()
 	if err != nil {
@@ -382,3 +390,5 @@ func formatUS(us int64) string {
 	}
 	return time.UnixMicro(us).UTC().Format("2006-01-02 15:04:05 UTC")
 }
+
+func (c *Console) clientAddr(r *http.Request) string { return c.opt.ClientAddr(r) }

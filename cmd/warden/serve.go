@@ -42,6 +42,8 @@ type serveConfig struct {
 	logLevel        string
 	logJSON         bool
 	shutdown        time.Duration
+	trustedProxies  string
+	publicOrigins   []string
 }
 
 func init() {
@@ -82,12 +84,25 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 	f.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	f.DurationVar(&c.shutdown, "shutdown-timeout", 20*time.Second, "how long to wait for in-flight requests on shutdown")
+	f.StringVar(&c.trustedProxies, "trusted-proxies", "", "reverse proxies in front of Warden (comma-separated addresses or CIDR prefixes): requests from them are attributed, and rate-limited, by the X-Forwarded-For address they add")
+	f.StringSliceVar(&c.publicOrigins, "public-origin", nil, "the console's public origin(s), such as https://warden.example.com, when a reverse proxy rewrites the Host header")
 	root.AddCommand(cmd)
 }
 
 func serve(parent context.Context, c serveConfig) error {
 	if c.webhookURL != "" && c.webhookSecret == "" {
 		return usagef("--webhook-url needs --webhook-secret (or WARDEN_WEBHOOK_SECRET): the platform must be able to verify notifications")
+	}
+	proxies, err := httpapi.ParseProxies(c.trustedProxies)
+	if err != nil {
+		return usagef("--trusted-proxies: %v", err)
+	}
+	for _, o := range c.publicOrigins {
+		// The console's own check, run now so a typo is a usage error
+		// rather than a console that refuses every form.
+		if err := http.NewCrossOriginProtection().AddTrustedOrigin(o); err != nil {
+			return usagef("--public-origin %q: %v", o, err)
+		}
 	}
 	logger := newLogger(c.logLevel, c.logJSON)
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
@@ -127,11 +142,11 @@ func serve(parent context.Context, c serveConfig) error {
 		evlog.Close()
 		return err
 	}
-	api := httpapi.New(httpapi.Options{DB: st, Ingest: in, Logger: logger, Registry: reg})
+	api := httpapi.New(httpapi.Options{DB: st, Ingest: in, Logger: logger, Registry: reg, TrustedProxies: proxies})
 	var ready atomic.Bool
 	api.SetReady(ready.Load)
 	httpapi.RegisterIncidents(api, svc)
-	mountConsole(api, st, eng, svc, logger)
+	mountConsole(api, st, eng, svc, logger, c.publicOrigins)
 	go svc.RunDelivery(ctx, time.Second)
 
 	srv := &http.Server{Addr: c.addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,

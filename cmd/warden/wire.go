@@ -66,8 +66,8 @@ func openEngine(c serveConfig, labels engine.Labels, logger *slog.Logger, reg pr
 // ingest's OnAccepted; it is bounded, and cheap enough for the ingest path.
 var consoleFeed = web.NewFeed(web.DefaultFeedSize)
 
-func mountConsole(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, logger *slog.Logger) {
-	opt := web.Options{DB: st, Feed: consoleFeed, Logger: logger}
+func mountConsole(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, logger *slog.Logger, origins []string) {
+	opt := web.Options{DB: st, Feed: consoleFeed, Logger: logger, TrustedOrigins: origins, ClientAddr: api.ClientAddr}
 	// The rules page needs the engine's rules and last load error; an engine
 	// that does not report them leaves the page saying so.
 	if rs, ok := eng.(web.RuleSource); ok {
