@@ -372,11 +372,51 @@ func (m *Model) margin(x []float64) float64 {
 	return s
 }
 
-// Reason is one feature's push on a score.
+// Reason is one fact's push on a score: Feature is the feature that tells
+// it (Text, in words), Push the change in log-odds of every feature saying
+// the same fact (trees: along the path; logreg: w·z).
 type Reason struct {
 	Feature int
-	Push    float64 // change in log-odds (trees: along the path; logreg: w·z)
+	Push    float64
 	Text    string
+}
+
+// facts groups the features that say one fact about an account, so that an
+// explanation names each fact once.
+var facts = [][]string{
+	{"log_followers", "log_followers_per_day"},
+	{"log_friends", "log_friends_per_day"},
+	{"log_statuses", "log_statuses_per_day"},
+	{"log_favourites", "favourites_per_status", "log_favourites_per_day"},
+	{"log_listed", "listed_per_follower", "log_listed_per_day"},
+	{"screen_name_len", "screen_name_digits", "screen_name_upper_share", "screen_name_distinct_share", "screen_name_underscores"},
+	{"name_len", "name_words", "name_digits", "name_screen_name_overlap"},
+}
+
+// factIndex maps each feature to its fact in facts, or -1 when it stands
+// alone.
+var factIndex = func() []int {
+	idx := make([]int, len(Names))
+	for i := range idx {
+		idx[i] = -1
+	}
+	for g, names := range facts {
+		for _, n := range names {
+			i := slices.Index(Names, n)
+			if i < 0 {
+				panic("model: fact names unknown feature " + n)
+			}
+			idx[i] = g
+		}
+	}
+	return idx
+}()
+
+func factOf(f int) int {
+	if f < len(factIndex) {
+		return factIndex[f]
+	}
+	return -1
 }
 
 // Explain returns the features that pushed x's score towards bot, strongest
@@ -424,12 +464,35 @@ func (m *Model) ScoreExplain(x []float64, k int, buf []float64) (float64, []Reas
 	if score < 0.5 {
 		return score, nil
 	}
+	// Features that say one fact in different ways (likes given, likes
+	// per post, likes a day) make one reason: the fact's push is the sum
+	// of its features' pushes, told in words by the feature that pushed
+	// most. Otherwise "0 likes given" and "gives 0 likes a day" could take
+	// two of the k places.
 	var rs []Reason
 	for f, v := range c {
-		if v > 0.05 || (m.Params.Learner == Tree1 && v > 0.01) {
-			rs = append(rs, Reason{Feature: f, Push: v})
+		g := factOf(f)
+		if g < 0 {
+			if v > 0 {
+				rs = append(rs, Reason{Feature: f, Push: v})
+			}
+			continue
 		}
+		i := slices.IndexFunc(rs, func(r Reason) bool { return factOf(r.Feature) == g })
+		if i < 0 {
+			rs = append(rs, Reason{Feature: f, Push: v})
+			continue
+		}
+		if v > c[rs[i].Feature] {
+			rs[i].Feature = f
+		}
+		rs[i].Push += v
 	}
+	floor := 0.05
+	if m.Params.Learner == Tree1 {
+		floor = 0.01
+	}
+	rs = slices.DeleteFunc(rs, func(r Reason) bool { return r.Push <= floor })
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Push > rs[j].Push })
 	if len(rs) > k {
 		rs = rs[:k]

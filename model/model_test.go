@@ -583,3 +583,36 @@ func TestLeaveOneOut(t *testing.T) {
 		t.Error("no dataset with both classes was accepted")
 	}
 }
+
+// TestExplainNamesEachFactOnce checks that features saying one fact (likes
+// given, likes per post, likes a day) make one reason whose push is their
+// sum, told by the feature that pushed most, and that a fact pushed down by
+// one of its features and up by another counts the net push.
+func TestExplainNamesEachFactOnce(t *testing.T) {
+	n := len(Names)
+	m := &Model{Params: Params{Learner: LogReg}, Mean: make([]float64, n), Std: make([]float64, n), W: make([]float64, n), WMiss: make([]float64, n)}
+	x := make([]float64, n)
+	for i := range n {
+		m.Std[i] = 1
+	}
+	push := func(name string, v float64) {
+		i := slices.Index(Names, name)
+		m.W[i], x[i] = v, 1
+	}
+	push("log_favourites", 0.3)
+	push("favourites_per_status", 0.4)
+	push("log_favourites_per_day", 0.2)
+	push("log_followers", 0.5)
+	push("screen_name_digits", 0.45)
+	push("screen_name_len", -0.2)
+	push("gap_entropy", 0.1)
+	rs := m.Explain(x, 3)
+	got := make([]string, len(rs))
+	for i, r := range rs {
+		got[i] = fmt.Sprintf("%s %.2f", Names[r.Feature], r.Push)
+	}
+	want := []string{"favourites_per_status 0.90", "log_followers 0.50", "screen_name_digits 0.25"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("reasons %v, want %v", got, want)
+	}
+}
