@@ -6,7 +6,6 @@ package detect
 
 import (
 	"cmp"
-	"hash/maphash"
 	"math"
 	"slices"
 	"sync"
@@ -64,6 +63,11 @@ type Config struct {
 	// linking more of them (default 200): a carrier NAT or a café's IP would
 	// otherwise chain the whole platform into one cluster.
 	MaxLinksPerKey int
+	// HashSeed, when non-zero, makes the detectors' hashing the same in
+	// every process, so replays and evaluations repeat exactly. Zero (for
+	// serving) seeds it at random, so identifiers cannot be chosen to
+	// collide.
+	HashSeed uint64
 }
 
 func (c *Config) defaults() {
@@ -146,7 +150,7 @@ type account struct {
 // corrupt, which the package's tests rule out.
 func New(cfg Config) *Set {
 	cfg.defaults()
-	s := &Set{cfg: cfg, h: hasher{seed: maphash.MakeSeed()}}
+	s := &Set{cfg: cfg, h: newHasher(cfg.HashSeed)}
 	if !cfg.NoModel {
 		s.model = cfg.Model
 		if s.model == nil {

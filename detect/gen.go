@@ -50,9 +50,27 @@ func (g *gen[V]) put(k uint64, v V) { g.cur[k] = v }
 func (g *gen[V]) len() int { return len(g.cur) + len(g.prev) }
 
 // hasher hashes keys with a per-Set seed; key kinds are kept apart by a
-// one-byte prefix mixed into the hash.
-type hasher struct{ seed maphash.Seed }
+// one-byte prefix mixed into the hash. By default the seed is random
+// (maphash), so nobody can choose identifiers that collide and, say, alias
+// an account or link it to a cluster. With a fixed seed (Config.HashSeed)
+// the hash is the same in every process, so a replay or an evaluation
+// gives the same features run after run; that mode is for offline work.
+type hasher struct {
+	seed  maphash.Seed
+	fixed uint64 // non-zero: FNV-1a keyed by fixed instead of maphash
+}
+
+func newHasher(fixed uint64) hasher {
+	return hasher{seed: maphash.MakeSeed(), fixed: fixed}
+}
 
 func (h hasher) key(kind byte, s string) uint64 {
+	if h.fixed != 0 {
+		x := uint64(14695981039346656037) // FNV-1a, 64 bit
+		for i := 0; i < len(s); i++ {
+			x = (x ^ uint64(s[i])) * 1099511628211
+		}
+		return mixKey(uint64(kind)^h.fixed, x)
+	}
 	return mixKey(uint64(kind), maphash.String(h.seed, s))
 }

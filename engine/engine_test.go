@@ -420,7 +420,8 @@ func TestReplayIsRepeatableAndDiffNamesChanges(t *testing.T) {
 }
 
 // TestReplayRunsDetectors checks that a replay with detectors gives rules
-// their detect.* features, as serving does, and one without gives none.
+// their detect.* features, as serving does, that it repeats exactly with
+// fixed detector hashing, and that a replay without detectors gives none.
 func TestReplayRunsDetectors(t *testing.T) {
 	evs, _ := synth.Collect(synth.Config{Seed: 3, Accounts: 5000, Rate: 50, Kinds: []string{synth.Lockstep}, Every: 2 * time.Minute}, 10*time.Minute)
 	cur, err := CompileDir("", CompileOptions{})
@@ -428,9 +429,16 @@ func TestReplayRunsDetectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	with, err := Replay(ctx, cur, evs, detect.New(detect.Config{}), nil, nil)
-	if err != nil {
-		t.Fatal(err)
+	var runs [2][]warden.Verdict
+	var with ReplayStats
+	for i := range runs {
+		with, err = Replay(ctx, cur, evs, detect.New(detect.Config{HashSeed: 1}), func(_ int, v warden.Verdict) { runs[i] = append(runs[i], v) }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !reflect.DeepEqual(runs[0], runs[1]) {
+		t.Fatal("two replays with detectors hashed alike gave different verdicts")
 	}
 	without, err := Replay(ctx, cur, evs, nil, nil, nil)
 	if err != nil {

@@ -52,7 +52,7 @@ func runLockstep(seed uint64, asJSON bool) error {
 			Kinds: []string{synth.Lockstep, synth.LockstepDrip}, Every: 3 * time.Minute, Drops: time.Minute}, time.Hour},
 	} {
 		evs, truths := synth.Collect(w.cfg, w.d)
-		r := detect.EvalLockstep(detect.New(detect.Config{NoModel: true}), evs, lockstepTruth(truths), detect.LockstepFlagGroup, time.Minute)
+		r := detect.EvalLockstep(detect.New(detect.Config{NoModel: true, HashSeed: seed + 1}), evs, lockstepTruth(truths), detect.LockstepFlagGroup, time.Minute)
 		runs = append(runs, lockstepRun{w.name, r})
 	}
 	if asJSON {

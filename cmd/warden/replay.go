@@ -101,13 +101,13 @@ own state) and reports the verdicts that would change, by rule.`,
 	root.AddCommand(cmd)
 }
 
-// replayDetectors returns fresh detectors for a replay, or nil with
-// --detectors=false.
+// replayDetectors returns fresh detectors for a replay, with fixed
+// hashing so that replays repeat exactly, or nil with --detectors=false.
 func replayDetectors(on bool) *detect.Set {
 	if !on {
 		return nil
 	}
-	return detect.New(detect.Config{})
+	return detect.New(detect.Config{HashSeed: 1})
 }
 
 func orBuiltin(dir string) string {
