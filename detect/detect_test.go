@@ -144,7 +144,7 @@ func TestLockstepOnSynthCampaigns(t *testing.T) {
 				lt[i] = LockstepTruth{Run: tr.RunKey(), Kind: tr.Campaign}
 			}
 		}
-		r := EvalLockstep(New(Config{NoModel: true}), evs, lt, LockstepFlagGroup, time.Minute)
+		r := EvalLockstep(New(Config{NoModel: true}), evs, lt, LockstepFlagGroup, time.Minute, nil)
 		fast, drip := r.ByKind[synth.Lockstep], r.ByKind[synth.LockstepDrip]
 		if fast == nil || drip == nil || r.Precision < 0.95 {
 			t.Fatalf("seed %d: %+v, want both kinds and precision >= 0.95", seed, r)

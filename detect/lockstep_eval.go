@@ -51,8 +51,9 @@ const LockstepFlagGroup = 8
 // EvalLockstep replays events through s in order (truth[i] is events[i]'s)
 // and reports how many campaign members reach a lockstep group of at least
 // minGroup within deadline of their campaign run's first event, and how
-// many other accounts reach it at all.
-func EvalLockstep(s *Set, events []warden.Event, truth []LockstepTruth, minGroup int, deadline time.Duration) LockstepReport {
+// many other accounts reach it at all. progress, when set, is called every
+// 100,000 events with the number done.
+func EvalLockstep(s *Set, events []warden.Event, truth []LockstepTruth, minGroup int, deadline time.Duration, progress func(done int)) LockstepReport {
 	r := LockstepReport{ByKind: map[string]*LockstepKindReport{}}
 	member := map[string]LockstepTruth{}
 	bots := map[string]bool{}
@@ -82,6 +83,9 @@ func EvalLockstep(s *Set, events []warden.Event, truth []LockstepTruth, minGroup
 	flagged := map[string]bool{}
 	var delays []float64
 	for i := range events {
+		if progress != nil && i%100_000 == 0 && i > 0 {
+			progress(i)
+		}
 		ev := &events[i]
 		f := s.Observe(ev)
 		if f.LockstepGroup < minGroup || flagged[ev.Actor] {
@@ -105,6 +109,9 @@ func EvalLockstep(s *Set, events []warden.Event, truth []LockstepTruth, minGroup
 			r.FlaggedInTime++
 			k.FlaggedInTime++
 		}
+	}
+	if progress != nil {
+		progress(len(events))
 	}
 	r.Flagged = len(flagged)
 	r.Recall = ratio(r.FlaggedInTime, r.Members)

@@ -52,7 +52,9 @@ func runLockstep(seed uint64, asJSON bool) error {
 			Kinds: []string{synth.Lockstep, synth.LockstepDrip}, Every: 3 * time.Minute, Drops: time.Minute}, time.Hour},
 	} {
 		evs, truths := synth.Collect(w.cfg, w.d)
-		r := detect.EvalLockstep(detect.New(detect.Config{NoModel: true, HashSeed: seed + 1}), evs, lockstepTruth(truths), detect.LockstepFlagGroup, time.Minute)
+		bar := newBar(asJSON, len(evs), "lockstep: "+w.name)
+		r := detect.EvalLockstep(detect.New(detect.Config{NoModel: true, HashSeed: seed + 1}), evs, lockstepTruth(truths), detect.LockstepFlagGroup, time.Minute, bar.set)
+		bar.done()
 		runs = append(runs, lockstepRun{w.name, r})
 	}
 	if asJSON {
