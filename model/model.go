@@ -1,6 +1,7 @@
 // Package model is Warden's bot-likeness model: the account features a live
 // platform has (profile and behaviour), the learners (gradient-boosted trees,
-// logistic regression and the depth-limited tree baseline, all in pure Go),
+// random forests, logistic regression and the depth-limited tree baseline,
+// all in pure Go),
 // the versioned model file, and the evaluation protocol behind `warden eval`.
 package model
 
@@ -28,7 +29,12 @@ const (
 	GBT    = "gbt"    // gradient-boosted trees, logistic loss
 	LogReg = "logreg" // L2-regularised logistic regression
 	Tree1  = "tree"   // one depth-limited regression tree: the baseline
+	RF     = "rf"     // random forest: bootstrap samples, random features per split
+	Blend  = "gbt+rf" // the mean of a gbt's and an rf's probabilities
 )
+
+// Learners lists the learner names Train accepts.
+var Learners = []string{GBT, LogReg, Tree1, RF, Blend}
 
 // Params are the learners' hyper-parameters. They were fixed before any
 // test set was scored and are the same for every dataset (docs/detection.md).
@@ -44,8 +50,11 @@ type Params struct {
 	// row subsamples, and averages them: the file holds Bags × Rounds trees
 	// with their outputs divided by Bags, so scoring and explaining are the
 	// same as for one model.
-	Bags int    `json:"bags,omitempty"`
-	Seed uint64 `json:"seed"`
+	Bags int `json:"bags,omitempty"`
+	// MaxFeatures is how many random features an rf split tries (0: the
+	// square root of the feature count). rf's Rounds is its number of trees.
+	MaxFeatures int    `json:"max_features,omitempty"`
+	Seed        uint64 `json:"seed"`
 }
 
 // DefaultParams returns the shipped hyper-parameters for learner.
@@ -55,6 +64,10 @@ func DefaultParams(learner string) Params {
 		return Params{Learner: LogReg, Rounds: 400, Rate: 0.5, Lambda: 1e-3, Seed: 1}
 	case Tree1:
 		return Params{Learner: Tree1, Depth: 4, MinLeaf: 5, Seed: 1}
+	case RF:
+		return Params{Learner: RF, Rounds: 100, Depth: 14, MinLeaf: 5, Seed: 1}
+	case Blend:
+		return Params{Learner: Blend, Seed: 1}
 	}
 	return Params{Learner: GBT, Rounds: 100, Bags: 3, Depth: 3, Rate: 0.15, MinLeaf: 10, Lambda: 1, Subsample: 0.8, Seed: 1}
 }
@@ -76,6 +89,8 @@ type Model struct {
 	W       []float64 `json:"w,omitempty"`
 	WMiss   []float64 `json:"w_miss,omitempty"`
 	Comment string    `json:"comment,omitempty"`
+	// Parts are a blend's models (gbt, rf), whose probabilities Score averages.
+	Parts []*Model `json:"parts,omitempty"`
 
 	packOnce sync.Once
 	packed   []pnode // all trees' nodes in one array, built on first use
@@ -169,8 +184,14 @@ func TrainWeighted(X [][]float64, y, wt []float64, p Params) (*Model, error) {
 		m.trainTree(X, y, wt)
 	case LogReg:
 		m.trainLogReg(X, y, wt, pos/tot)
+	case RF:
+		m.trainRF(X, y, wt)
+	case Blend:
+		if err := m.trainBlend(X, y, wt); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("model: unknown learner %q (gbt, logreg or tree)", p.Learner)
+		return nil, fmt.Errorf("model: unknown learner %q (one of %v)", p.Learner, Learners)
 	}
 	return m, nil
 }
@@ -343,14 +364,23 @@ func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 // Score returns the bot-likeness of x in 0..1.
 func (m *Model) Score(x []float64) float64 {
 	switch m.Params.Learner {
-	case Tree1:
-		m.pack()
-		return m.walk(m.roots[0], x, nil)
-	case LogReg:
-		return sigmoid(m.margin(x))
+	case Tree1, RF: // the (mean) leaf share of bots
+		return clamp01(m.margin(x))
+	case Blend:
+		var s float64
+		for _, p := range m.Parts {
+			s += p.Score(x)
+		}
+		return s / float64(len(m.Parts))
 	}
 	return sigmoid(m.margin(x))
 }
+
+func clamp01(v float64) float64 { return math.Max(0, math.Min(1, v)) }
+
+// logOdds says whether m's explanations are in log-odds (gbt, logreg) rather
+// than in probability (the learners that average class shares, and blends).
+func (m *Model) logOdds() bool { return m.Params.Learner == GBT || m.Params.Learner == LogReg }
 
 func (m *Model) margin(x []float64) float64 {
 	if m.Params.Learner == LogReg {
@@ -373,8 +403,9 @@ func (m *Model) margin(x []float64) float64 {
 }
 
 // Reason is one fact's push on a score: Feature is the feature that tells
-// it (Text, in words), Push the change in log-odds of every feature saying
-// the same fact (trees: along the path; logreg: w·z).
+// it (Text, in words), Push the change in score of every feature saying
+// the same fact (trees: along the path; logreg: w·z), in log-odds for gbt
+// and logreg and in probability for tree, rf and gbt+rf.
 type Reason struct {
 	Feature int
 	Push    float64
@@ -427,15 +458,10 @@ func (m *Model) Explain(x []float64, k int) []Reason {
 	return rs
 }
 
-// ScoreExplain returns Score(x) and Explain(x, k) in one pass over the
-// model; buf, if long enough, is used as scratch space.
-func (m *Model) ScoreExplain(x []float64, k int, buf []float64) (float64, []Reason) {
-	if len(buf) < len(x) {
-		buf = make([]float64, len(x))
-	}
-	c := buf[:len(x)]
-	clear(c)
-	score := 0.0
+// contrib returns x's score and adds to c each feature's push on it (Saabas
+// along each tree's path; logreg: w·z), in log-odds when m.logOdds() and
+// in probability otherwise.
+func (m *Model) contrib(x, c []float64) float64 {
 	switch m.Params.Learner {
 	case LogReg:
 		for f, v := range x {
@@ -445,22 +471,49 @@ func (m *Model) ScoreExplain(x []float64, k int, buf []float64) (float64, []Reas
 				c[f] = m.W[f] * math.Max(-5, math.Min(5, (v-m.Mean[f])/m.Std[f]))
 			}
 		}
-		score = m.Base
+		score := m.Base
 		for _, v := range c {
 			score += v
 		}
-		score = sigmoid(score)
-	case Tree1:
-		m.pack()
-		score = m.walk(m.roots[0], x, c)
-	default:
-		m.pack()
-		score = m.Base
-		for _, r := range m.roots {
-			score += m.walk(r, x, c)
+		return sigmoid(score)
+	case Blend:
+		// Each part's pushes in probability: gbt's log-odds times the slope
+		// of the sigmoid at its score.
+		tmp := make([]float64, len(x))
+		var score float64
+		for _, p := range m.Parts {
+			clear(tmp)
+			s, k := p.contrib(x, tmp), 1.0
+			if p.logOdds() {
+				k = s * (1 - s)
+			}
+			for f, v := range tmp {
+				c[f] += v * k / float64(len(m.Parts))
+			}
+			score += s / float64(len(m.Parts))
 		}
-		score = sigmoid(score)
+		return score
 	}
+	m.pack()
+	score := m.Base
+	for _, r := range m.roots {
+		score += m.walk(r, x, c)
+	}
+	if m.Params.Learner == GBT {
+		return sigmoid(score)
+	}
+	return clamp01(score)
+}
+
+// ScoreExplain returns Score(x) and Explain(x, k) in one pass over the
+// model; buf, if long enough, is used as scratch space.
+func (m *Model) ScoreExplain(x []float64, k int, buf []float64) (float64, []Reason) {
+	if len(buf) < len(x) {
+		buf = make([]float64, len(x))
+	}
+	c := buf[:len(x)]
+	clear(c)
+	score := m.contrib(x, c)
 	if score < 0.5 {
 		return score, nil
 	}
@@ -488,9 +541,9 @@ func (m *Model) ScoreExplain(x []float64, k int, buf []float64) (float64, []Reas
 		}
 		rs[i].Push += v
 	}
-	floor := 0.05
-	if m.Params.Learner == Tree1 {
-		floor = 0.01
+	floor := 0.01 // in probability
+	if m.logOdds() {
+		floor = 0.05
 	}
 	rs = slices.DeleteFunc(rs, func(r Reason) bool { return r.Push <= floor })
 	sort.Slice(rs, func(i, j int) bool { return rs[i].Push > rs[j].Push })
@@ -525,16 +578,24 @@ func Read(r io.Reader) (*Model, error) {
 	if !slices.Equal(m.Features, Names) {
 		return nil, fmt.Errorf("model file: its features differ from this build's; retrain with warden model train")
 	}
-	if err := m.check(); err != nil {
+	if err := m.check(len(m.Features)); err != nil {
 		return nil, fmt.Errorf("model file: %v", err)
 	}
 	return &m, nil
 }
 
-func (m *Model) check() error {
-	nf := len(m.Features)
+func (m *Model) check(nf int) error {
 	switch m.Params.Learner {
-	case GBT, Tree1:
+	case Blend:
+		if len(m.Parts) != 2 || m.Parts[0].Params.Learner != GBT || m.Parts[1].Params.Learner != RF {
+			return fmt.Errorf("a blend needs a gbt part and an rf part")
+		}
+		for _, p := range m.Parts {
+			if err := p.check(nf); err != nil {
+				return err
+			}
+		}
+	case GBT, Tree1, RF:
 		if len(m.Trees) == 0 {
 			return fmt.Errorf("no trees")
 		}

@@ -126,6 +126,11 @@ func TestLearners(t *testing.T) {
 		{"missing", GBT, 0.99, 1},
 		{"missing", LogReg, 0.99, 1},
 		{"missing", Tree1, 0.99, 1},
+		{"xor", RF, 0.95, 1},
+		{"linear", RF, 0.95, 1},
+		{"missing", RF, 0.99, 1},
+		{"xor", Blend, 0.95, 1},
+		{"missing", Blend, 0.99, 1},
 	} {
 		t.Run(tc.data+"/"+tc.learner, func(t *testing.T) {
 			X, y := synthetic(tc.data, 1500, 1)
@@ -181,7 +186,7 @@ func TestModelFileRoundTrip(t *testing.T) {
 			y[i] = 1
 		}
 	}
-	for _, l := range []string{GBT, LogReg, Tree1} {
+	for _, l := range Learners {
 		t.Run(l, func(t *testing.T) {
 			m, err := Train(X, y, DefaultParams(l))
 			if err != nil {
@@ -614,5 +619,95 @@ func TestExplainNamesEachFactOnce(t *testing.T) {
 	want := []string{"favourites_per_status 0.90", "log_followers 0.50", "screen_name_digits 0.25"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("reasons %v, want %v", got, want)
+	}
+}
+
+// TestRandomForest checks what makes a forest: trees on different bootstrap
+// samples, random features at each split, and a score that is the mean of
+// the trees' leaf shares, explained by contributions that add up to it.
+func TestRandomForest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	cnt := bootstrap(rng, 10000)
+	var drawn, distinct int
+	for _, c := range cnt {
+		drawn += int(c)
+		if c > 0 {
+			distinct++
+		}
+	}
+	if drawn != 10000 || distinct < 6100 || distinct > 6550 { // 1 - 1/e of the rows
+		t.Fatalf("bootstrap drew %d rows, %d distinct", drawn, distinct)
+	}
+
+	// x0 decides the label; x1 and x2 are noise. With all features tried,
+	// every root would split on x0; with 2 of 3 drawn, about a third cannot.
+	X, y := synthetic("linear", 1000, 4)
+	for i := range X {
+		y[i] = 0
+		if X[i][0] > 0 {
+			y[i] = 1
+		}
+	}
+	p := DefaultParams(RF)
+	m, err := Train(X, y, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	T := float64(len(m.Trees))
+	if len(m.Trees) != p.Rounds {
+		t.Fatalf("%d trees, want %d", len(m.Trees), p.Rounds)
+	}
+	notX0, rootShares := 0, map[float64]bool{}
+	for _, tr := range m.Trees {
+		if tr.Feat[0] != 0 {
+			notX0++
+		}
+		rootShares[tr.Value[0]] = true // the bot share of the tree's bootstrap sample
+		for i, v := range tr.Value {
+			if v*T < -1e-9 || v*T > 1+1e-9 {
+				t.Fatalf("node %d holds share %v, outside 0..1", i, v*T)
+			}
+		}
+	}
+	if notX0 < 15 || notX0 > 55 {
+		t.Errorf("%d of %d roots split on a noise feature, want about a third", notX0, len(m.Trees))
+	}
+	if len(rootShares) < 10 { // about 60 values are likely in 100 draws
+
+		t.Errorf("only %d distinct root shares in %d trees: the samples are not bootstrapped", len(rootShares), len(m.Trees))
+	}
+	m2, _ := Train(X, y, p)
+	q := p
+	q.Seed = 2
+	m3, _ := Train(X, y, q)
+	var sameSeed, otherSeed bool = true, true
+	for i, x := range X[:100] {
+		var mean, roots float64
+		for _, tr := range m.Trees {
+			mean += tr.Predict(x) * T / T // each leaf holds its share divided by T
+			roots += tr.Value[0]
+		}
+		s := m.Score(x)
+		if math.Abs(s-mean) > 1e-9 {
+			t.Fatalf("row %d: score %v, mean leaf share %v", i, s, mean)
+		}
+		c := make([]float64, len(x))
+		se, _ := m.ScoreExplain(x, 3, c)
+		for _, v := range c {
+			roots += v
+		}
+		if se != s || math.Abs(roots-s) > 1e-9 {
+			t.Fatalf("row %d: contributions add up to %v, score %v (%v)", i, roots, s, se)
+		}
+		sameSeed = sameSeed && m2.Score(x) == s
+		otherSeed = otherSeed && m3.Score(x) == s
+	}
+	if !sameSeed || otherSeed {
+		t.Errorf("same seed gives the same forest: %v; another seed gives another: %v", sameSeed, !otherSeed)
+	}
+	// A clear bot is explained by x0.
+	x := []float64{3, 0, 0}
+	if rs := m.Explain(x, 3); m.Score(x) < 0.9 || len(rs) == 0 || rs[0].Feature != 0 {
+		t.Errorf("score %.2f, reasons %+v: want x0 first", m.Score(x), rs)
 	}
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"math/rand/v2"
 	"sort"
 )
 
@@ -100,8 +101,10 @@ type treeParams struct {
 	minLeaf  int     // minimum rows in a child
 	lambda   float64 // L2 regularisation of leaf values
 	minGain  float64
-	shrink   float64 // leaf values are multiplied by this (learning rate)
-	features []int   // candidate features
+	shrink   float64    // leaf values are multiplied by this (learning rate)
+	features []int      // candidate features
+	mtry     int        // > 0: try only this many of them, drawn at each split (random forest)
+	rng      *rand.Rand // draws them
 }
 
 type grower struct {
@@ -111,6 +114,7 @@ type grower struct {
 	nbins []int
 	g, h  []float64
 	t     *Tree
+	perm  []int // scratch for drawing a split's features
 }
 
 func growTree(bn *binner, B [][]uint8, g, h []float64, rows []int, p treeParams) *Tree {
@@ -148,7 +152,7 @@ func (gr *grower) grow(rows []int, depth int) int {
 	best, bf, bb, bmiss := gr.p.minGain, -1, 0, false
 	var hg, hh []float64
 	var hn []int
-	for _, f := range gr.p.features {
+	for _, f := range gr.splitFeatures() {
 		nb := gr.nbins[f] + 1
 		if cap(hg) < nb {
 			hg, hh, hn = make([]float64, nb), make([]float64, nb), make([]int, nb)
@@ -204,6 +208,21 @@ func (gr *grower) grow(rows []int, depth int) int {
 	r := gr.grow(right, depth+1)
 	t.Left[id], t.Right[id] = l, r
 	return id
+}
+
+// splitFeatures returns the features a split tries: all of them, or mtry
+// drawn without replacement (a partial Fisher-Yates shuffle).
+func (gr *grower) splitFeatures() []int {
+	k := gr.p.mtry
+	if k <= 0 || k >= len(gr.p.features) {
+		return gr.p.features
+	}
+	gr.perm = append(gr.perm[:0], gr.p.features...)
+	for i := range k {
+		j := i + gr.p.rng.IntN(len(gr.perm)-i)
+		gr.perm[i], gr.perm[j] = gr.perm[j], gr.perm[i]
+	}
+	return gr.perm[:k]
 }
 
 func (gr *grower) cut(f, b int) float64 { return gr.cuts[f][b-1] }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
@@ -48,8 +49,8 @@ With --lockstep: recall and precision of the lockstep detector on synthetic camp
 			if cv && folds < 2 {
 				return usagef("--folds must be at least 2")
 			}
-			if learner != model.GBT && learner != model.LogReg && learner != model.Tree1 {
-				return usagef("--learner must be gbt, logreg or tree")
+			if !slices.Contains(model.Learners, learner) {
+				return usagef("--learner must be one of %s", strings.Join(model.Learners, ", "))
 			}
 			var bar *progressbar.ProgressBar
 			if !asJSON && term.IsTerminal(int(os.Stderr.Fd())) {
@@ -123,7 +124,7 @@ With --lockstep: recall and precision of the lockstep detector on synthetic camp
 	f.StringVar(&train, "train", "", "comma-separated dataset directories to train on")
 	f.StringVar(&test, "test", "", "dataset directory to score")
 	f.StringVar(&lodo, "lodo", "", "comma-separated dataset directories: hold out each one that has both classes in turn, train on the rest")
-	f.StringVar(&learner, "learner", model.GBT, "gbt, logreg or tree")
+	f.StringVar(&learner, "learner", model.GBT, "one of "+strings.Join(model.Learners, ", "))
 	f.BoolVar(&balance, "balance", true, "with --train, weight every training dataset and class equally")
 	f.BoolVar(&lockstep, "lockstep", false, "measure lockstep detection on synthetic campaigns with ground truth instead")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,8 +27,8 @@ func init() {
 			if data == "" || out == "" {
 				return usagef("model train needs --data DIR[,DIR…] and --out FILE")
 			}
-			if learner != model.GBT && learner != model.LogReg && learner != model.Tree1 {
-				return usagef("--learner must be gbt, logreg or tree")
+			if !slices.Contains(model.Learners, learner) {
+				return usagef("--learner must be one of %s", strings.Join(model.Learners, ", "))
 			}
 			pool, err := model.LoadPool(strings.Split(data, ","), nil)
 			if err != nil {
@@ -68,7 +69,7 @@ func init() {
 	}
 	train.Flags().StringVar(&data, "data", "", "comma-separated evaluation dataset directories")
 	train.Flags().StringVar(&out, "out", "", "model file to write")
-	train.Flags().StringVar(&learner, "learner", model.GBT, "gbt, logreg or tree")
+	train.Flags().StringVar(&learner, "learner", model.GBT, "one of "+strings.Join(model.Learners, ", "))
 	train.Flags().Uint64Var(&seed, "seed", 1, "seed for row subsampling")
 	train.Flags().BoolVar(&balance, "balance", true, "weight every dataset and class equally")
 	train.Flags().StringVar(&comment, "comment", "", "free text stored in the file")
