@@ -65,7 +65,7 @@ func DefaultParams(learner string) Params {
 	case Tree1:
 		return Params{Learner: Tree1, Depth: 4, MinLeaf: 5, Seed: 1}
 	case RF:
-		return Params{Learner: RF, Rounds: 100, Depth: 14, MinLeaf: 5, Seed: 1}
+		return Params{Learner: RF, Rounds: 50, Depth: 12, MinLeaf: 5, Seed: 1}
 	case Blend:
 		return Params{Learner: Blend, Seed: 1}
 	}
