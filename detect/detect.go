@@ -172,7 +172,8 @@ func New(cfg Config) *Set {
 // signature and the behaviour Action. It is computed before the lock is
 // taken, so concurrent callers overlap this part.
 type eventKeys struct {
-	acct, target uint64 // target is 0 when the event does not count for lockstep
+	acct, target uint64
+	acted        bool // the event acts on target, so it counts for lockstep
 	act          model.Action
 	mh           minHasher
 	bands        [bands]uint64 // LSH band keys of mh.sig when act.Hash != 0
@@ -184,7 +185,7 @@ type eventKeys struct {
 func (s *Set) keys(ev *warden.Event, k *eventKeys) {
 	k.acct = s.h.key('a', ev.Actor)
 	if ev.Target != "" && ev.Type != warden.EventView {
-		k.target = s.h.key('t', ev.Target)
+		k.target, k.acted = s.h.key('t', ev.Target), true
 	}
 	k.mh.reset()
 	k.act = model.ActionOfText(ev, k.mh.add)
@@ -217,7 +218,7 @@ func (s *Set) Observe(ev *warden.Event) Features {
 	// Start the table loads that do not depend on the account, so their
 	// cache misses overlap with the account lookup's instead of following
 	// them one at a time.
-	if k.target != 0 {
+	if k.acted {
 		s.touched ^= s.lock.targets[k.target&(1<<targetBits-1)].key
 	}
 	if k.act.Hash != 0 {
@@ -225,7 +226,7 @@ func (s *Set) Observe(ev *warden.Event) Features {
 	}
 	a := s.account(ev, k.acct, t)
 	var f Features
-	if k.target != 0 {
+	if k.acted {
 		f.LockstepGroup = s.lock.observe(a, k.target, t)
 	} else {
 		f.LockstepGroup = s.lock.group(a, t)
