@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -530,5 +531,31 @@ func TestTextFeaturesTrimEdges(t *testing.T) {
 		if got, exp := collect(s), collect(want); !slices.Equal(got, exp) {
 			t.Fatalf("TextFeatures(%q) differs from TextFeatures(%q)", s, want)
 		}
+	}
+}
+
+// TestObserveConcurrent runs callers side by side (go test -race checks the
+// part of Observe that runs outside the lock): every actor must get exactly
+// one account whatever the interleaving.
+func TestObserveConcurrent(t *testing.T) {
+	evs := goldenEvents(40000)
+	actors := map[string]bool{}
+	for i := range evs {
+		actors[evs[i].Actor] = true
+	}
+	s := New(Config{})
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(evs); i += 4 {
+				s.Observe(&evs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	if st := s.Stats(); st.Accounts != len(actors) {
+		t.Fatalf("%d accounts for %d actors", st.Accounts, len(actors))
 	}
 }
