@@ -111,14 +111,17 @@ type Set struct {
 	lock    lockstep
 	dup     dupText
 	links   linker
-	vec     []float64
-	contrib []float64
 	touched uint64 // keeps Observe's early loads from being optimised away
 }
 
 // account is the per-actor state. The fields most events touch come first,
 // so they share a cache line or two.
 type account struct {
+	// mu guards the profile, behaviour and score fields (from dirty to
+	// scoredAt, reasons, beh and prof): Observe takes it under the Set's
+	// lock and scores after releasing that. The lockstep and link fields
+	// are the Set lock's.
+	mu        sync.Mutex
 	id        uint32
 	dirty     bool // profile changed since the last score
 	hasCounts bool // prof.HasCounts(), kept up to date with prof
@@ -208,7 +211,6 @@ func (s *Set) Observe(ev *warden.Event) Features {
 	var k eventKeys
 	s.keys(ev, &k)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if t > s.now {
 		s.now = t
 		s.accts.tick(t)
@@ -239,12 +241,20 @@ func (s *Set) Observe(ev *warden.Event) Features {
 		isNew = t-a.created < newAccountAge
 	}
 	f.LinkedAccounts, f.LinkedNewShare, f.ClusterAgeSeconds = s.links.observe(k.ids[:k.nIDs], k.idSig, a, isNew, t)
+	s.mu.Unlock()
+	// The rest reads and writes only the account's own behaviour and score,
+	// under the account's lock, which account() took before the Set's was
+	// released: one account's events still go through in the Set's order,
+	// and scoring one account does not hold up the others.
 	a.beh.Add(k.act)
 	a.sinceN++
 	s.botScore(a, t, &f)
+	a.mu.Unlock()
 	return f
 }
 
+// account returns the actor's account, locked, with ev's profile
+// attributes merged.
 func (s *Set) account(ev *warden.Event, k uint64, t int64) *account {
 	a, ok := s.accts.get(k)
 	if !ok {
@@ -252,6 +262,7 @@ func (s *Set) account(ev *warden.Event, k uint64, t int64) *account {
 		a = &account{id: s.seq, firstSeen: t, prof: model.NewProfile()}
 		s.accts.put(k, a)
 	}
+	a.mu.Lock()
 	if (ev.Type == warden.EventSignup || len(ev.Attrs) > 0) && a.prof.Merge(ev) {
 		a.dirty = true
 		a.hasCounts = a.prof.HasCounts()
@@ -260,6 +271,11 @@ func (s *Set) account(ev *warden.Event, k uint64, t int64) *account {
 	}
 	return a
 }
+
+// scratch holds botScore's buffers; callers score concurrently.
+type scratch struct{ vec, contrib []float64 }
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // botScore refreshes the actor's score when enough has changed. Scoring is
 // a few hundred tree lookups, so it is redone only when the profile changes,
@@ -277,9 +293,14 @@ func (s *Set) botScore(a *account, t int64, f *Features) {
 	n := a.actions
 	due := n == 5 || n == 16 || n == 64 || a.sinceN >= 256
 	if a.dirty || due || t-a.scoredAt >= 86400 {
-		s.vec = model.Vector(&a.prof, &a.beh, time.Unix(t, 0), s.vec)
+		sc := scratchPool.Get().(*scratch)
+		sc.vec = model.Vector(&a.prof, &a.beh, time.Unix(t, 0), sc.vec)
+		if len(sc.contrib) < len(sc.vec) {
+			sc.contrib = make([]float64, len(sc.vec))
+		}
 		var rs []model.Reason
-		a.score, rs = s.model.ScoreExplain(s.vec, 3, s.contrib)
+		a.score, rs = s.model.ScoreExplain(sc.vec, 3, sc.contrib)
+		scratchPool.Put(sc)
 		// A new slice each time: callers may keep the one they were given.
 		a.reasons = nil
 		for _, r := range rs {
