@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -558,4 +559,32 @@ func TestObserveConcurrent(t *testing.T) {
 	if st := s.Stats(); st.Accounts != len(actors) {
 		t.Fatalf("%d accounts for %d actors", st.Accounts, len(actors))
 	}
+}
+
+// BenchmarkObserveScoredParallel runs the golden workload, whose accounts
+// send profile counts and so get scored, through two concurrent callers
+// that take events in order from a shared cursor, as the engine's workers do.
+func BenchmarkObserveScoredParallel(b *testing.B) {
+	evs := goldenEvents(200000)
+	s := New(Config{})
+	b.ResetTimer()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(16)) - 16
+				if lo >= b.N {
+					return
+				}
+				for i := lo; i < min(lo+16, b.N); i++ {
+					e := evs[i%len(evs)]
+					s.Observe(&e)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
