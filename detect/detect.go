@@ -132,10 +132,6 @@ type account struct {
 	actions   int   // actions seen
 	scoredAt  int64 // event time of the last score
 	score     float64
-	// lockstep partners: accounts that shared LockstepTargets targets with
-	// this one; they count until partnersLast + 2×LockstepSpan.
-	partners     int
-	partnersLast int64
 	// the account's node in the linker's current epoch, and the identifiers
 	// it was last linked with (XOR of their keys)
 	linkUF   *uf
@@ -229,9 +225,9 @@ func (s *Set) Observe(ev *warden.Event) Features {
 	a := s.account(ev, k.acct, t)
 	var f Features
 	if k.acted {
-		f.LockstepGroup = s.lock.observe(a, k.target, t)
+		f.LockstepGroup = s.lock.observe(a.id, k.target, t)
 	} else {
-		f.LockstepGroup = s.lock.group(a, t)
+		f.LockstepGroup = s.lock.group(a.id, t)
 	}
 	if k.act.Hash != 0 {
 		f.DupTextAccounts, f.DupTextClusterAgeSeconds = s.dup.observe(a.id, &k.mh.sig, &k.bands, t)

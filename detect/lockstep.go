@@ -17,14 +17,18 @@ package detect
 // slot keeps its full key.
 
 const (
-	targetRing = 16 // accounts remembered per target
-	targetBits = 16 // 65,536 target slots
-	pairBits   = 20 // 1,048,576 pair slots
+	targetRing  = 16 // accounts remembered per target
+	targetBits  = 16 // 65,536 target slots
+	pairBits    = 20 // 1,048,576 pair slots
+	partnerBits = 18 // 262,144 accounts' partner counts
 )
 
+// coAct is one account's action on a target. It holds the account's id, not
+// a pointer: the tables hold no pointers, so the garbage collector never
+// scans them.
 type coAct struct {
-	a *account
-	t int64
+	t  int64
+	id uint32
 }
 
 type targetSlot struct {
@@ -41,11 +45,20 @@ type pairSlot struct {
 	partners bool
 }
 
+// partnerSlot is an account's count of lockstep partners, which count
+// until last + 2×LockstepSpan.
+type partnerSlot struct {
+	last int64
+	id   uint32 // 0 is empty (account ids start at 1)
+	n    uint32
+}
+
 type lockstep struct {
 	window, span, ttl int64
 	need              uint8
 	targets           []targetSlot
 	pairs             []pairSlot
+	partners          []partnerSlot
 }
 
 func (l *lockstep) init(cfg Config) {
@@ -55,28 +68,43 @@ func (l *lockstep) init(cfg Config) {
 	l.need = uint8(min(cfg.LockstepTargets, 255))
 	l.targets = make([]targetSlot, 1<<targetBits)
 	l.pairs = make([]pairSlot, 1<<pairBits)
+	l.partners = make([]partnerSlot, 1<<partnerBits)
 }
 
-// group returns a's lockstep group size at t (0 if none).
-func (l *lockstep) group(a *account, t int64) int {
-	if a.partners == 0 || t-a.partnersLast > l.ttl {
+func (l *lockstep) partnerSlot(id uint32) *partnerSlot {
+	return &l.partners[mixKey(uint64(id), 5)&(1<<partnerBits-1)]
+}
+
+// group returns the lockstep group size of account id at t (0 if none).
+func (l *lockstep) group(id uint32, t int64) int {
+	p := l.partnerSlot(id)
+	if p.id != id || p.n == 0 || t-p.last > l.ttl {
 		return 0
 	}
-	return a.partners + 1
+	return int(p.n) + 1
 }
 
-// observe records that account a acted on target key tk at t and returns
+// addPartner counts one more partner for account id at t.
+func (l *lockstep) addPartner(id uint32, t int64) {
+	p := l.partnerSlot(id)
+	if p.id != id || t-p.last > l.ttl {
+		*p = partnerSlot{id: id}
+	}
+	p.n++
+	p.last = max(p.last, t)
+}
+
+// observe records that account id acted on target key tk at t and returns
 // its lockstep group size.
-func (l *lockstep) observe(a *account, tk uint64, t int64) int {
-	id := a.id
+func (l *lockstep) observe(id uint32, tk uint64, t int64) int {
 	tg := &l.targets[tk&(1<<targetBits-1)]
 	if tg.key != tk {
 		*tg = targetSlot{key: tk}
 	}
 	n := min(int(tg.n), targetRing)
 	for i := 0; i < n; i++ {
-		if tg.ring[i].a == a {
-			return l.group(a, t) // a repeat on the same target is no new evidence
+		if tg.ring[i].id == id {
+			return l.group(id, t) // a repeat on the same target is no new evidence
 		}
 	}
 	for i := 0; i < n; i++ {
@@ -84,7 +112,7 @@ func (l *lockstep) observe(a *account, tk uint64, t int64) int {
 		if d := t - c.t; d > l.window || d < -l.window {
 			continue
 		}
-		lo, hi := id, c.a.id
+		lo, hi := id, c.id
 		if lo > hi {
 			lo, hi = hi, lo
 		}
@@ -103,16 +131,11 @@ func (l *lockstep) observe(a *account, tk uint64, t int64) int {
 		}
 		if p.shared >= l.need && !p.partners {
 			p.partners = true
-			for _, x := range [2]*account{a, c.a} {
-				if t-x.partnersLast > l.ttl {
-					x.partners = 0
-				}
-				x.partners++
-				x.partnersLast = max(x.partnersLast, t)
-			}
+			l.addPartner(id, t)
+			l.addPartner(c.id, t)
 		}
 	}
-	tg.ring[tg.n%targetRing] = coAct{a: a, t: t}
+	tg.ring[tg.n%targetRing] = coAct{id: id, t: t}
 	tg.n++
-	return l.group(a, t)
+	return l.group(id, t)
 }
