@@ -510,9 +510,14 @@ func (g *Generator) active() int {
 // a lockstep crowd does; they are ordinary accounts.
 func (g *Generator) drop(t time.Time) {
 	creator := g.rng.IntN(100)
-	fans := make([]int, 50+g.rng.IntN(151))
-	for k := range fans {
-		fans[k] = g.active()
+	n := 50 + g.rng.IntN(151)
+	fans := make([]int, 0, n)
+	seen := map[int]bool{creator: true}
+	for range n {
+		if f := g.active(); !seen[f] {
+			seen[f] = true
+			fans = append(fans, f)
+		}
 	}
 	var s []item
 	for p := 0; p < 3; p++ {
@@ -524,7 +529,7 @@ func (g *Generator) drop(t time.Time) {
 		ev.Text = g.text()
 		s = append(s, item{ev: ev})
 		for _, f := range fans {
-			if g.rng.IntN(2) == 0 && f != creator {
+			if g.rng.IntN(2) == 0 {
 				ev := g.event(at.Add(g.between(time.Second, 90*time.Second)), warden.EventLike, f)
 				ev.Target, ev.TargetKind = post, warden.TargetContent
 				s = append(s, item{ev: ev})
