@@ -244,8 +244,10 @@ func (g *Generator) stamp(ev warden.Event) warden.Event {
 	return ev
 }
 
-// Collect returns the first d of event time of cfg's workload, with each
-// event's truth.
+// Collect returns cfg's workload with each event's truth: d of event time,
+// then, with no new campaign launched, ordinary traffic until the campaigns
+// under way have played out, so that no campaign is cut short (as warden
+// bench does).
 func Collect(cfg Config, d time.Duration) ([]warden.Event, []Truth) {
 	g := New(cfg)
 	var evs []warden.Event
@@ -257,7 +259,10 @@ func Collect(cfg Config, d time.Duration) ([]warden.Event, []Truth) {
 			end = ev.Time.Add(d)
 		}
 		if ev.Time.After(end) {
-			return evs, truths
+			g.StopCampaigns()
+			if g.CampaignsInFlight() == 0 {
+				return evs, truths
+			}
 		}
 		evs = append(evs, ev)
 		truths = append(truths, tr)
