@@ -216,18 +216,16 @@ func (s *Set) Observe(ev *warden.Event) Features {
 	// Start the table loads that do not depend on the account, so their
 	// cache misses overlap with the account lookup's instead of following
 	// them one at a time.
-	if k.acted {
-		s.touched ^= s.lock.targets[k.target&(1<<targetBits-1)].key
-	}
+	s.touched ^= s.lock.touch(k.acct, k.target, k.acted)
 	if k.act.Hash != 0 {
 		s.dup.touch(&k.bands)
 	}
 	a := s.account(ev, k.acct, t)
 	var f Features
 	if k.acted {
-		f.LockstepGroup = s.lock.observe(a.id, k.target, t)
+		f.LockstepGroup = s.lock.observe(k.acct, k.target, t)
 	} else {
-		f.LockstepGroup = s.lock.group(a.id, t)
+		f.LockstepGroup = s.lock.group(k.acct, t)
 	}
 	if k.act.Hash != 0 {
 		f.DupTextAccounts, f.DupTextClusterAgeSeconds = s.dup.observe(a.id, &k.mh.sig, &k.bands, t)

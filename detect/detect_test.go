@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,6 +129,37 @@ func TestLockstepGroups(t *testing.T) {
 				t.Fatalf("group %d larger than the crowd of %d", maxGroup, tc.actors)
 			}
 		})
+	}
+}
+
+// TestLockstepLargeCrowds checks that crowds far larger than a target's
+// memory of 16 actors are found: each member acts on each of 6 targets at
+// a random moment within 15 s, the targets 15 s apart, so two members are
+// rarely each other's neighbours on three targets in a row. Every member
+// must be flagged within 60 s.
+func TestLockstepLargeCrowds(t *testing.T) {
+	for _, n := range []int{20, 100, 300} {
+		rng := rand.New(rand.NewPCG(uint64(n), 2))
+		var evs []warden.Event
+		for k := 0; k < 6; k++ {
+			for a := 0; a < n; a++ {
+				evs = append(evs, ev(k*15+rng.IntN(15), warden.EventLike, "m"+strconv.Itoa(a), "post"+strconv.Itoa(k)))
+			}
+		}
+		sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.Before(evs[j].Time) })
+		s := New(Config{NoModel: true})
+		flagged := map[string]bool{}
+		for _, e := range evs {
+			if g := s.Observe(&e).LockstepGroup; g >= LockstepFlagGroup && e.Time.Sub(t0) <= time.Minute {
+				flagged[e.Actor] = true
+				if g > n {
+					t.Fatalf("crowd of %d: group %d", n, g)
+				}
+			}
+		}
+		if len(flagged) != n {
+			t.Errorf("crowd of %d: %d flagged within 60 s", n, len(flagged))
+		}
 	}
 }
 

@@ -1,34 +1,48 @@
 package detect
 
+import "slices"
+
 // Lockstep detection, in-stream. CopyCatch and SynchroTrap find groups of
 // accounts that act on the same targets within a short time, in batch. Here
-// each target remembers the last few accounts that acted on it; when an
-// account acts on a target, every account that acted on it within the window
-// is a co-actor, and a pair of accounts that co-acted on LockstepTargets
-// distinct targets, without a pause longer than LockstepSpan, become lockstep
-// partners. An account's lockstep group is itself plus its partners. Two
-// strangers liking the same viral post share one target; a bought crowd
-// liking, following and sharing the same list of targets shares many.
+// each target remembers the last few accounts that acted on it, and each
+// account the last few targets it acted on, with times. When an account acts
+// on a target, every account that acted on it within the window is a
+// co-actor; a co-actor whose own recent targets include LockstepTargets-1
+// others that this account also acted on, each time within the window of
+// it, and all within 2×LockstepSpan, becomes a lockstep partner. An
+// account's lockstep group is itself plus its partners. Two strangers liking
+// the same viral post share one target; a bought crowd liking, following and
+// sharing the same list of targets shares many.
+//
+// Comparing the two accounts' recent targets, rather than counting the
+// co-actions each target's short memory happened to witness, finds the
+// evidence in crowds of any size: in a crowd of 300, two members are rarely
+// among each other's last 16 actors on three targets in a row, but any two
+// members that meet on one target share the crowd's earlier targets.
 //
 // State lives in fixed-size, direct-mapped tables (a slot per key hash; a
 // colliding key takes the slot over) rather than maps: one memory access per
-// lookup, no allocation per event, no garbage to collect, and memory fixed
-// up front. A collision loses some evidence, never invents it, because every
-// slot keeps its full key.
+// lookup, no allocation per event, no pointers for the garbage collector to
+// scan, and memory fixed up front. A collision loses some evidence, never
+// invents it, because every slot keeps its full key.
 
 const (
 	targetRing  = 16 // accounts remembered per target
+	recentN     = 6  // targets remembered per account (a slot fits one 64-byte cache line)
 	targetBits  = 16 // 65,536 target slots
-	pairBits    = 20 // 1,048,576 pair slots
+	recentBits  = 18 // 262,144 accounts' recent targets
+	pairBits    = 18 // 262,144 partner pairs
 	partnerBits = 18 // 262,144 accounts' partner counts
 )
 
-// coAct is one account's action on a target. It holds the account's id, not
-// a pointer: the tables hold no pointers, so the garbage collector never
-// scans them.
+// Accounts are named by their 64-bit key (the seeded hash of the actor),
+// which Observe knows before it looks the account up, so the account's
+// lockstep slots can be loaded early.
+
+// coAct is one account's action on a target.
 type coAct struct {
-	t  int64
-	id uint32
+	t   int64
+	acc uint64
 }
 
 type targetSlot struct {
@@ -37,105 +51,169 @@ type targetSlot struct {
 	ring [targetRing]coAct
 }
 
+// recentSlot is an account's last recentN targets (low 32 bits of their
+// keys, never 0; 0 is empty) and when it acted on them (Unix seconds, as
+// uint32: times outside 1970-2106 are clamped, which can only lose
+// evidence).
+type recentSlot struct {
+	acc uint64
+	n   uint32
+	tgt [recentN]uint32
+	t   [recentN]uint32
+}
+
+func sec32(t int64) uint32 { return uint32(min(max(t, 0), 1<<32-1)) }
+
+// pairSlot marks two accounts as partners since last, so that meeting again
+// on more targets does not count them twice.
 type pairSlot struct {
-	key      uint64 // lo<<32 | hi account ids; 0 is empty
-	last     int64  // event time of the last co-action
-	lastTgt  uint32 // low bits of the last target counted, so repeats count once
-	shared   uint8
-	partners bool
+	key  uint64 // hash of the two account keys
+	last int64
 }
 
 // partnerSlot is an account's count of lockstep partners, which count
 // until last + 2×LockstepSpan.
 type partnerSlot struct {
+	acc  uint64
 	last int64
-	id   uint32 // 0 is empty (account ids start at 1)
 	n    uint32
 }
 
 type lockstep struct {
-	window, span, ttl int64
-	need              uint8
-	targets           []targetSlot
-	pairs             []pairSlot
-	partners          []partnerSlot
+	window, ttl int64
+	need        int
+	targets     []targetSlot
+	recent      []recentSlot
+	pairs       []pairSlot
+	partners    []partnerSlot
+	sink        uint64 // keeps observe's early loads from being optimised away
 }
 
 func (l *lockstep) init(cfg Config) {
 	l.window = max(int64(cfg.LockstepWindow.Seconds()), 1)
-	l.span = int64(cfg.LockstepSpan.Seconds())
-	l.ttl = 2 * l.span
-	l.need = uint8(min(cfg.LockstepTargets, 255))
+	l.ttl = 2 * int64(cfg.LockstepSpan.Seconds())
+	l.need = cfg.LockstepTargets
 	l.targets = make([]targetSlot, 1<<targetBits)
+	l.recent = make([]recentSlot, 1<<recentBits)
 	l.pairs = make([]pairSlot, 1<<pairBits)
 	l.partners = make([]partnerSlot, 1<<partnerBits)
 }
 
-func (l *lockstep) partnerSlot(id uint32) *partnerSlot {
-	return &l.partners[mixKey(uint64(id), 5)&(1<<partnerBits-1)]
+func (l *lockstep) target(tk uint64) *targetSlot { return &l.targets[tk&(1<<targetBits-1)] }
+
+func (l *lockstep) partnerSlot(acc uint64) *partnerSlot {
+	return &l.partners[mixKey(acc, 5)&(1<<partnerBits-1)]
 }
 
-// group returns the lockstep group size of account id at t (0 if none).
-func (l *lockstep) group(id uint32, t int64) int {
-	p := l.partnerSlot(id)
-	if p.id != id || p.n == 0 || t-p.last > l.ttl {
+func (l *lockstep) recentSlot(acc uint64) *recentSlot {
+	return &l.recent[mixKey(acc, 7)&(1<<recentBits-1)]
+}
+
+// touch starts loading the slots that observe (or group) will read for
+// account acc and target tk, so that their cache misses overlap with other
+// work; it returns a value for the caller to keep.
+func (l *lockstep) touch(acc, tk uint64, acted bool) uint64 {
+	x := l.partnerSlot(acc).acc
+	if acted {
+		x ^= l.target(tk).key ^ l.recentSlot(acc).acc
+	}
+	return x
+}
+
+// group returns the lockstep group size of account acc at t (0 if none).
+func (l *lockstep) group(acc uint64, t int64) int {
+	p := l.partnerSlot(acc)
+	if p.acc != acc || p.n == 0 || t-p.last > l.ttl {
 		return 0
 	}
 	return int(p.n) + 1
 }
 
-// addPartner counts one more partner for account id at t.
-func (l *lockstep) addPartner(id uint32, t int64) {
-	p := l.partnerSlot(id)
-	if p.id != id || t-p.last > l.ttl {
-		*p = partnerSlot{id: id}
+// addPartner counts one more partner for account acc at t.
+func (l *lockstep) addPartner(acc uint64, t int64) {
+	p := l.partnerSlot(acc)
+	if p.acc != acc || t-p.last > l.ttl {
+		*p = partnerSlot{acc: acc}
 	}
 	p.n++
 	p.last = max(p.last, t)
 }
 
-// observe records that account id acted on target key tk at t and returns
+// shared counts the targets other than cur that both a and b acted on
+// within the window of each other, at or after since.
+func (l *lockstep) shared(a, b *recentSlot, cur uint32, since int64) int {
+	n := 0
+	for i, ta := range a.tgt {
+		if ta == 0 || ta == cur || int64(a.t[i]) < since {
+			continue
+		}
+		for j, tb := range b.tgt {
+			if tb == ta {
+				if d := int64(a.t[i]) - int64(b.t[j]); d <= l.window && d >= -l.window {
+					n++
+				}
+				break
+			}
+		}
+	}
+	return n
+}
+
+// observe records that account acc acted on target key tk at t and returns
 // its lockstep group size.
-func (l *lockstep) observe(id uint32, tk uint64, t int64) int {
-	tg := &l.targets[tk&(1<<targetBits-1)]
+func (l *lockstep) observe(acc, tk uint64, t int64) int {
+	tg := l.target(tk)
 	if tg.key != tk {
 		*tg = targetSlot{key: tk}
 	}
 	n := min(int(tg.n), targetRing)
-	for i := 0; i < n; i++ {
-		if tg.ring[i].id == id {
-			return l.group(id, t) // a repeat on the same target is no new evidence
-		}
-	}
+	// Co-actors within the window; their recent slots are requested all
+	// at once before any is compared, so the loads overlap.
+	var co [targetRing]uint64
+	var x uint64
+	m := 0
 	for i := 0; i < n; i++ {
 		c := &tg.ring[i]
-		if d := t - c.t; d > l.window || d < -l.window {
-			continue
+		if c.acc == acc {
+			return l.group(acc, t) // a repeat on the same target is no new evidence
 		}
-		lo, hi := id, c.id
-		if lo > hi {
-			lo, hi = hi, lo
-		}
-		pk := uint64(lo)<<32 | uint64(hi)
-		p := &l.pairs[mixKey(pk, 3)&(1<<pairBits-1)]
-		if p.key != pk || t-p.last > l.span {
-			// New pair, or a pause long enough to end the run.
-			*p = pairSlot{key: pk}
-		}
-		if p.lastTgt == uint32(tk) && p.shared > 0 {
-			continue
-		}
-		p.lastTgt, p.last = uint32(tk), max(p.last, t)
-		if p.shared < 255 {
-			p.shared++
-		}
-		if p.shared >= l.need && !p.partners {
-			p.partners = true
-			l.addPartner(id, t)
-			l.addPartner(c.id, t)
+		if d := t - c.t; d <= l.window && d >= -l.window {
+			co[m] = c.acc
+			x ^= l.recentSlot(c.acc).acc
+			m++
 		}
 	}
-	tg.ring[tg.n%targetRing] = coAct{id: id, t: t}
+	cur := uint32(tk) | 1 // never 0, the empty mark
+	me := l.recentSlot(acc)
+	if me.acc != acc {
+		*me = recentSlot{acc: acc}
+	}
+	since := t - l.ttl
+	for _, c := range co[:m] {
+		other := l.recentSlot(c)
+		if other.acc != c || 1+l.shared(me, other, cur, since) < l.need {
+			continue
+		}
+		pk := mixKey(min(acc, c), max(acc, c))
+		p := &l.pairs[pk&(1<<pairBits-1)]
+		if p.key == pk && t-p.last <= l.ttl {
+			p.last = max(p.last, t) // partners already, still together
+			continue
+		}
+		*p = pairSlot{key: pk, last: t}
+		l.addPartner(acc, t)
+		l.addPartner(c, t)
+	}
+	// One entry per target, with the first time: an account that liked a
+	// post and later commented on it acted on one target, and the like is
+	// what a crowd's timing is measured by.
+	if !slices.Contains(me.tgt[:], cur) {
+		k := me.n % recentN
+		me.tgt[k], me.t[k] = cur, sec32(t)
+		me.n++
+	}
+	tg.ring[tg.n%targetRing] = coAct{acc: acc, t: t}
 	tg.n++
-	return l.group(id, t)
+	l.sink ^= x
+	return l.group(acc, t)
 }

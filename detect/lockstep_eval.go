@@ -18,18 +18,18 @@ type LockstepTruth struct {
 
 // LockstepReport measures lockstep detection against ground truth.
 type LockstepReport struct {
-	Members       int     `json:"members"`         // campaign accounts
-	FlaggedInTime int     `json:"flagged_in_time"` // members flagged within the deadline of their campaign's start
-	Flagged       int     `json:"flagged"`         // distinct accounts flagged at any time
-	FalseFlagged  int     `json:"false_flagged"`   // of those, not members of a lockstep campaign
+	Members       int `json:"members"`         // campaign accounts
+	FlaggedInTime int `json:"flagged_in_time"` // members flagged within the deadline of their campaign's start
+	Flagged       int `json:"flagged"`         // distinct accounts flagged at any time
+	FalseFlagged  int `json:"false_flagged"`   // of those, not members of a lockstep campaign
 	// FalseFlaggedBots counts the FalseFlagged accounts that belong to a
 	// campaign of another kind (a follow farm's accounts following the
 	// same customers within seconds, say): coordinated, but not what the
 	// truth calls lockstep.
-	FalseFlaggedBots int `json:"false_flagged_bots"`
-	Recall        float64 `json:"recall"`          // FlaggedInTime / Members
-	Precision     float64 `json:"precision"`       // (Flagged - FalseFlagged) / Flagged
-	MedianDelayS  float64 `json:"median_delay_s"`  // from campaign start to a member's first flag
+	FalseFlaggedBots int     `json:"false_flagged_bots"`
+	Recall           float64 `json:"recall"`         // FlaggedInTime / Members
+	Precision        float64 `json:"precision"`      // (Flagged - FalseFlagged) / Flagged
+	MedianDelayS     float64 `json:"median_delay_s"` // from campaign start to a member's first flag
 	// ByKind breaks the members down by campaign kind.
 	ByKind map[string]*LockstepKindReport `json:"by_kind"`
 }
