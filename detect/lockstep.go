@@ -65,7 +65,10 @@ type recentSlot struct {
 func sec32(t int64) uint32 { return uint32(min(max(t, 0), 1<<32-1)) }
 
 // pairSlot marks two accounts as partners since last, so that meeting again
-// on more targets does not count them twice.
+// on more targets does not count them twice. The pair table is 4-way
+// set-associative (a bucket of 4 slots is one cache line): a pair forgotten
+// while still together would be counted again, so a bucket keeps its 4
+// most recent pairs rather than one.
 type pairSlot struct {
 	key  uint64 // hash of the two account keys
 	last int64
@@ -159,6 +162,24 @@ func (l *lockstep) shared(a, b *recentSlot, cur uint32, since int64) int {
 	return n
 }
 
+// pair reports whether the pair with key pk were partners already (still
+// together at t), and records them as partners at t.
+func (l *lockstep) pair(pk uint64, t int64) bool {
+	b := l.pairs[pk&(1<<pairBits-1)&^3:][:4]
+	old := 0
+	for i := range b {
+		if b[i].key == pk && t-b[i].last <= l.ttl {
+			b[i].last = max(b[i].last, t)
+			return true
+		}
+		if b[i].last < b[old].last {
+			old = i
+		}
+	}
+	b[old] = pairSlot{key: pk, last: t}
+	return false
+}
+
 // observe records that account acc acted on target key tk at t and returns
 // its lockstep group size.
 func (l *lockstep) observe(acc, tk uint64, t int64) int {
@@ -194,15 +215,10 @@ func (l *lockstep) observe(acc, tk uint64, t int64) int {
 		if other.acc != c || 1+l.shared(me, other, cur, since) < l.need {
 			continue
 		}
-		pk := mixKey(min(acc, c), max(acc, c))
-		p := &l.pairs[pk&(1<<pairBits-1)]
-		if p.key == pk && t-p.last <= l.ttl {
-			p.last = max(p.last, t) // partners already, still together
-			continue
+		if !l.pair(mixKey(min(acc, c), max(acc, c)), t) {
+			l.addPartner(acc, t)
+			l.addPartner(c, t)
 		}
-		*p = pairSlot{key: pk, last: t}
-		l.addPartner(acc, t)
-		l.addPartner(c, t)
 	}
 	// One entry per target, with the first time: an account that liked a
 	// post and later commented on it acted on one target, and the like is
