@@ -46,7 +46,8 @@ type Config struct {
 	// same target to count as acting together (default 20s).
 	LockstepWindow time.Duration
 	// LockstepTargets is how many distinct shared targets make two accounts
-	// lockstep partners (default 3).
+	// lockstep partners (default 3; at most 7, since an account remembers
+	// its last 6 targets besides the current one).
 	LockstepTargets int
 	// LockstepSpan is the longest gap between two accounts' successive
 	// co-actions that still continues one run of lockstep (default 3m); an
@@ -77,6 +78,7 @@ func (c *Config) defaults() {
 	if c.LockstepTargets <= 0 {
 		c.LockstepTargets = 3
 	}
+	c.LockstepTargets = min(c.LockstepTargets, recentN+1)
 	if c.LockstepSpan <= 0 {
 		c.LockstepSpan = 3 * time.Minute
 	}
