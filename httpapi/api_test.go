@@ -65,7 +65,14 @@ func newFixture(t *testing.T, db *sqlstore.DB) *fixture {
 
 func (f *fixture) do(t *testing.T, method, path, key, body string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+	return call(t, method, f.srv.URL+path, key, body)
+}
+
+// call sends one request with an API key (none if key is empty) and
+// returns the status and body.
+func call(t *testing.T, method, url, key, body string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"encoding/json"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,17 +20,10 @@ func TestBotVerdictSaysWhy(t *testing.T) {
 	body := `{"id":"bot-1","type":"follow","time":"2026-11-22T10:00:00Z","actor":"xk29384756q","target":"u2","target_kind":"account",
 		"attrs":{"created_at":"2026-11-20T00:00:00Z","followers_count":3,"friends_count":1900,"statuses_count":2,"favourites_count":0,
 		"listed_count":0,"default_profile":true,"default_profile_image":true,"description":"","screen_name":"xk29384756q","name":"xk29384756q"}}`
-	req, _ := http.NewRequest("POST", url+"/v1/events", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	status, b := call(t, "POST", url+"/v1/events", key, body)
 	var out verdicts
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || len(out.Verdicts) != 1 {
-		t.Fatalf("status %d, %v, %+v", resp.StatusCode, err, out)
+	if err := json.Unmarshal(b, &out); err != nil || status != 200 || len(out.Verdicts) != 1 {
+		t.Fatalf("status %d, %v, %s", status, err, b)
 	}
 	var hit *warden.Hit
 	for i, h := range out.Verdicts[0].Hits {
