@@ -1,7 +1,6 @@
 package datasets
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,30 +15,7 @@ func ParseBotRepo(r io.Reader, name string) ([]Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Account
-	seen := map[string]int{}
-	for {
-		ok, err := t.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		a, err := botRepoRow(t)
-		if err != nil {
-			return nil, err
-		}
-		if prev, dup := seen[a["account"]]; dup {
-			return nil, t.errorf("account id %s already appeared on line %d", a["account"], prev)
-		}
-		seen[a["account"]] = t.line()
-		out = append(out, a)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no accounts after the header", name)
-	}
-	return out, nil
+	return t.accounts(func() (Account, error) { return botRepoRow(t) })
 }
 
 func botRepoRow(t *table) (Account, error) {

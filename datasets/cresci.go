@@ -28,29 +28,17 @@ func ParseCresciUsers(r io.Reader, name string) ([]Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Account
-	seen := map[string]bool{}
-	for {
-		ok, err := t.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
+	return t.accounts(func() (Account, error) {
 		id := strings.TrimSpace(t.get("id"))
 		if id == "" || strings.Trim(id, "0123456789") != "" || len(id) > 20 {
 			return nil, t.errorf("id %q is not a numeric Twitter user id", clip(id))
 		}
-		if seen[id] {
-			return nil, t.errorf("account id %s appears twice", id)
-		}
-		seen[id] = true
 		label, ok := cresciGroups[t.get("dataset")]
 		if !ok {
 			return nil, t.errorf("dataset %q is not one of E13, TFP, FSF, INT, TWT", clip(t.get("dataset")))
 		}
 		a := Account{"account": id, "label": label}
+		var err error
 		if a["created_at"], err = parseTwitterTime(t.get("created_at")); err != nil {
 			return nil, t.errorf("%v", err)
 		}
@@ -69,12 +57,8 @@ func ParseCresciUsers(r io.Reader, name string) ([]Account, error) {
 		for _, c := range []string{"screen_name", "name", "description", "lang", "location", "url"} {
 			a[c] = t.get(c)
 		}
-		out = append(out, a)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no accounts after the header", name)
-	}
-	return out, nil
+		return a, nil
+	})
 }
 
 // ParseCresciLabels reads cresci-2015's accounts.csv (uid, counts, Label) and
@@ -85,20 +69,13 @@ func ParseCresciLabels(r io.Reader, name string) (map[string]string, error) {
 		return nil, err
 	}
 	out := map[string]string{}
-	for {
-		ok, err := t.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
+	err = t.each(func() error {
 		id := strings.TrimSpace(t.get("uid"))
 		if id == "" || strings.Trim(id, "0123456789") != "" {
-			return nil, t.errorf("uid %q is not a numeric Twitter user id", clip(id))
+			return t.errorf("uid %q is not a numeric Twitter user id", clip(id))
 		}
 		if _, dup := out[id]; dup {
-			return nil, t.errorf("uid %s appears twice", id)
+			return t.errorf("uid %s appears twice", id)
 		}
 		switch t.get("Label") {
 		case "Legitimate User":
@@ -106,8 +83,12 @@ func ParseCresciLabels(r io.Reader, name string) (map[string]string, error) {
 		case "Content Polluter":
 			out[id] = "bot"
 		default:
-			return nil, t.errorf("Label %q is not \"Legitimate User\" or \"Content Polluter\"", clip(t.get("Label")))
+			return t.errorf("Label %q is not \"Legitimate User\" or \"Content Polluter\"", clip(t.get("Label")))
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -125,14 +106,7 @@ func ParseCresciEvents(r io.Reader, name string, fn func(CresciTweet) error) err
 	if err != nil {
 		return err
 	}
-	for {
-		ok, err := t.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return nil
-		}
+	return t.each(func() error {
 		ev := CresciTweet{User: t.get("user_id"), Label: t.get("label"), ID: t.get("tweet_id"), RTOf: t.get("rt_of_screen_name")}
 		if ev.User == "" || strings.Trim(ev.User, "0123456789") != "" {
 			return t.errorf("user_id %q is not a numeric Twitter user id", clip(ev.User))
@@ -143,16 +117,15 @@ func ParseCresciEvents(r io.Reader, name string, fn func(CresciTweet) error) err
 		if ev.Label != "human" && ev.Label != "fake" {
 			return t.errorf("label %q is not human or fake", clip(ev.Label))
 		}
+		var err error
 		if ev.Time, err = time.Parse(time.RFC3339, t.get("created_at")); err != nil {
 			return t.errorf("created_at %q is not RFC 3339", clip(t.get("created_at")))
 		}
 		if len(ev.RTOf) > 64 || !utf8.ValidString(ev.RTOf) {
 			return t.errorf("rt_of_screen_name %q is not a screen name (UTF-8, at most 64 bytes)", clip(ev.RTOf))
 		}
-		if err := fn(ev); err != nil {
-			return err
-		}
-	}
+		return fn(ev)
+	})
 }
 
 // ParseCresciTexts streams cresci-2015's tweets_*.csv (user_id, label,
@@ -162,22 +135,13 @@ func ParseCresciTexts(r io.Reader, name string, fn func(user, id, text string) e
 	if err != nil {
 		return err
 	}
-	for {
-		ok, err := t.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return nil
-		}
+	return t.each(func() error {
 		id := t.get("tweet_id")
 		if id == "" || strings.Trim(id, "0123456789") != "" || len(id) > 20 {
 			return t.errorf("tweet_id %q is not a numeric tweet id", clip(id))
 		}
-		if err := fn(t.get("user_id"), id, t.get("text")); err != nil {
-			return err
-		}
-	}
+		return fn(t.get("user_id"), id, t.get("text"))
+	})
 }
 
 func openMaybeGz(p string) (io.Reader, func() error, error) {

@@ -71,6 +71,46 @@ func (t *table) next() (bool, error) {
 	return true, nil
 }
 
+// each calls fn for every row after the header, in file order, and stops
+// at the first error.
+func (t *table) each(fn func() error) error {
+	for {
+		ok, err := t.next()
+		if err != nil || !ok {
+			return err
+		}
+		if err := fn(); err != nil {
+			return err
+		}
+	}
+}
+
+// accounts reads every row with row, and fails on an account id seen
+// before or on a file with no rows.
+func (t *table) accounts(row func() (Account, error)) ([]Account, error) {
+	var out []Account
+	seen := map[string]int{}
+	err := t.each(func() error {
+		a, err := row()
+		if err != nil {
+			return err
+		}
+		if prev, dup := seen[a["account"]]; dup {
+			return t.errorf("account id %s already appeared on line %d", a["account"], prev)
+		}
+		seen[a["account"]] = t.line()
+		out = append(out, a)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no accounts after the header", t.name)
+	}
+	return out, nil
+}
+
 // get returns column c of the current row, or "" when the file has no such
 // column.
 func (t *table) get(c string) string {
