@@ -18,7 +18,7 @@ func init() {
 	var data, train, test, learner, lodo string
 	var folds int
 	var seed uint64
-	var asJSON, balance, lockstep bool
+	var asJSON, balance, lockstep, pools bool
 	cmd := &cobra.Command{
 		Use:   "eval (--data DIR [--folds 5] [--seed 1] | --train DIR[,DIR…] --test DIR | --lodo DIR,DIR[,DIR…]) [--json]",
 		Short: "Measure the bot-likeness model on labeled data, beside a depth-limited tree baseline",
@@ -28,6 +28,10 @@ that did not train on it. With --train and --test: train on some datasets, score
 With --lodo: leave one dataset out; every dataset that has both classes is scored by a model
 trained on all the others, and the mean AUC over them is the model-selection criterion
 (docs/detection.md, "Held-out protocol"). Every result carries the baseline, a depth-4 decision tree on the same features.
+With --lodo and --pools: training-data selection (Yang et al. 2020). Every subset of the
+other datasets is tried as the training pool of every held-out set; the best pool over all
+held-out sets is reported (optimistic: those sets also chose it), and so is nested selection,
+where each held-out set is scored with the pool chosen on the other held-out sets only.
 With --lockstep: recall and precision of the lockstep detector on synthetic campaigns.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -41,6 +45,8 @@ With --lockstep: recall and precision of the lockstep detector on synthetic camp
 				if data != "" || train != "" || test != "" {
 					return usagef("--lodo takes no --data, --train or --test")
 				}
+			} else if pools {
+				return usagef("--pools needs --lodo DIR,DIR[,DIR…]")
 			}
 			cv := data != ""
 			if lodo == "" && (cv == (train != "" || test != "") || (!cv && (train == "" || test == ""))) {
@@ -58,6 +64,9 @@ With --lockstep: recall and precision of the lockstep detector on synthetic camp
 			}
 			p, b := model.DefaultParams(learner), model.DefaultParams(model.Tree1)
 			p.Seed, b.Seed = seed, seed
+			if pools {
+				return runPools(strings.Split(lodo, ","), learner, p, b, balance, asJSON, bar)
+			}
 			if lodo != "" {
 				return runLODO(strings.Split(lodo, ","), learner, p, b, balance, asJSON, bar)
 			}
@@ -126,6 +135,7 @@ With --lockstep: recall and precision of the lockstep detector on synthetic camp
 	f.StringVar(&lodo, "lodo", "", "comma-separated dataset directories: hold out each one that has both classes in turn, train on the rest")
 	f.StringVar(&learner, "learner", model.GBT, "one of "+strings.Join(model.Learners, ", "))
 	f.BoolVar(&balance, "balance", true, "with --train, weight every training dataset and class equally")
+	f.BoolVar(&pools, "pools", false, "with --lodo, try every subset of the other datasets as the training pool (training-data selection)")
 	f.BoolVar(&lockstep, "lockstep", false, "measure lockstep detection on synthetic campaigns with ground truth instead")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	root.AddCommand(cmd)
@@ -134,20 +144,9 @@ With --lockstep: recall and precision of the lockstep detector on synthetic camp
 // runLODO runs the leave-one-dataset-out protocol and prints each held-out
 // dataset's result and the mean AUC of the learner and the baseline.
 func runLODO(dirs []string, learner string, p, b model.Params, balance, asJSON bool, bar *progressbar.ProgressBar) error {
-	var sets []*model.Dataset
-	var names []string
-	var X [][][]float64
-	var y [][]float64
-	for _, dir := range dirs {
-		ds, err := model.Load(dir)
-		if err != nil {
-			return err
-		}
-		sets, names = append(sets, ds), append(names, ds.Name)
-		X, y = append(X, ds.Matrix()), append(y, ds.Labels)
-		if bar != nil {
-			bar.Add(1)
-		}
+	sets, names, X, y, err := loadSets(dirs, bar)
+	if err != nil {
+		return err
 	}
 	if bar != nil {
 		bar.Describe("leave one dataset out")
@@ -186,6 +185,22 @@ func runLODO(dirs []string, learner string, p, b model.Params, balance, asJSON b
 	}
 	fmt.Printf("%-26s %6s %6s %6.3f %8s %6s %8.3f\n", "mean", "", "", out.MeanAUC, "", "", out.BaselineAUC)
 	return nil
+}
+
+// loadSets loads each dataset directory and its feature matrix.
+func loadSets(dirs []string, bar *progressbar.ProgressBar) (sets []*model.Dataset, names []string, X [][][]float64, y [][]float64, err error) {
+	for _, dir := range dirs {
+		ds, err := model.Load(dir)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		sets, names = append(sets, ds), append(names, ds.Name)
+		X, y = append(X, ds.Matrix()), append(y, ds.Labels)
+		if bar != nil {
+			bar.Add(1)
+		}
+	}
+	return sets, names, X, y, nil
 }
 
 func result(protocol, learner string, train []string, ds *model.Dataset, m, bm model.Metrics) model.Result {
