@@ -18,6 +18,10 @@ type poolHeld struct {
 	NestedInner   float64  `json:"nested_inner_mean_auc"`
 	NestedAUC     float64  `json:"nested_auc"`
 	BaselineAUC   float64  `json:"nested_baseline_auc"`
+	// The pool that scores this set best, found by looking at it: how far
+	// selection could go at most, not a result.
+	OracleTrain []string `json:"oracle_train"`
+	OracleAUC   float64  `json:"oracle_auc"`
 }
 
 type poolReport struct {
@@ -70,8 +74,9 @@ func runPools(dirs []string, learner string, p, b model.Params, balance, asJSON 
 			return err
 		}
 		ba, _ := ps.AUC(n.Test, best)
+		op, oa := ps.Best([]int{n.Test}, 1<<n.Test)
 		h := poolHeld{Test: names[n.Test], AllDataAUC: n.AllAUC, BestPolicyAUC: ba, NestedTrain: ps.PolicyNames(n.Policy),
-			NestedInner: n.InnerMean, NestedAUC: n.AUC, BaselineAUC: bt}
+			NestedInner: n.InnerMean, NestedAUC: n.AUC, BaselineAUC: bt, OracleTrain: ps.PolicyNames(op), OracleAUC: oa}
 		rep.HeldOut = append(rep.HeldOut, h)
 		k := float64(len(nested))
 		rep.AllDataMeanAUC += n.AllAUC / k
@@ -91,5 +96,9 @@ func runPools(dirs []string, learner string, p, b model.Params, balance, asJSON 
 		fmt.Printf("%-26s %8.3f %8.3f %8.3f %8.3f %8.3f  %s\n", h.Test, h.AllDataAUC, h.BestPolicyAUC, h.NestedAUC, h.NestedInner, h.BaselineAUC, strings.Join(h.NestedTrain, ", "))
 	}
 	fmt.Printf("%-26s %8.3f %8.3f %8.3f %8s %8.3f\n", "mean", rep.AllDataMeanAUC, rep.BestPolicyMeanAUC, rep.NestedMeanAUC, "", rep.BaselineMeanAUC)
+	fmt.Println("upper bound, not a result: the pool that scores each set best, chosen by looking at it")
+	for _, h := range rep.HeldOut {
+		fmt.Printf("%-26s %8.3f  %s\n", h.Test, h.OracleAUC, strings.Join(h.OracleTrain, ", "))
+	}
 	return nil
 }
