@@ -180,8 +180,32 @@ type eventKeys struct {
 	bands        [bands]uint64 // LSH band keys of mh.sig when act.Hash != 0
 	ids          [4]uint64     // identifier keys (identifiers), nIDs of them
 	nIDs         int
-	idSig        uint64 // XOR of the identifier keys
+	idSig        uint64    // XOR of the identifier keys
+	prof         profAttrs // which profile attrs the event has
 }
+
+// profAttrs says which of model.Profile.Merge's attrs an event has, so
+// that Merge (and the profile's cache line) is skipped for the many events
+// whose attrs cannot change the profile.
+type profAttrs uint8
+
+const (
+	profNone    profAttrs = iota
+	profCreated           // only the creation time, which Merge sets once
+	profOther             // at least one other profile attr
+)
+
+// profileAttr maps the attrs model.Profile.Merge reads (its ProfileColumns
+// and account_created, another platform's name for created_at) to what
+// they are.
+var profileAttr = func() map[string]profAttrs {
+	m := map[string]profAttrs{"account_created": profCreated}
+	for _, c := range model.ProfileColumns {
+		m[c] = profOther
+	}
+	m["created_at"] = profCreated
+	return m
+}()
 
 func (s *Set) keys(ev *warden.Event, k *eventKeys) {
 	k.acct = s.h.key('a', ev.Actor)
@@ -193,7 +217,19 @@ func (s *Set) keys(ev *warden.Event, k *eventKeys) {
 	if k.act.Hash != 0 { // SimHash is 0 for texts too short to compare
 		bandKeys(&k.mh.sig, &k.bands)
 	}
-	k.nIDs = len(identifiers(s.h, ev, k.ids[:0]))
+	// One pass over the attrs finds the identifiers and the profile attrs.
+	var email, phone bool
+	for name := range ev.Attrs {
+		switch name {
+		case "email":
+			email = true
+		case "phone":
+			phone = true
+		default:
+			k.prof = max(k.prof, profileAttr[name])
+		}
+	}
+	k.nIDs = len(identifiers(s.h, ev, email, phone, k.ids[:0]))
 	for _, id := range k.ids[:k.nIDs] {
 		k.idSig ^= id
 	}
@@ -222,7 +258,7 @@ func (s *Set) Observe(ev *warden.Event) Features {
 	if k.act.Hash != 0 {
 		s.dup.touch(&k.bands)
 	}
-	a := s.account(ev, k.acct, t)
+	a := s.account(ev, k.prof, k.acct, t)
 	var f Features
 	if k.acted {
 		f.LockstepGroup = s.lock.observe(k.acct, k.target, t)
@@ -250,8 +286,11 @@ func (s *Set) Observe(ev *warden.Event) Features {
 }
 
 // account returns the actor's account, locked, with ev's profile
-// attributes merged.
-func (s *Set) account(ev *warden.Event, k uint64, t int64) *account {
+// attributes merged. Merge is called only when it can change the profile
+// (prof says which profile attrs ev has): when the event has a profile attr
+// other than the creation time, or the account's creation time is not known
+// yet (a.dated) and the event is a signup or has it.
+func (s *Set) account(ev *warden.Event, prof profAttrs, k uint64, t int64) *account {
 	a, ok := s.accts.get(k)
 	if !ok {
 		s.seq++
@@ -259,11 +298,13 @@ func (s *Set) account(ev *warden.Event, k uint64, t int64) *account {
 		s.accts.put(k, a)
 	}
 	a.mu.Lock()
-	if (ev.Type == warden.EventSignup || len(ev.Attrs) > 0) && a.prof.Merge(ev) {
-		a.dirty = true
-		a.hasCounts = a.prof.HasCounts()
-		a.dated = !a.prof.CreatedAt.IsZero()
-		a.created = a.prof.CreatedAt.Unix()
+	if prof == profOther || !a.dated && (prof == profCreated || ev.Type == warden.EventSignup) {
+		if a.prof.Merge(ev) {
+			a.dirty = true
+			a.hasCounts = a.prof.HasCounts()
+			a.dated = !a.prof.CreatedAt.IsZero()
+			a.created = a.prof.CreatedAt.Unix()
+		}
 	}
 	return a
 }

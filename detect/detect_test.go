@@ -622,3 +622,66 @@ func BenchmarkObserveScoredParallel(b *testing.B) {
 	}
 	wg.Wait()
 }
+
+// TestMergeSkipped checks that Observe skips model.Profile.Merge only for
+// events that cannot change the profile: after every event of a random mix
+// of profile attrs (every column, in turn valid, malformed and absent),
+// other attrs and signups, the account's profile is the one that merging
+// every event gives.
+func TestMergeSkipped(t *testing.T) {
+	vals := map[string][]any{
+		"created_at": {"2020-01-02T03:04:05Z", "not a time"}, "account_created": {"2019-05-06T07:08:09Z", "bad"},
+		"followers_count": {float64(12), "x"}, "friends_count": {"7", -1.0}, "statuses_count": {float64(3)},
+		"favourites_count": {"5"}, "listed_count": {float64(1)}, "default_profile": {true, "maybe"},
+		"default_profile_image": {"false"}, "geo_enabled": {"1"}, "screen_name": {"bob"}, "name": {"Bob"},
+		"description": {"hi", ""}, "location": {"Paris"}, "url": {"http://x.co"},
+		"user_agent": {"Mozilla/5.0"}, "email": {"a@b.co"}, "phone": {"+1 555 0100 200"}, "fields": {"bio"},
+	}
+	for _, c := range append(slices.Clone(model.ProfileColumns), "account_created") {
+		if _, ok := vals[c]; !ok {
+			t.Fatalf("profile attr %q not exercised", c)
+		}
+		if profileAttr[c] == profNone {
+			t.Fatalf("profile attr %q not known to Observe", c)
+		}
+	}
+	names := slices.Sorted(func(yield func(string) bool) {
+		for k := range vals {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	r := rand.New(rand.NewPCG(3, 4))
+	s := New(Config{NoModel: true})
+	refs := map[string]*model.Profile{}
+	for i := range 20000 {
+		actor := "u" + strconv.Itoa(r.IntN(50))
+		e := warden.Event{Type: warden.EventLike, Actor: actor, Target: "p1", Time: t0.Add(time.Duration(i) * time.Second)}
+		if r.IntN(20) == 0 {
+			e.Type = warden.EventSignup
+		}
+		if n := r.IntN(4); n > 0 {
+			e.Attrs = map[string]any{}
+			for range n {
+				k := names[r.IntN(len(names))]
+				if r.IntN(3) > 0 && !slices.Contains(model.ProfileColumns, k) && k != "account_created" {
+					continue // profile attrs more often than not
+				}
+				e.Attrs[k] = vals[k][r.IntN(len(vals[k]))]
+			}
+		}
+		ref := refs[actor]
+		if ref == nil {
+			p := model.NewProfile()
+			ref = &p
+			refs[actor] = ref
+		}
+		ref.Merge(&e)
+		s.Observe(&e)
+		a, _ := s.accts.get(s.h.key('a', actor))
+		if !model.Same(&a.prof, ref) || a.dated != !ref.CreatedAt.IsZero() || a.hasCounts != ref.HasCounts() {
+			t.Fatalf("event %d (%s %v): profile %+v, want %+v", i, e.Type, e.Attrs, a.prof, *ref)
+		}
+	}
+}

@@ -99,19 +99,24 @@ func (l *linker) tick(now int64) {
 func (l *linker) nodes() int { return l.cur.len() + l.prev.len() }
 
 // identifiers returns the link keys of ev: device, IP, normalised email and
-// phone. Hashes keep the maps free of per-event strings.
-func identifiers(h hasher, ev *warden.Event, out []uint64) []uint64 {
+// phone (email and phone say whether ev has those attrs). Hashes keep the
+// maps free of per-event strings.
+func identifiers(h hasher, ev *warden.Event, email, phone bool, out []uint64) []uint64 {
 	if ev.Device != "" {
 		out = append(out, h.key('d', ev.Device))
 	}
 	if ev.IP != "" {
 		out = append(out, h.key('i', ev.IP))
 	}
-	if e := NormEmail(ev.Attr("email")); e != "" {
-		out = append(out, h.key('e', e))
+	if email {
+		if e := NormEmail(ev.Attr("email")); e != "" {
+			out = append(out, h.key('e', e))
+		}
 	}
-	if p := NormPhone(ev.Attr("phone")); p != "" {
-		out = append(out, h.key('p', p))
+	if phone {
+		if p := NormPhone(ev.Attr("phone")); p != "" {
+			out = append(out, h.key('p', p))
+		}
 	}
 	return out
 }
