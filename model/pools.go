@@ -38,7 +38,8 @@ type poolData struct {
 // both classes, for every dataset with both classes, and records the held-out
 // AUC. Each (dataset, class) is weighted equally when balance. Fits run on
 // GOMAXPROCS goroutines; the table does not depend on their order. step, if
-// not nil, is called after each fit; total is called first with their number.
+// not nil, is called after each fit, one call at a time; total is called
+// first with their number.
 func SearchPools(names []string, X [][][]float64, y [][]float64, p Params, balance bool, total func(int), step func()) (*Pools, error) {
 	if len(names) > MaxPoolDatasets {
 		return nil, fmt.Errorf("a pool search takes at most %d datasets, not %d", MaxPoolDatasets, len(names))
@@ -80,10 +81,10 @@ func SearchPools(names []string, X [][][]float64, y [][]float64, p Params, balan
 					first = err
 				}
 				ps.auc[k] = a
-				mu.Unlock()
 				if step != nil {
 					step()
 				}
+				mu.Unlock()
 			}
 		}()
 	}
@@ -92,7 +93,10 @@ func SearchPools(names []string, X [][][]float64, y [][]float64, p Params, balan
 	}
 	close(next)
 	wg.Wait()
-	return ps, first
+	if first != nil {
+		return nil, first
+	}
+	return ps, nil
 }
 
 func bothClasses(y []float64) bool {
