@@ -102,18 +102,25 @@ const newAccountAge = 7 * 86400
 // Set runs the built-in detectors. A nil *Set observes nothing. All state is
 // kept by event time in bounded maps; there is no goroutine per key.
 type Set struct {
-	mu    sync.Mutex
+	// The mutex and the fields written under it on every event share one
+	// cache line (dup starts with its counters): the other fields are only
+	// read after New, so their lines stay in both cores' caches instead of
+	// moving to whichever core last wrote a neighbour.
+	mu      sync.Mutex
+	now     int64  // latest event time seen (Unix seconds)
+	touched uint64 // keeps Observe's early loads from being optimised away
+	seq     uint32
+	dup     dupText
+
 	cfg   Config
 	model *model.Model
 	h     hasher
-	now   int64 // latest event time seen (Unix seconds)
-	seq   uint32
-
-	accts   *gen[*account]
-	lock    lockstep
-	dup     dupText
-	links   linker
-	touched uint64 // keeps Observe's early loads from being optimised away
+	accts *gen[*account]
+	lock  lockstep
+	links linker
+	// Pads Set to a multiple of 64 bytes: the allocator then places it at
+	// the start of a cache line, and mu's line holds the fields above.
+	_ [40]byte
 }
 
 // account is the per-actor state. The fields most events touch come first,
@@ -256,18 +263,29 @@ func (s *Set) Observe(ev *warden.Event) Features {
 	// them one at a time.
 	s.touched ^= s.lock.touch(k.acct, k.target, k.acted)
 	if k.act.Hash != 0 {
-		s.dup.touch(&k.bands)
+		s.touched ^= s.dup.touch(&k.bands)
 	}
-	a := s.account(ev, k.prof, k.acct, t)
+	a := s.account(k.acct, t)
+	// Start loading the account's lines too (a.id is beside a.mu, linkSig
+	// among the link fields), so that their misses overlap with lockstep's
+	// rather than stall a.mu.Lock, which lets no later load start before
+	// its own completes.
+	s.touched ^= uint64(a.id) ^ a.linkSig ^ s.links.touch(a)
+	if k.act.Hash != 0 {
+		s.touched ^= s.dup.touchRing(&k.bands)
+	}
 	var f Features
 	if k.acted {
-		f.LockstepGroup = s.lock.observe(k.acct, k.target, t)
+		var x uint64
+		f.LockstepGroup, x = s.lock.observe(k.acct, k.target, t)
+		s.touched ^= x
 	} else {
 		f.LockstepGroup = s.lock.group(k.acct, t)
 	}
 	if k.act.Hash != 0 {
 		f.DupTextAccounts, f.DupTextClusterAgeSeconds = s.dup.observe(a.id, &k.mh.sig, &k.bands, t)
 	}
+	a.lockMerge(ev, k.prof)
 	isNew := t-a.firstSeen < newAccountAge
 	if a.dated {
 		isNew = t-a.created < newAccountAge
@@ -275,7 +293,7 @@ func (s *Set) Observe(ev *warden.Event) Features {
 	f.LinkedAccounts, f.LinkedNewShare, f.ClusterAgeSeconds = s.links.observe(k.ids[:k.nIDs], k.idSig, a, isNew, t)
 	s.mu.Unlock()
 	// The rest reads and writes only the account's own behaviour and score,
-	// under the account's lock, which account() took before the Set's was
+	// under the account's lock, which lockMerge took before the Set's was
 	// released: one account's events still go through in the Set's order,
 	// and scoring one account does not hold up the others.
 	a.beh.Add(k.act)
@@ -285,18 +303,23 @@ func (s *Set) Observe(ev *warden.Event) Features {
 	return f
 }
 
-// account returns the actor's account, locked, with ev's profile
-// attributes merged. Merge is called only when it can change the profile
-// (prof says which profile attrs ev has): when the event has a profile attr
-// other than the creation time, or the account's creation time is not known
-// yet (a.dated) and the event is a signup or has it.
-func (s *Set) account(ev *warden.Event, prof profAttrs, k uint64, t int64) *account {
+// account returns the actor's account, creating it if new.
+func (s *Set) account(k uint64, t int64) *account {
 	a, ok := s.accts.get(k)
 	if !ok {
 		s.seq++
 		a = &account{id: s.seq, firstSeen: t, prof: model.NewProfile()}
 		s.accts.put(k, a)
 	}
+	return a
+}
+
+// lockMerge locks account a and merges ev's profile attributes (prof says
+// which it has) into it. Merge is called only when it can change the
+// profile: when the event has a profile attr other than the creation time,
+// or the account's creation time is not known yet (a.dated) and the event
+// is a signup or has it.
+func (a *account) lockMerge(ev *warden.Event, prof profAttrs) {
 	a.mu.Lock()
 	if prof == profOther || !a.dated && (prof == profCreated || ev.Type == warden.EventSignup) {
 		if a.prof.Merge(ev) {
@@ -306,7 +329,6 @@ func (s *Set) account(ev *warden.Event, prof profAttrs, k uint64, t int64) *acco
 			a.created = a.prof.CreatedAt.Unix()
 		}
 	}
-	return a
 }
 
 // scratch holds botScore's buffers; callers score concurrently.

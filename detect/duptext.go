@@ -77,13 +77,12 @@ type textCluster struct {
 // exist only for texts that have a near-duplicate, so the map of them stays
 // small.
 type dupText struct {
+	seq      uint64 // written on every text; Set keeps it beside its mutex
+	next     uint64
 	window   int64
-	seq      uint64
 	ring     []sigEntry
 	tab      []bandSlot
 	clusters *gen[*textCluster]
-	next     uint64
-	touched  uint64 // keeps touch's loads from being optimised away
 }
 
 const (
@@ -109,13 +108,27 @@ func bandKeys(sig *signature, keys *[bands]uint64) {
 
 // touch loads the band slots of keys, independently of each other, so their
 // cache misses overlap with each other and with the caller's next work
-// instead of coming one at a time in observe.
-func (d *dupText) touch(keys *[bands]uint64) {
+// instead of coming one at a time in observe; it returns a value for the
+// caller to keep.
+func (d *dupText) touch(keys *[bands]uint64) uint64 {
 	var x uint64
 	for _, k := range keys {
 		x ^= d.tab[k&(1<<bandBits-1)].key
 	}
-	d.touched = x
+	return x
+}
+
+// touchRing starts loading the ring entries that keys' band slots point
+// to (observe compares the text with them), once touch's loads are in; it
+// returns a value for the caller to keep.
+func (d *dupText) touchRing(keys *[bands]uint64) uint64 {
+	var x uint64
+	for _, k := range keys {
+		if slot := &d.tab[k&(1<<bandBits-1)]; slot.key == k {
+			x ^= d.ring[slot.seq&(1<<ringBits-1)].seq
+		}
+	}
+	return x
 }
 
 // observe records text by account id at t and returns the distinct accounts

@@ -33,10 +33,16 @@ func newUF(start int64) *uf { return &uf{node: map[uint64]int32{}, start: start}
 
 func (u *uf) len() int { return len(u.n) }
 
+// find returns x's root, halving the path on the way. A node already
+// next to its root is not written (its parent would not change), so that
+// the line stays clean in the other cores' caches.
 func (u *uf) find(x int32) int32 {
-	for u.n[x].parent != x {
-		u.n[x].parent = u.n[u.n[x].parent].parent
-		x = u.n[x].parent
+	for p := u.n[x].parent; p != x; p = u.n[x].parent {
+		gp := u.n[p].parent
+		if gp != p {
+			u.n[x].parent = gp
+		}
+		x = gp
 	}
 	return x
 }
@@ -119,6 +125,16 @@ func identifiers(h hasher, ev *warden.Event, email, phone bool, out []uint64) []
 		}
 	}
 	return out
+}
+
+// touch starts loading account a's node in the current epoch, so that its
+// cache miss overlaps with other work; it returns a value for the caller
+// to keep.
+func (l *linker) touch(a *account) uint64 {
+	if a.linkUF != l.cur {
+		return 0
+	}
+	return uint64(l.cur.n[a.linkNode].parent)
 }
 
 // observe links account a to its event's identifier keys (identifiers),

@@ -89,7 +89,11 @@ type lockstep struct {
 	recent      []recentSlot
 	pairs       []pairSlot
 	partners    []partnerSlot
-	sink        uint64 // keeps observe's early loads from being optimised away
+	// partnerUsed has bit i set once partners[i] has been written. Most
+	// accounts never have a partner: their group is 0 without loading
+	// their slot (a cache miss on every event otherwise), since an unused
+	// slot is all zero.
+	partnerUsed []uint64
 }
 
 func (l *lockstep) init(cfg Config) {
@@ -100,12 +104,21 @@ func (l *lockstep) init(cfg Config) {
 	l.recent = make([]recentSlot, 1<<recentBits)
 	l.pairs = make([]pairSlot, 1<<pairBits)
 	l.partners = make([]partnerSlot, 1<<partnerBits)
+	l.partnerUsed = make([]uint64, 1<<partnerBits/64)
 }
 
 func (l *lockstep) target(tk uint64) *targetSlot { return &l.targets[tk&(1<<targetBits-1)] }
 
+func partnerIndex(acc uint64) uint64 { return mixKey(acc, 5) & (1<<partnerBits - 1) }
+
+// partnerSlot returns account acc's partner slot, or nil if that slot
+// has never been written (so holds no partners).
 func (l *lockstep) partnerSlot(acc uint64) *partnerSlot {
-	return &l.partners[mixKey(acc, 5)&(1<<partnerBits-1)]
+	i := partnerIndex(acc)
+	if l.partnerUsed[i/64]&(1<<(i%64)) == 0 {
+		return nil
+	}
+	return &l.partners[i]
 }
 
 func (l *lockstep) recentSlot(acc uint64) *recentSlot {
@@ -116,9 +129,16 @@ func (l *lockstep) recentSlot(acc uint64) *recentSlot {
 // account acc and target tk, so that their cache misses overlap with other
 // work; it returns a value for the caller to keep.
 func (l *lockstep) touch(acc, tk uint64, acted bool) uint64 {
-	x := l.partnerSlot(acc).acc
+	var x uint64
+	if p := l.partnerSlot(acc); p != nil {
+		x = p.acc
+	}
 	if acted {
-		x ^= l.target(tk).key ^ l.recentSlot(acc).acc
+		// A target slot spans five cache lines, which observe scans or
+		// resets: one load in each.
+		tg := l.target(tk)
+		x ^= tg.key ^ uint64(tg.ring[3].t^tg.ring[7].t^tg.ring[11].t^tg.ring[15].t) ^ tg.ring[15].acc
+		x ^= l.recentSlot(acc).acc
 	}
 	return x
 }
@@ -126,7 +146,7 @@ func (l *lockstep) touch(acc, tk uint64, acted bool) uint64 {
 // group returns the lockstep group size of account acc at t (0 if none).
 func (l *lockstep) group(acc uint64, t int64) int {
 	p := l.partnerSlot(acc)
-	if p.acc != acc || p.n == 0 || t-p.last > l.ttl {
+	if p == nil || p.acc != acc || p.n == 0 || t-p.last > l.ttl {
 		return 0
 	}
 	return int(p.n) + 1
@@ -134,7 +154,9 @@ func (l *lockstep) group(acc uint64, t int64) int {
 
 // addPartner counts one more partner for account acc at t.
 func (l *lockstep) addPartner(acc uint64, t int64) {
-	p := l.partnerSlot(acc)
+	i := partnerIndex(acc)
+	l.partnerUsed[i/64] |= 1 << (i % 64)
+	p := &l.partners[i]
 	if p.acc != acc || t-p.last > l.ttl {
 		*p = partnerSlot{acc: acc}
 	}
@@ -181,8 +203,9 @@ func (l *lockstep) pair(pk uint64, t int64) bool {
 }
 
 // observe records that account acc acted on target key tk at t and returns
-// its lockstep group size.
-func (l *lockstep) observe(acc, tk uint64, t int64) int {
+// its lockstep group size, and a value for the caller to keep (so that the
+// early loads are not optimised away).
+func (l *lockstep) observe(acc, tk uint64, t int64) (int, uint64) {
 	tg := l.target(tk)
 	if tg.key != tk {
 		*tg = targetSlot{key: tk}
@@ -196,7 +219,7 @@ func (l *lockstep) observe(acc, tk uint64, t int64) int {
 	for i := 0; i < n; i++ {
 		c := &tg.ring[i]
 		if c.acc == acc {
-			return l.group(acc, t) // a repeat on the same target is no new evidence
+			return l.group(acc, t), x // a repeat on the same target is no new evidence
 		}
 		if d := t - c.t; d <= l.window && d >= -l.window {
 			co[m] = c.acc
@@ -230,6 +253,5 @@ func (l *lockstep) observe(acc, tk uint64, t int64) int {
 	}
 	tg.ring[tg.n%targetRing] = coAct{acc: acc, t: t}
 	tg.n++
-	l.sink ^= x
-	return l.group(acc, t)
+	return l.group(acc, t), x
 }
