@@ -78,7 +78,7 @@ func (c *Config) defaults() {
 	if c.LockstepTargets <= 0 {
 		c.LockstepTargets = 3
 	}
-	c.LockstepTargets = min(c.LockstepTargets, recentN+1)
+	c.LockstepTargets = min(c.LockstepTargets, MaxLockstepTargets)
 	if c.LockstepSpan <= 0 {
 		c.LockstepSpan = 3 * time.Minute
 	}
@@ -98,6 +98,10 @@ func (c *Config) defaults() {
 
 // newAccountAge is how young an account must be to count as new.
 const newAccountAge = 7 * 86400
+
+// MaxLockstepTargets is the largest LockstepTargets: an account remembers
+// its last recentN targets besides the current one.
+const MaxLockstepTargets = recentN + 1
 
 // Set runs the built-in detectors. A nil *Set observes nothing. All state is
 // kept by event time in bounded maps; there is no goroutine per key.

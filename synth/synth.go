@@ -55,6 +55,10 @@ type Config struct {
 	// the honest crowd that looks most like lockstep. 0 means 5m, negative
 	// means none.
 	Drops time.Duration
+	// CrowdSpread is how long a lockstep crowd's members take, at most,
+	// to all act on one target: each launch draws its spread between a
+	// quarter of it and it. 0 means the members act within 5 to 20 s.
+	CrowdSpread time.Duration
 }
 
 // Truth is the ground truth of one event: which campaign produced it ("" for
@@ -787,6 +791,9 @@ func (g *Generator) launch(t time.Time) {
 			lo, hi = 30*time.Second, 3*time.Minute
 		}
 		spread := g.between(5*time.Second, 20*time.Second)
+		if c := g.cfg.CrowdSpread; c > 0 {
+			spread = g.between(c/4, c)
+		}
 		at := t
 		for tg := 6 + g.rng.IntN(10); tg > 0; tg-- {
 			typ, tgt, tk := warden.EventLike, g.post(g.rng.IntN(g.cfg.Accounts)), warden.TargetContent

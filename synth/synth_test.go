@@ -148,3 +148,47 @@ func TestStopCampaignsDrains(t *testing.T) {
 		}
 	}
 }
+
+// TestCrowdSpread checks how long a lockstep crowd takes on one target: 5 to
+// 20 s by default, up to CrowdSpread (and at least a quarter of it) when set.
+func TestCrowdSpread(t *testing.T) {
+	for _, tc := range []struct {
+		spread   time.Duration
+		min, max time.Duration
+	}{
+		{0, 5 * time.Second, 20 * time.Second},
+		{2 * time.Minute, 30 * time.Second, 2 * time.Minute},
+	} {
+		evs, truths := Collect(Config{Seed: 4, Kinds: []string{Lockstep}, Every: time.Minute, Drops: -1, CrowdSpread: tc.spread}, 30*time.Minute)
+		type key struct{ run, target string }
+		first, last := map[key]time.Time{}, map[key]time.Time{}
+		for i, ev := range evs {
+			if truths[i].Campaign != Lockstep {
+				continue
+			}
+			k := key{truths[i].RunKey(), ev.Target}
+			if f, ok := first[k]; !ok || ev.Time.Before(f) {
+				first[k] = ev.Time
+			}
+			if ev.Time.After(last[k]) {
+				last[k] = ev.Time
+			}
+		}
+		if len(first) < 20 {
+			t.Fatalf("spread %v: only %d crowd targets", tc.spread, len(first))
+		}
+		var widest time.Duration
+		for k, f := range first {
+			d := last[k].Sub(f)
+			if d > tc.max {
+				t.Fatalf("spread %v: a crowd took %v on one target, more than %v", tc.spread, d, tc.max)
+			}
+			widest = max(widest, d)
+		}
+		// Members draw their times within the launch's spread, so the
+		// widest target is close to the longest spread drawn.
+		if widest < tc.min || widest < tc.max*3/4 {
+			t.Errorf("spread %v: the widest crowd target took %v", tc.spread, widest)
+		}
+	}
+}

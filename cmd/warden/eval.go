@@ -7,9 +7,11 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/model"
 	"golang.org/x/term"
 )
@@ -19,6 +21,8 @@ func init() {
 	var folds int
 	var seed uint64
 	var asJSON, balance, lockstep, pools bool
+	var spread, window time.Duration
+	var targets int
 	cmd := &cobra.Command{
 		Use:   "eval (--data DIR [--folds 5] [--seed 1] | --train DIR[,DIR…] --test DIR | --lodo DIR,DIR[,DIR…]) [--json]",
 		Short: "Measure the bot-likeness model on labeled data, beside a depth-limited tree baseline",
@@ -39,7 +43,16 @@ With --lockstep: recall and precision of the lockstep detector on synthetic camp
 				if data != "" || train != "" || test != "" {
 					return usagef("--lockstep runs synthetic campaigns; it takes no --data, --train or --test")
 				}
-				return runLockstep(seed, asJSON)
+				if spread < 0 || window < 0 {
+					return usagef("--crowd-spread and --lockstep-window cannot be negative")
+				}
+				if targets < 0 || targets > detect.MaxLockstepTargets {
+					return usagef("--lockstep-targets must be between 1 and %d (0: the default)", detect.MaxLockstepTargets)
+				}
+				return runLockstep(seed, spread, window, targets, asJSON)
+			}
+			if spread != 0 || window != 0 || targets != 0 {
+				return usagef("--crowd-spread, --lockstep-window and --lockstep-targets go with --lockstep")
 			}
 			if lodo != "" {
 				if data != "" || train != "" || test != "" {
@@ -137,6 +150,9 @@ With --lockstep: recall and precision of the lockstep detector on synthetic camp
 	f.BoolVar(&balance, "balance", true, "with --train, weight every training dataset and class equally")
 	f.BoolVar(&pools, "pools", false, "with --lodo, try every subset of the other datasets as the training pool (training-data selection)")
 	f.BoolVar(&lockstep, "lockstep", false, "measure lockstep detection on synthetic campaigns with ground truth instead")
+	f.DurationVar(&spread, "crowd-spread", 0, "with --lockstep, the longest time a crowd's members take to act on one target (0: synth's 5-20 s)")
+	f.DurationVar(&window, "lockstep-window", 0, "with --lockstep, the detector's LockstepWindow (0: the default, 20s)")
+	f.IntVar(&targets, "lockstep-targets", 0, "with --lockstep, the detector's LockstepTargets (0: the default, 3)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	root.AddCommand(cmd)
 }
