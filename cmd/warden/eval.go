@@ -40,8 +40,8 @@ With --lockstep: recall and precision of the lockstep detector on synthetic camp
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if lockstep {
-				if data != "" || train != "" || test != "" {
-					return usagef("--lockstep runs synthetic campaigns; it takes no --data, --train or --test")
+				if data != "" || train != "" || test != "" || lodo != "" || pools {
+					return usagef("--lockstep runs synthetic campaigns; it takes no --data, --train, --test, --lodo or --pools")
 				}
 				if spread < 0 || window < 0 {
 					return usagef("--crowd-spread and --lockstep-window cannot be negative")
