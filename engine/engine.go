@@ -64,7 +64,7 @@ type Engine struct {
 	finger  uint64 // fingerprint of the rules directory last compiled
 	pending uint64 // a changed fingerprint seen once, not yet compiled
 
-	lastSweep atomic.Int64  // event-time unix seconds of the last sweep
+	lastSweep atomic.Int64  // event-time unix milliseconds of the last sweep
 	sweepNext atomic.Uint64 // the shard the next sweep takes
 	events    atomic.Uint64
 	evals     atomic.Uint64
@@ -336,18 +336,21 @@ func (e *Engine) ruleErr(r *rule, err error) {
 	e.log.Debug("engine: rule failed", "rule", r.name, "err", err)
 }
 
-// maybeSweep drops expired counter keys, one shard every five seconds of
-// event time (each shard every five minutes or so), so memory follows the
-// live windows during a replay as in serving, and no single event waits
-// for a whole sweep.
+// sweepEvery is the event time between shard sweeps: each shard is swept
+// every 320 s of event time or so, whatever the number of shards.
+const sweepEvery = 320 * time.Second / state.Shards
+
+// maybeSweep drops expired counter keys, one shard every sweepEvery of
+// event time, so memory follows the live windows during a replay as in
+// serving, and no single event waits for a whole sweep.
 func (e *Engine) maybeSweep(t time.Time, maxWindow time.Duration) {
-	now := t.Unix()
+	now := t.UnixMilli()
 	last := e.lastSweep.Load()
 	if last == 0 {
 		e.lastSweep.CompareAndSwap(0, now)
 		return
 	}
-	if now-last < 5 || !e.lastSweep.CompareAndSwap(last, now) {
+	if now-last < sweepEvery.Milliseconds() || !e.lastSweep.CompareAndSwap(last, now) {
 		return
 	}
 	e.st.SweepShard(int(e.sweepNext.Add(1)), t, maxWindow)

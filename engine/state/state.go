@@ -51,7 +51,15 @@ const (
 	ExactDistinct = 6 // distinct values kept exactly before switching to HyperLogLog
 	MaxK          = 8 // largest K of a LastK counter
 	bigBuckets    = 4 // sub-buckets of a HyperLogLog distinct count
-	shards        = 64
+	// shards is 1,024 rather than a few dozen so that the evaluating
+	// goroutines rarely want the same shard at once: with 64, a worker
+	// descheduled while holding a shard (a few times a millisecond on a
+	// shared VM) often held up the other's next counter too, and sweeping
+	// one shard held it for some 250 µs. Snapshots still group keys by their
+	// top 6 bits (snapShards), as they always have.
+	shardBits  = 10
+	shards     = 1 << shardBits
+	snapShards = 64
 )
 
 var kindNames = [...]string{"count", "distinct", "rate", "last_k"}
@@ -175,7 +183,7 @@ func (sh *shard) init() {
 	sh.last = map[uint64]lastKCell{}
 }
 
-func (s *Store) shard(key uint64) *shard { return &s.sh[key>>58] }
+func (s *Store) shard(key uint64) *shard { return &s.sh[key>>(64-shardBits)] }
 
 // Hash is FNV-1a of s continuing from h; start with Seed. It is stable
 // across processes, so snapshots stay valid after a restart.
@@ -655,40 +663,53 @@ type bigSnap struct {
 
 const magic = "warden-state-1"
 
-// WriteTo writes a snapshot of the store to w.
+// WriteTo writes a snapshot of the store to w: snapShards records, the
+// keys grouped by their top bits, whatever the number of shards in memory.
 func (s *Store) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	enc := gob.NewEncoder(cw)
 	if err := enc.Encode(magic); err != nil {
 		return cw.n, err
 	}
-	for i := range s.sh {
-		sh := &s.sh[i]
-		sh.mu.Lock()
-		snap := snapshot{Win: make(map[uint64]winCell, len(sh.win)), Dist: make(map[uint64]distCell, len(sh.dist)),
-			Rate: sh.rate, Last: sh.last, Big: map[uint64]bigSnap{}}
-		for k, idx := range sh.dist {
-			snap.Dist[k] = sh.distArena[idx]
+	const per = shards / snapShards
+	for g := 0; g < snapShards; g++ {
+		snap := snapshot{Win: map[uint64]winCell{}, Dist: map[uint64]distCell{},
+			Rate: map[uint64]rateCell{}, Last: map[uint64]lastKCell{}, Big: map[uint64]bigSnap{}}
+		for i := g * per; i < (g+1)*per; i++ {
+			s.sh[i].snapshotInto(&snap)
 		}
-		for k, idx := range sh.win {
-			snap.Win[k] = sh.winArena[idx]
-		}
-		for k, b := range sh.big {
-			bs := bigSnap{Epoch: b.Epoch}
-			for j, sk := range b.S {
-				if sk != nil {
-					bs.S[j], _ = sk.MarshalBinary()
-				}
-			}
-			snap.Big[k] = bs
-		}
-		err := enc.Encode(&snap)
-		sh.mu.Unlock()
-		if err != nil {
+		if err := enc.Encode(&snap); err != nil {
 			return cw.n, err
 		}
 	}
 	return cw.n, nil
+}
+
+// snapshotInto copies the shard's keys into snap.
+func (sh *shard) snapshotInto(snap *snapshot) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for k, idx := range sh.dist {
+		snap.Dist[k] = sh.distArena[idx]
+	}
+	for k, idx := range sh.win {
+		snap.Win[k] = sh.winArena[idx]
+	}
+	for k, c := range sh.rate {
+		snap.Rate[k] = c
+	}
+	for k, c := range sh.last {
+		snap.Last[k] = c
+	}
+	for k, b := range sh.big {
+		bs := bigSnap{Epoch: b.Epoch}
+		for j, sk := range b.S {
+			if sk != nil {
+				bs.S[j], _ = sk.MarshalBinary()
+			}
+		}
+		snap.Big[k] = bs
+	}
 }
 
 // ReadFrom replaces the store's contents with a snapshot read from r.
@@ -699,25 +720,26 @@ func (s *Store) ReadFrom(r io.Reader) (int64, error) {
 	if err := dec.Decode(&m); err != nil || m != magic {
 		return cr.n, fmt.Errorf("not a warden state snapshot (%v)", err)
 	}
-	var all [shards]shard
-	for i := range all {
+	all := new(Store)
+	for i := range all.sh {
+		all.sh[i].init()
+	}
+	for i := 0; i < snapShards; i++ {
 		var snap snapshot
 		if err := dec.Decode(&snap); err != nil {
 			return cr.n, fmt.Errorf("state snapshot shard %d: %w", i, err)
 		}
-		sh := &all[i]
-		sh.init()
 		for k, v := range snap.Win {
-			sh.putWin(k, v)
+			all.shard(k).putWin(k, v)
 		}
 		for k, v := range snap.Dist {
-			sh.setDist(k, 0, false, v)
+			all.shard(k).setDist(k, 0, false, v)
 		}
 		for k, v := range snap.Rate {
-			sh.rate[k] = v
+			all.shard(k).rate[k] = v
 		}
 		for k, v := range snap.Last {
-			sh.last[k] = v
+			all.shard(k).last[k] = v
 		}
 		for k, bs := range snap.Big {
 			b := &bigDist{Epoch: bs.Epoch}
@@ -731,15 +753,15 @@ func (s *Store) ReadFrom(r io.Reader) (int64, error) {
 				}
 			}
 			b.rebuild()
-			sh.big[k] = b
+			all.shard(k).big[k] = b
 		}
 	}
 	for i := range s.sh {
-		sh := &s.sh[i]
+		sh, src := &s.sh[i], &all.sh[i]
 		sh.mu.Lock()
-		sh.win, sh.winArena, sh.winFree = all[i].win, all[i].winArena, all[i].winFree
-		sh.dist, sh.distArena, sh.distFree = all[i].dist, all[i].distArena, all[i].distFree
-		sh.big, sh.rate, sh.last = all[i].big, all[i].rate, all[i].last
+		sh.win, sh.winArena, sh.winFree = src.win, src.winArena, src.winFree
+		sh.dist, sh.distArena, sh.distFree = src.dist, src.distArena, src.distFree
+		sh.big, sh.rate, sh.last = src.big, src.rate, src.last
 		sh.mu.Unlock()
 	}
 	return cr.n, nil
