@@ -72,18 +72,32 @@ func (f *fixture) do(t *testing.T, method, path, key, body string) (int, []byte)
 // returns the status and body.
 func call(t *testing.T, method, url, key, body string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	var b bytes.Buffer
+	code, err := send(http.DefaultClient, method, url, key, body, &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, b.Bytes()
+}
+
+// send makes one JSON request with the API key (if any) and copies the
+// response body to out. It is safe to call from any goroutine.
+func send(client *http.Client, method, url, key, body string, out io.Writer) (int, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	_, err = io.Copy(out, resp.Body)
+	return resp.StatusCode, err
 }
 
 func (f *fixture) count(t *testing.T) int64 {

@@ -90,17 +90,13 @@ func postConcurrently(b *testing.B, client *http.Client, url, key string, client
 				if i >= n {
 					return
 				}
-				req, _ := http.NewRequest("POST", url, strings.NewReader(body(i)))
-				req.Header.Set("Authorization", "Bearer "+key)
-				resp, err := client.Do(req)
+				code, err := send(client, "POST", url, key, body(i), io.Discard)
 				if err != nil {
 					b.Error(err)
 					return
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != want {
-					b.Errorf("status %d, want %d", resp.StatusCode, want)
+				if code != want {
+					b.Errorf("status %d, want %d", code, want)
 					return
 				}
 			}

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,18 +37,14 @@ func BenchmarkSingleEventLatency(b *testing.B) {
 			body := fmt.Sprintf(`{"id":"%s-%d","type":"follow","time":%q,"actor":"user%d","target":"user%d","ip":"198.51.100.%d","attrs":{"user_agent":"app/5.1 ios"}}`,
 				run, i, time.Now().UTC().Format(time.RFC3339Nano), i%3000, (i*7)%3000, i%250)
 			t0 := time.Now()
-			req, _ := http.NewRequest("POST", url+"/v1/events", strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+key)
-			resp, err := client.Do(req)
+			code, err := send(client, "POST", url+"/v1/events", key, body, io.Discard)
 			if err != nil {
 				b.Error(err)
 				return
 			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
 			lat[i] = time.Since(t0)
-			if resp.StatusCode != 200 {
-				b.Errorf("status %d", resp.StatusCode)
+			if code != 200 {
+				b.Errorf("status %d", code)
 			}
 		}()
 	}
