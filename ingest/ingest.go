@@ -143,7 +143,17 @@ func (in *Ingester) ingestUnique(ctx context.Context, evs []warden.Event, idx []
 		}
 		s.mu.Unlock()
 	}
-	defer func() {
+	// Our claims are let go as soon as our own events are logged, before we
+	// wait for anyone else's: a concurrent request may hold an id we carry
+	// while it waits for one of ours, and holding ours while waiting for
+	// theirs would have the two wait for each other forever. On an error
+	// they are let go on return, and the waiters take the events on.
+	released := false
+	release := func() {
+		if released {
+			return
+		}
+		released = true
 		for _, i := range mine {
 			s := in.shard(evs[i].ID)
 			s.mu.Lock()
@@ -151,7 +161,8 @@ func (in *Ingester) ingestUnique(ctx context.Context, evs []warden.Event, idx []
 			s.mu.Unlock()
 		}
 		close(done)
-	}()
+	}
+	defer release()
 
 	// Ids the filter may have seen are looked up in the log.
 	var maybe []string
@@ -218,6 +229,8 @@ func (in *Ingester) ingestUnique(ctx context.Context, evs []warden.Event, idx []
 			in.opt.OnAccepted(accEvs, accVs)
 		}
 	}
+
+	release()
 
 	// Ids another request was handling: once it is done, its verdicts are
 	// in the log; if it failed, take the events on ourselves.

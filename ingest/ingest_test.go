@@ -137,3 +137,71 @@ func TestIDFilterHasNoFalseNegativesAndFewFalsePositives(t *testing.T) {
 		t.Fatalf("false-positive rate %.3f over %d layers; want about 0.01", rate, len(f.layers))
 	}
 }
+
+// TestCrossedClaimsDoNotDeadlock: request A carries ids x and y, while
+// another request B holds y and will not let it go until A is done with x
+// (B carries them in the other order and waits for x). A must commit x and
+// let it go before it waits for y, or the two wait for each other forever.
+func TestCrossedClaimsDoNotDeadlock(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		log := sqlstore.NewEventLog(db)
+		defer log.Close()
+		eng := &slowEngine{n: map[string]int{}}
+		in, err := New(context.Background(), Options{Log: log, Engine: eng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := func(id string) bool {
+			s := in.shard(id)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			_, ok := s.ids[id]
+			return ok
+		}
+		// B's claim on y.
+		bDone := make(chan struct{})
+		sy := in.shard("y")
+		sy.mu.Lock()
+		sy.ids["y"] = bDone
+		sy.mu.Unlock()
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() { // B: waits until A has claimed x and let it go, then fails y
+			for claimed := false; ; time.Sleep(time.Millisecond) {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if h := held("x"); h {
+					claimed = true
+				} else if claimed {
+					break
+				}
+			}
+			sy.mu.Lock()
+			delete(sy.ids, "y")
+			sy.mu.Unlock()
+			close(bDone)
+		}()
+		res := make(chan error, 1)
+		go func() {
+			_, err := in.Ingest(context.Background(), events("x", "y"))
+			res <- err
+		}()
+		select {
+		case err := <-res:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Ingest of x, y still waits after 10 s: it holds x while waiting for y")
+		}
+		if eng.n["x"] != 1 || eng.n["y"] != 1 {
+			t.Fatalf("evaluations %v, want x and y once each (B failed, so A takes y on)", eng.n)
+		}
+		if n, _ := log.Count(context.Background()); n != 2 {
+			t.Fatalf("log holds %d events, want 2", n)
+		}
+	})
+}
