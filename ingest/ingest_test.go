@@ -92,13 +92,7 @@ func TestConcurrentRequestsEvaluateEachIDOnce(t *testing.T) {
 
 func TestRestartRemembersLoggedIDs(t *testing.T) {
 	db := sqlstoretest.SQLite(t)
-	log := sqlstore.NewEventLog(db)
-	defer log.Close()
-	eng := &slowEngine{n: map[string]int{}}
-	in, err := New(context.Background(), Options{Log: log, Engine: eng})
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, log, eng := newIngester(t, db)
 	if _, err := in.Ingest(context.Background(), events("a", "b")); err != nil {
 		t.Fatal(err)
 	}
@@ -144,13 +138,7 @@ func TestIDFilterHasNoFalseNegativesAndFewFalsePositives(t *testing.T) {
 // let it go before it waits for y, or the two wait for each other forever.
 func TestCrossedClaimsDoNotDeadlock(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		log := sqlstore.NewEventLog(db)
-		defer log.Close()
-		eng := &slowEngine{n: map[string]int{}}
-		in, err := New(context.Background(), Options{Log: log, Engine: eng})
-		if err != nil {
-			t.Fatal(err)
-		}
+		in, log, eng := newIngester(t, db)
 		held := func(id string) bool {
 			s := in.shard(id)
 			s.mu.Lock()
@@ -204,4 +192,18 @@ func TestCrossedClaimsDoNotDeadlock(t *testing.T) {
 			t.Fatalf("log holds %d events, want 2", n)
 		}
 	})
+}
+
+// newIngester returns an Ingester over a new event log on db (closed when
+// the test ends) that evaluates with a slowEngine.
+func newIngester(t *testing.T, db *sqlstore.DB) (*Ingester, *sqlstore.EventLog, *slowEngine) {
+	t.Helper()
+	log := sqlstore.NewEventLog(db)
+	t.Cleanup(log.Close)
+	eng := &slowEngine{n: map[string]int{}}
+	in, err := New(context.Background(), Options{Log: log, Engine: eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, log, eng
 }
