@@ -1,6 +1,9 @@
 package detect
 
-import "hash/maphash"
+import (
+	"crypto/rand"
+	"encoding/binary"
+)
 
 // gen is a map whose entries expire by event time without a sweeper or a
 // goroutine: entries live in two generations, the current one and the
@@ -49,28 +52,34 @@ func (g *gen[V]) put(k uint64, v V) { g.cur[k] = v }
 
 func (g *gen[V]) len() int { return len(g.cur) + len(g.prev) }
 
-// hasher hashes keys with a per-Set seed; key kinds are kept apart by a
-// one-byte prefix mixed into the hash. By default the seed is random
-// (maphash), so nobody can choose identifiers that collide and, say, alias
-// an account or link it to a cluster. With a fixed seed (Config.HashSeed)
-// the hash is the same in every process, so a replay or an evaluation
-// gives the same features run after run; that mode is for offline work.
+// hasher hashes keys with a per-Set secret; key kinds are kept apart by a
+// one-byte prefix mixed into the hash. By default the secret is random, so
+// nobody can choose identifiers that collide and, say, alias an account or
+// link it to a cluster; it is FNV-1a from a secret offset basis rather than
+// maphash because snapshots must carry it (a maphash seed cannot be saved),
+// and the tables a snapshot restores are indexed by these hashes. With a
+// fixed seed (Config.HashSeed) the hash is the same in every process, so a
+// replay or an evaluation gives the same features run after run; that mode
+// is for offline work.
 type hasher struct {
-	seed  maphash.Seed
-	fixed uint64 // non-zero: FNV-1a keyed by fixed instead of maphash
+	basis uint64 // FNV-1a's offset basis: the secret, or FNV's own
+	mix   uint64 // mixed into every key: the secret, or the fixed seed
 }
 
 func newHasher(fixed uint64) hasher {
-	return hasher{seed: maphash.MakeSeed(), fixed: fixed}
+	if fixed != 0 {
+		return hasher{basis: 14695981039346656037, mix: fixed}
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	secret := binary.LittleEndian.Uint64(b[:])
+	return hasher{basis: secret, mix: secret}
 }
 
 func (h hasher) key(kind byte, s string) uint64 {
-	if h.fixed != 0 {
-		x := uint64(14695981039346656037) // FNV-1a, 64 bit
-		for i := 0; i < len(s); i++ {
-			x = (x ^ uint64(s[i])) * 1099511628211
-		}
-		return mixKey(uint64(kind)^h.fixed, x)
+	x := h.basis
+	for i := 0; i < len(s); i++ {
+		x = (x ^ uint64(s[i])) * 1099511628211
 	}
-	return mixKey(uint64(kind), maphash.String(h.seed, s))
+	return mixKey(uint64(kind)^h.mix, x)
 }

@@ -32,20 +32,24 @@ import (
 // with no snapshots, no metrics and no detectors.
 type Options struct {
 	RulesDir   string // rule set directory; "" means the built-in pack (no reload)
-	StateDir   string // where counter snapshots go; "" means none
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil means no metrics are registered
 	Detectors  *detect.Set           // observed once per event when set
 	Labels     Labels                // answers has_label; nil means no labels
+	// Parts is evaluation state kept outside the engine that its
+	// snapshots carry beside the counters (the labels rules set): what
+	// OnEffects changes. The detectors are always a part when set.
+	Parts map[string]Part
 	// Budget is the per-event time budget; past it the verdict fails open
 	// (allow) and warden_engine_budget_exceeded_total counts it. 0 means
 	// 10ms; negative means no budget (replays use none, to be repeatable).
 	Budget time.Duration
 	// Poll is how often Run checks RulesDir for changes; 0 means 2s.
 	Poll time.Duration
-	// SnapshotEvery is how often Run snapshots the state; 0 means 1m.
-	SnapshotEvery time.Duration
 	// OnEffects, when set, receives each event's effects after evaluation.
+	// It is for state later rules read (labels), which Parts snapshot;
+	// consequences outside Warden happen only once the event is durable,
+	// downstream of ingest.
 	OnEffects func(ev *warden.Event, effects []Effect)
 }
 
@@ -68,7 +72,6 @@ type Engine struct {
 	sweepNext atomic.Uint64 // the shard the next sweep takes
 	events    atomic.Uint64
 	evals     atomic.Uint64
-	closeOnce sync.Once
 }
 
 type loadError struct{ err error }
@@ -107,8 +110,8 @@ func (s *ruleStats) recent(now int64) uint64 {
 	return n
 }
 
-// Open compiles the rule set, restores the state snapshot if there is one,
-// and returns a ready Engine. A rule set with errors is an error here: at
+// Open compiles the rule set and returns a ready Engine with empty state
+// (ingest restores it from a snapshot and the log's tail). A rule set with errors is an error here: at
 // start there is no old set to keep running.
 func Open(opts Options) (*Engine, error) {
 	if opts.Logger == nil {
@@ -120,9 +123,6 @@ func Open(opts Options) (*Engine, error) {
 	if opts.Poll <= 0 {
 		opts.Poll = 2 * time.Second
 	}
-	if opts.SnapshotEvery <= 0 {
-		opts.SnapshotEvery = time.Minute
-	}
 	e := &Engine{opts: opts, log: opts.Logger, st: state.New(), stats: map[string]*ruleStats{}}
 	e.m = newMetrics(opts.Registerer, e)
 	rs, finger, err := e.compile()
@@ -131,22 +131,7 @@ func Open(opts Options) (*Engine, error) {
 	}
 	e.finger = finger
 	e.publish(rs)
-	if p := e.snapshotPath(); p != "" {
-		if err := e.st.Load(p); err != nil {
-			// A damaged snapshot costs history, not availability.
-			e.log.Warn("engine: state snapshot not restored; starting empty", "path", p, "err", err)
-		} else {
-			e.log.Info("engine: state restored", "path", p, "keys", e.st.Keys())
-		}
-	}
 	return e, nil
-}
-
-func (e *Engine) snapshotPath() string {
-	if e.opts.StateDir == "" {
-		return ""
-	}
-	return filepath.Join(e.opts.StateDir, "engine-state.snap")
 }
 
 func (e *Engine) rulesFS() fs.FS {
@@ -304,6 +289,17 @@ func (e *Engine) Evaluate(ctx context.Context, ev *warden.Event) warden.Verdict 
 // Eval evaluates ev with the live rule set, applies the counter updates and
 // hands the effects to Options.OnEffects, and returns the full result.
 func (e *Engine) Eval(ctx context.Context, ev *warden.Event) Result {
+	return e.eval(ctx, ev, e.opts.Budget)
+}
+
+// Replay evaluates an event already in the log to rebuild the state it
+// left: counters, detectors and what OnEffects keeps, with no time budget
+// (a replay must not fail open where the first evaluation did not).
+func (e *Engine) Replay(ctx context.Context, ev *warden.Event) {
+	e.eval(ctx, ev, -1)
+}
+
+func (e *Engine) eval(ctx context.Context, ev *warden.Event, budget time.Duration) Result {
 	rs := e.set.Load()
 	var feats *detect.Features
 	if e.opts.Detectors != nil {
@@ -311,7 +307,7 @@ func (e *Engine) Eval(ctx context.Context, ev *warden.Event) Result {
 		feats = &f
 	}
 	start := time.Now()
-	res := rs.evaluate(ctx, ev, e.st, feats, e.opts.Budget, true, hooks{hit: e.hit, ruleErr: e.ruleErr})
+	res := rs.evaluate(ctx, ev, e.st, feats, budget, true, hooks{hit: e.hit, ruleErr: e.ruleErr})
 	e.events.Add(1)
 	e.evals.Add(uint64(res.RuleEvals))
 	if e.m != nil {
@@ -368,44 +364,18 @@ func (e *Engine) Stats() Stats {
 	return Stats{Events: e.events.Load(), RuleEvals: e.evals.Load(), Keys: e.st.Keys()}
 }
 
-// Run reloads the rules when their directory changes and snapshots the
-// state periodically, until ctx is done.
+// Run reloads the rules when their directory changes, until ctx is done.
 func (e *Engine) Run(ctx context.Context) {
 	poll := time.NewTicker(e.opts.Poll)
 	defer poll.Stop()
-	snap := time.NewTicker(e.opts.SnapshotEvery)
-	defer snap.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-poll.C:
 			_ = e.Reload()
-		case <-snap.C:
-			if err := e.Snapshot(); err != nil {
-				e.log.Error("engine: state snapshot failed", "err", err)
-			}
 		}
 	}
-}
-
-// Snapshot writes the counter state to StateDir, if one is set.
-func (e *Engine) Snapshot() error {
-	p := e.snapshotPath()
-	if p == "" {
-		return nil
-	}
-	return e.st.Save(p)
-}
-
-// Close writes a final snapshot.
-func (e *Engine) Close() error {
-	var err error
-	e.closeOnce.Do(func() { err = e.Snapshot() })
-	if err != nil {
-		return fmt.Errorf("engine: final state snapshot: %w", err)
-	}
-	return nil
 }
 
 type metrics struct {

@@ -767,6 +767,16 @@ func (s *Store) ReadFrom(r io.Reader) (int64, error) {
 	return cr.n, nil
 }
 
+// Reset empties the store.
+func (s *Store) Reset() {
+	for i := range s.sh {
+		sh := &s.sh[i]
+		sh.mu.Lock()
+		sh.init()
+		sh.mu.Unlock()
+	}
+}
+
 // Save writes a snapshot to path atomically: a crash mid-write leaves the
 // previous snapshot in place.
 func (s *Store) Save(path string) error {
