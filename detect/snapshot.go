@@ -181,11 +181,11 @@ func restoreUF(s ufSnap) (*uf, error) {
 	return u, nil
 }
 
-// WriteTo writes a snapshot of the Set to w. Observe may not run
+// WriteState writes a snapshot of the Set to w. Observe may not run
 // meanwhile (the engine's caller holds evaluation off).
-func (s *Set) WriteTo(w io.Writer) (int64, error) {
+func (s *Set) WriteState(w io.Writer) error {
 	if s == nil {
-		return 0, nil
+		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -216,25 +216,22 @@ func (s *Set) WriteTo(w io.Writer) (int64, error) {
 			snap.Clusters = append(snap.Clusters, cs)
 		}
 	}
-	cw := &countingWriter{w: w}
-	err := gob.NewEncoder(cw).Encode(&snap)
-	return cw.n, err
+	return gob.NewEncoder(w).Encode(&snap)
 }
 
-// ReadFrom replaces the Set's state with a snapshot WriteTo wrote. On
+// ReadState replaces the Set's state with a snapshot WriteState wrote. On
 // error the Set is left empty.
-func (s *Set) ReadFrom(r io.Reader) (int64, error) {
-	cr := &countingReader{r: r}
+func (s *Set) ReadState(r io.Reader) error {
 	var snap setSnap
-	if err := gob.NewDecoder(cr).Decode(&snap); err != nil {
+	if err := gob.NewDecoder(r).Decode(&snap); err != nil {
 		s.Reset()
-		return cr.n, fmt.Errorf("detector snapshot: %w", err)
+		return fmt.Errorf("detector snapshot: %w", err)
 	}
 	if err := s.restore(&snap); err != nil {
 		s.Reset()
-		return cr.n, fmt.Errorf("detector snapshot: %w", err)
+		return fmt.Errorf("detector snapshot: %w", err)
 	}
-	return cr.n, nil
+	return nil
 }
 
 func (s *Set) restore(snap *setSnap) error {
@@ -312,26 +309,4 @@ func (s *Set) Reset() {
 	s.dup = dupText{}
 	s.dup.init(s.cfg)
 	s.links.init(s.cfg)
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -21,11 +21,11 @@ func TestSnapshotResumesExactly(t *testing.T) {
 		a.Observe(&evs[i])
 	}
 	var buf bytes.Buffer
-	if _, err := a.WriteTo(&buf); err != nil {
+	if err := a.WriteState(&buf); err != nil {
 		t.Fatal(err)
 	}
 	b := New(Config{})
-	if _, err := b.ReadFrom(bytes.NewReader(buf.Bytes())); err != nil {
+	if err := b.ReadState(bytes.NewReader(buf.Bytes())); err != nil {
 		t.Fatal(err)
 	}
 	fresh := New(Config{})
@@ -63,11 +63,11 @@ func TestSnapshotRefusesDamage(t *testing.T) {
 		a.Observe(&evs[i])
 	}
 	var buf bytes.Buffer
-	if _, err := a.WriteTo(&buf); err != nil {
+	if err := a.WriteState(&buf); err != nil {
 		t.Fatal(err)
 	}
 	b := New(Config{})
-	_, err := b.ReadFrom(bytes.NewReader(buf.Bytes()[:buf.Len()/2]))
+	err := b.ReadState(bytes.NewReader(buf.Bytes()[:buf.Len()/2]))
 	if err == nil || !strings.Contains(err.Error(), "detector snapshot") {
 		t.Fatalf("a truncated snapshot gave %v", err)
 	}

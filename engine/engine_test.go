@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -351,27 +353,54 @@ func TestHotSwapUnderLoad(t *testing.T) {
 	}
 }
 
-func TestSnapshotSurvivesRestart(t *testing.T) {
-	dir, stateDir := t.TempDir(), t.TempDir()
+func TestStateSurvivesSaveAndLoad(t *testing.T) {
+	dir := t.TempDir()
 	writeRules(t, dir, followRules)
 	ctx := context.Background()
-	e, err := Open(Options{RulesDir: dir, StateDir: stateDir})
+	labels := &recordedPart{}
+	e, err := Open(Options{RulesDir: dir, Parts: map[string]Part{"labels": labels}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Evaluate(ctx, follow("1", "a", t0))
 	e.Evaluate(ctx, follow("2", "a", t0.Add(time.Second)))
-	if err := e.Close(); err != nil {
+	labels.data = "kept"
+	var buf bytes.Buffer
+	if err := e.SaveState(&buf); err != nil {
 		t.Fatal(err)
 	}
-	e2, err := Open(Options{RulesDir: dir, StateDir: stateDir})
+	e2, err := Open(Options{RulesDir: dir, Parts: map[string]Part{"labels": &recordedPart{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := e2.LoadState(bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatal(err)
+	}
 	if v := e2.Evaluate(ctx, follow("3", "a", t0.Add(2*time.Second))); v.Action != warden.ActionBlock {
-		t.Fatalf("after a restart the third follow got %+v; the counter was forgotten", v)
+		t.Fatalf("after a restore the third follow got %+v; the counter was forgotten", v)
+	}
+	if got := e2.opts.Parts["labels"].(*recordedPart).data; got != "kept" {
+		t.Fatalf("a part restored as %q", got)
+	}
+	// A damaged stream leaves the state empty, not half-loaded.
+	if err := e2.LoadState(bytes.NewReader(buf.Bytes()[:buf.Len()-3])); err == nil {
+		t.Fatal("a truncated state loaded")
+	}
+	if v := e2.Evaluate(ctx, follow("4", "a", t0.Add(3*time.Second))); v.Action == warden.ActionBlock {
+		t.Fatalf("after a refused load the state still counted earlier follows: %+v", v)
 	}
 }
+
+// recordedPart is a Part holding one string.
+type recordedPart struct{ data string }
+
+func (p *recordedPart) WriteState(w io.Writer) error { _, err := io.WriteString(w, p.data); return err }
+func (p *recordedPart) ReadState(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	p.data = string(b)
+	return err
+}
+func (p *recordedPart) Reset() { p.data = "" }
 
 func TestReplayIsRepeatableAndDiffNamesChanges(t *testing.T) {
 	evs := synthEvents(60000)

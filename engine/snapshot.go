@@ -12,11 +12,11 @@ import (
 )
 
 // Part is evaluation state kept outside the engine's counters, which the
-// engine's snapshots carry: the detectors, the labels rules set. ReadFrom
-// replaces the part's contents; Reset empties it.
+// engine's snapshots carry: the detectors, the labels rules set. ReadState
+// replaces the part's contents with what WriteState wrote; Reset empties it.
 type Part interface {
-	io.WriterTo
-	io.ReaderFrom
+	WriteState(w io.Writer) error
+	ReadState(r io.Reader) error
 	Reset()
 }
 
@@ -57,7 +57,7 @@ func (e *Engine) SaveState(w io.Writer) error {
 		// Each part is length-prefixed so a reader can tell a truncated
 		// part from the next one; parts are written to memory first.
 		var buf bytes.Buffer
-		if _, err := parts[name].WriteTo(&buf); err != nil {
+		if err := parts[name].WriteState(&buf); err != nil {
 			return fmt.Errorf("engine state %s: %w", name, err)
 		}
 		if err := writeUvarint(bw, uint64(buf.Len())); err != nil {
@@ -101,18 +101,18 @@ func (e *Engine) LoadState(r io.Reader) (err error) {
 			return fmt.Errorf("engine state %s: %w", name, err)
 		}
 		lr := &io.LimitedReader{R: br, N: int64(size)}
-		p, ok := parts[name]
-		if !ok {
-			if _, err := io.Copy(io.Discard, lr); err != nil {
-				return err
+		if p, ok := parts[name]; ok {
+			if err := p.ReadState(lr); err != nil {
+				return fmt.Errorf("engine state %s: %w", name, err)
 			}
-			continue
 		}
-		if _, err := p.ReadFrom(lr); err != nil {
-			return fmt.Errorf("engine state %s: %w", name, err)
+		// A decoder may stop short of its part's end, and a part this
+		// engine lacks is skipped; the next part starts after it.
+		if _, err := io.Copy(io.Discard, lr); err != nil {
+			return err
 		}
 		if lr.N != 0 {
-			return fmt.Errorf("engine state %s: %d bytes left unread", name, lr.N)
+			return fmt.Errorf("engine state %s: truncated", name)
 		}
 	}
 	return nil

@@ -1,15 +1,25 @@
 // Package ingest takes validated events to verdicts: it answers a repeated
 // event id with its first verdict, asks the engine about new events, and
 // returns only once they are in the durable event log.
+//
+// The engine's state (counters, detectors, rule labels) is a function of
+// the log: ingest snapshots it with the log position it reflects, restores
+// it at start by replaying the log after that position, and rebuilds it
+// the same way when an append fails, so an event whose append failed is
+// counted once, when its retry is logged, and a kill -9 loses nothing the
+// log has. What happens outside Warden (cases, notices) hangs off
+// OnAccepted, after the append.
 package ingest
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"hash/maphash"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,8 +29,12 @@ import (
 
 // Options configure an Ingester.
 type Options struct {
-	Log        *sqlstore.EventLog
+	Log        Log
 	Engine     warden.Engine
+	// StatePath is the file the engine's state is snapshotted to, with the
+	// log position it reflects; "" keeps no snapshots (a restart replays
+	// the whole log). Used when Engine is a StatefulEngine.
+	StatePath string
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: no metrics registered
 	// OnAccepted, when set, is called after each commit with the newly
@@ -29,10 +43,37 @@ type Options struct {
 	OnAccepted func(evs []warden.Event, vs []warden.Verdict)
 }
 
+// Log is what ingest needs of the durable event log (*sqlstore.EventLog).
+type Log interface {
+	Append(ctx context.Context, recs []sqlstore.EventRecord) ([]sqlstore.AppendResult, error)
+	Verdicts(ctx context.Context, ids []string) (map[string][]byte, error)
+	EachID(ctx context.Context, fn func(id string)) error
+	Count(ctx context.Context) (int64, error)
+	Export(ctx context.Context, f sqlstore.ExportFilter, fn func(sqlstore.EventRecord) error) error
+	LastSeq(ctx context.Context) (int64, error)
+}
+
+// StatefulEngine is an engine whose state is built by the events it
+// evaluates (*engine.Engine): ingest keeps that state in step with the log.
+type StatefulEngine interface {
+	warden.Engine
+	// Replay evaluates a logged event again to rebuild its state changes.
+	Replay(ctx context.Context, ev *warden.Event)
+	SaveState(w io.Writer) error
+	LoadState(r io.Reader) error
+	ResetState()
+}
+
 // Ingester turns events into durable, idempotent verdicts. Safe for
 // concurrent use.
 type Ingester struct {
 	opt      Options
+	eng      StatefulEngine // nil when the engine keeps no state
+	// gate is held shared from evaluation to the end of the append, and
+	// exclusively to snapshot or rebuild the engine's state, which then
+	// reflects exactly the events in the log.
+	gate  sync.RWMutex
+	dirty atomic.Bool // the state counts events the log lacks: rebuild before evaluating
 	seen     *idFilter
 	inflight [64]inflightShard
 	seed     maphash.Seed
@@ -86,9 +127,16 @@ func New(ctx context.Context, opt Options) (*Ingester, error) {
 			}
 		}
 	}
-	opt.Log.OnCommit = func(records int, took time.Duration) {
-		in.commitSecs.Observe(took.Seconds())
-		in.commitRecs.Observe(float64(records))
+	if l, ok := opt.Log.(*sqlstore.EventLog); ok {
+		l.OnCommit = func(records int, took time.Duration) {
+			in.commitSecs.Observe(took.Seconds())
+			in.commitRecs.Observe(float64(records))
+		}
+	}
+	if in.eng, _ = opt.Engine.(StatefulEngine); in.eng != nil {
+		if err := in.rebuild(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return in, nil
 }
@@ -178,56 +226,12 @@ func (in *Ingester) ingestUnique(ctx context.Context, evs []warden.Event, idx []
 			return err
 		}
 	}
-	var recs []sqlstore.EventRecord
-	var newIdx []int
-	var verdicts []warden.Verdict
-	now := time.Now().UnixMicro()
-	for _, i := range mine {
-		ev := &evs[i]
-		if v, ok := stored[ev.ID]; ok {
-			out[i] = v
-			in.duplicates.Inc()
-			continue
-		}
-		v := in.opt.Engine.Evaluate(ctx, ev)
-		if v.Hits == nil {
-			v.Hits = []warden.Hit{}
-		}
-		vj, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("encode verdict: %w", err)
-		}
-		body, err := json.Marshal(ev)
-		if err != nil {
-			return fmt.Errorf("encode event: %w", err)
-		}
-		recs = append(recs, sqlstore.EventRecord{ID: ev.ID, Type: ev.Type, Actor: ev.Actor, Target: ev.Target,
-			TimeUS: ev.Time.UnixMicro(), ReceivedUS: now, Body: body, Verdict: vj})
-		newIdx = append(newIdx, i)
-		verdicts = append(verdicts, v)
+	accEvs, accVs, err := in.evaluateAndAppend(ctx, evs, mine, stored, out)
+	if err != nil {
+		return err
 	}
-	if len(recs) > 0 {
-		res, err := in.opt.Log.Append(ctx, recs)
-		if err != nil {
-			return err
-		}
-		var accEvs []warden.Event
-		var accVs []warden.Verdict
-		for k, r := range res {
-			i := newIdx[k]
-			out[i] = r.Verdict
-			in.seen.Add(evs[i].ID)
-			if r.Duplicate {
-				in.duplicates.Inc()
-				continue
-			}
-			accEvs, accVs = append(accEvs, evs[i]), append(accVs, verdicts[k])
-			in.verdicts.WithLabelValues(verdicts[k].Action.String()).Inc()
-		}
-		in.accepted.Add(float64(len(accEvs)))
-		if in.opt.OnAccepted != nil && len(accEvs) > 0 {
-			in.opt.OnAccepted(accEvs, accVs)
-		}
+	if in.opt.OnAccepted != nil && len(accEvs) > 0 {
+		in.opt.OnAccepted(accEvs, accVs)
 	}
 
 	release()
@@ -267,5 +271,118 @@ func (in *Ingester) ingestUnique(ctx context.Context, evs []warden.Event, idx []
 		}
 		return in.ingestUnique(ctx, evs, retry, out, depth+1)
 	}
+	return nil
+}
+
+// evaluateAndAppend evaluates the events of idx that are not in stored and
+// appends them to the log, writing every verdict into out; it returns the
+// events newly accepted and their verdicts. The engine's state changes of
+// an event whose append fails are undone by a rebuild from the log before
+// anything else is evaluated.
+func (in *Ingester) evaluateAndAppend(ctx context.Context, evs []warden.Event, idx []int, stored map[string][]byte, out [][]byte) ([]warden.Event, []warden.Verdict, error) {
+	if err := in.enter(ctx); err != nil {
+		return nil, nil, err
+	}
+	var recs []sqlstore.EventRecord
+	var newIdx []int
+	var verdicts []warden.Verdict
+	now := time.Now().UnixMicro()
+	fail := func(err error) ([]warden.Event, []warden.Verdict, error) {
+		dirty := len(recs) > 0 && in.eng != nil
+		if dirty {
+			in.dirty.Store(true)
+		}
+		in.gate.RUnlock()
+		if dirty {
+			// Rebuild now rather than on the next request; a failure
+			// here leaves the state dirty and the next request tries again.
+			if rerr := in.recover(context.WithoutCancel(ctx)); rerr != nil {
+				in.opt.Logger.Error("engine state not rebuilt after a failed append; events are refused until it is", "err", rerr)
+			}
+		}
+		return nil, nil, err
+	}
+	for _, i := range idx {
+		ev := &evs[i]
+		if v, ok := stored[ev.ID]; ok {
+			out[i] = v
+			in.duplicates.Inc()
+			continue
+		}
+		v := in.opt.Engine.Evaluate(ctx, ev)
+		if v.Hits == nil {
+			v.Hits = []warden.Hit{}
+		}
+		vj, err := json.Marshal(v)
+		if err != nil {
+			return fail(fmt.Errorf("encode verdict: %w", err))
+		}
+		body, err := json.Marshal(ev)
+		if err != nil {
+			return fail(fmt.Errorf("encode event: %w", err))
+		}
+		recs = append(recs, sqlstore.EventRecord{ID: ev.ID, Type: ev.Type, Actor: ev.Actor, Target: ev.Target,
+			TimeUS: ev.Time.UnixMicro(), ReceivedUS: now, Body: body, Verdict: vj})
+		newIdx = append(newIdx, i)
+		verdicts = append(verdicts, v)
+	}
+	if len(recs) == 0 {
+		in.gate.RUnlock()
+		return nil, nil, nil
+	}
+	res, err := in.opt.Log.Append(ctx, recs)
+	if err != nil {
+		return fail(err)
+	}
+	var accEvs []warden.Event
+	var accVs []warden.Verdict
+	for k, r := range res {
+		i := newIdx[k]
+		out[i] = r.Verdict
+		in.seen.Add(evs[i].ID)
+		if r.Duplicate {
+			// Another writer logged the id first: this evaluation's
+			// state changes count an event twice.
+			if in.eng != nil {
+				in.dirty.Store(true)
+			}
+			in.duplicates.Inc()
+			continue
+		}
+		accEvs, accVs = append(accEvs, evs[i]), append(accVs, verdicts[k])
+		in.verdicts.WithLabelValues(verdicts[k].Action.String()).Inc()
+	}
+	in.gate.RUnlock()
+	in.accepted.Add(float64(len(accEvs)))
+	return accEvs, accVs, nil
+}
+
+// enter takes the gate shared, rebuilding the engine's state first if an
+// earlier append failed.
+func (in *Ingester) enter(ctx context.Context) error {
+	for {
+		in.gate.RLock()
+		if !in.dirty.Load() {
+			return nil
+		}
+		in.gate.RUnlock()
+		if err := in.recover(ctx); err != nil {
+			in.opt.Logger.Error("engine state not rebuilt", "err", err)
+			return warden.Errorf(warden.EUNAVAILABLE, "the engine is rebuilding its state after a failed write to the event log; retry later")
+		}
+	}
+}
+
+// recover rebuilds the engine's state if it is dirty.
+func (in *Ingester) recover(ctx context.Context) error {
+	in.gate.Lock()
+	defer in.gate.Unlock()
+	if !in.dirty.Load() {
+		return nil
+	}
+	if err := in.rebuild(ctx); err != nil {
+		return err
+	}
+	in.dirty.Store(false)
 	return nil
 }

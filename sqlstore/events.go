@@ -444,3 +444,11 @@ func (l *EventLog) Count(ctx context.Context) (int64, error) {
 	err := l.db.Reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM events").Scan(&n)
 	return n, err
 }
+
+// LastSeq returns the position of the newest logged event, 0 for an empty
+// log. Positions increase in commit order.
+func (l *EventLog) LastSeq(ctx context.Context) (int64, error) {
+	var n int64
+	err := l.db.Reader.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM events").Scan(&n)
+	return n, err
+}

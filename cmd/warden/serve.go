@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -126,7 +127,6 @@ func serve(parent context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	defer eng.Close()
 	go eng.Run(ctx)
 
 	// Flagged verdicts become cases for a person to decide.
@@ -134,6 +134,7 @@ func serve(parent context.Context, c serveConfig) error {
 	go bridge.Run(ctx)
 	evlog := sqlstore.NewEventLog(st)
 	in, err := ingest.New(ctx, ingest.Options{Log: evlog, Engine: eng, Logger: logger, Registerer: reg,
+		StatePath: filepath.Join(c.data, "engine", "state.snap"),
 		OnAccepted: func(evs []warden.Event, vs []warden.Verdict) {
 			consoleFeed.Add(evs, vs)
 			bridge.Observe(evs, vs)
@@ -142,6 +143,7 @@ func serve(parent context.Context, c serveConfig) error {
 		evlog.Close()
 		return err
 	}
+	go in.Run(ctx, time.Minute)
 	api := httpapi.New(httpapi.Options{DB: st, Ingest: in, Logger: logger, Registry: reg, TrustedProxies: proxies})
 	var ready atomic.Bool
 	api.SetReady(ready.Load)
@@ -205,6 +207,10 @@ func serve(parent context.Context, c serveConfig) error {
 		admin.Shutdown(sctx)
 	}
 	<-demoDone
+	// Intake has stopped: the last snapshot spares the next start a replay.
+	if err := in.Snapshot(context.Background()); err != nil {
+		logger.Error("final engine state snapshot failed; the next start replays the log", "err", err)
+	}
 	evlog.Close()
 	logger.Info("stopped")
 	return failed

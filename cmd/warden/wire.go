@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/enforce"
 	"github.com/wardenhq/warden/engine"
 	"github.com/wardenhq/warden/httpapi"
+	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/web"
@@ -19,9 +18,8 @@ import (
 
 // servedEngine is what serve needs of the rule engine.
 type servedEngine interface {
-	warden.Engine
+	ingest.StatefulEngine
 	Run(ctx context.Context)
-	Close() error
 }
 
 // ruleEngine adapts the engine to the console's rules page.
@@ -46,7 +44,6 @@ var ruleLabels = enforce.NewLabels(1_000_000)
 func openEngine(c serveConfig, labels engine.Labels, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
 	eng, err := engine.Open(engine.Options{
 		RulesDir:   c.rules,
-		StateDir:   filepath.Join(c.data, "engine"),
 		Logger:     logger,
 		Registerer: reg,
 		Detectors:  detect.New(detect.Config{}),
@@ -55,6 +52,9 @@ func openEngine(c serveConfig, labels engine.Labels, logger *slog.Logger, reg pr
 		// the latter.
 		Labels:    enforce.Union{labels, ruleLabels},
 		OnEffects: ruleLabels.Apply,
+		// Rule labels are rebuilt from the log like counters, so the
+		// engine's snapshots carry them.
+		Parts: map[string]engine.Part{"rule_labels": ruleLabels},
 	})
 	if err != nil {
 		return nil, err

@@ -767,6 +767,19 @@ func (s *Store) ReadFrom(r io.Reader) (int64, error) {
 	return cr.n, nil
 }
 
+// WriteState writes a snapshot of the store to w (WriteTo without the
+// count), for the engine's state snapshots.
+func (s *Store) WriteState(w io.Writer) error {
+	_, err := s.WriteTo(w)
+	return err
+}
+
+// ReadState replaces the store's contents with a snapshot from r.
+func (s *Store) ReadState(r io.Reader) error {
+	_, err := s.ReadFrom(r)
+	return err
+}
+
 // Reset empties the store.
 func (s *Store) Reset() {
 	for i := range s.sh {
