@@ -21,7 +21,6 @@ func servedEngine(tb testing.TB) *engine.Engine {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { eng.Close() })
 	return eng
 }
 

@@ -15,8 +15,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"hash/maphash"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -29,12 +29,12 @@ import (
 
 // Options configure an Ingester.
 type Options struct {
-	Log        Log
-	Engine     warden.Engine
+	Log    Log
+	Engine warden.Engine
 	// StatePath is the file the engine's state is snapshotted to, with the
 	// log position it reflects; "" keeps no snapshots (a restart replays
 	// the whole log). Used when Engine is a StatefulEngine.
-	StatePath string
+	StatePath  string
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: no metrics registered
 	// OnAccepted, when set, is called after each commit with the newly
@@ -67,13 +67,13 @@ type StatefulEngine interface {
 // Ingester turns events into durable, idempotent verdicts. Safe for
 // concurrent use.
 type Ingester struct {
-	opt      Options
-	eng      StatefulEngine // nil when the engine keeps no state
+	opt Options
+	eng StatefulEngine // nil when the engine keeps no state
 	// gate is held shared from evaluation to the end of the append, and
 	// exclusively to snapshot or rebuild the engine's state, which then
 	// reflects exactly the events in the log.
-	gate  sync.RWMutex
-	dirty atomic.Bool // the state counts events the log lacks: rebuild before evaluating
+	gate     sync.RWMutex
+	dirty    atomic.Bool // the state counts events the log lacks: rebuild before evaluating
 	seen     *idFilter
 	inflight [64]inflightShard
 	seed     maphash.Seed

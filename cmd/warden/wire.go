@@ -10,8 +10,8 @@ import (
 	"github.com/wardenhq/warden/enforce"
 	"github.com/wardenhq/warden/engine"
 	"github.com/wardenhq/warden/httpapi"
-	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/incident"
+	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/web"
 )
