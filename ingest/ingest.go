@@ -83,6 +83,7 @@ type Ingester struct {
 	verdicts   *prometheus.CounterVec
 	commitSecs prometheus.Histogram
 	commitRecs prometheus.Histogram
+	snapPause  prometheus.Histogram
 }
 
 type inflightShard struct {
@@ -117,11 +118,12 @@ func New(ctx context.Context, opt Options) (*Ingester, error) {
 	in.verdicts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "warden_verdicts_total", Help: "Verdicts on newly accepted events, by action."}, []string{"action"})
 	in.commitSecs = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_event_log_commit_seconds", Help: "Time to durably commit one group of events.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
 	in.commitRecs = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_event_log_commit_events", Help: "Events per group commit.", Buckets: prometheus.ExponentialBuckets(1, 4, 9)})
+	in.snapPause = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_state_snapshot_pause_seconds", Help: "How long intake waited while the engine's state was copied for a snapshot.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})
 	for _, a := range warden.Actions {
 		in.verdicts.WithLabelValues(a.String())
 	}
 	if opt.Registerer != nil {
-		for _, c := range []prometheus.Collector{in.accepted, in.duplicates, in.verdicts, in.commitSecs, in.commitRecs} {
+		for _, c := range []prometheus.Collector{in.accepted, in.duplicates, in.verdicts, in.commitSecs, in.commitRecs, in.snapPause} {
 			if err := opt.Registerer.Register(c); err != nil {
 				return nil, err
 			}

@@ -27,6 +27,7 @@ func (in *Ingester) Snapshot(ctx context.Context) error {
 		return nil
 	}
 	in.gate.Lock()
+	start := time.Now()
 	if in.dirty.Load() {
 		in.gate.Unlock()
 		return errors.New("ingest: no snapshot while the engine's state is being rebuilt")
@@ -39,12 +40,15 @@ func (in *Ingester) Snapshot(ctx context.Context) error {
 		err = in.eng.SaveState(&buf)
 	}
 	in.gate.Unlock()
+	paused := time.Since(start)
 	if err != nil {
 		return fmt.Errorf("ingest: snapshot: %w", err)
 	}
 	if err := writeFileAtomic(in.opt.StatePath, buf.Bytes()); err != nil {
 		return fmt.Errorf("ingest: snapshot: %w", err)
 	}
+	in.snapPause.Observe(paused.Seconds())
+	in.opt.Logger.Debug("engine state snapshot written", "position", pos, "bytes", buf.Len(), "intake_paused", paused.Round(time.Microsecond), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -46,10 +46,10 @@ type child struct {
 	addr string
 }
 
-func startServe(t *testing.T, bin, data string) *child {
+func startServe(t *testing.T, bin, data string, args ...string) *child {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--admin-addr", "", "--data", data, "--log-level", "warn")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--admin-addr", "", "--data", data, "--log-level", "warn"}, args...)...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -43,6 +43,7 @@ type serveConfig struct {
 	logLevel        string
 	logJSON         bool
 	shutdown        time.Duration
+	snapshotEvery   time.Duration
 	trustedProxies  string
 	publicOrigins   []string
 }
@@ -85,6 +86,7 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 	f.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	f.DurationVar(&c.shutdown, "shutdown-timeout", 20*time.Second, "how long to wait for in-flight requests on shutdown")
+	f.DurationVar(&c.snapshotEvery, "snapshot-every", time.Minute, "how often the engine's state (counters, detectors, rule labels) is snapshotted with its event-log position; a start replays the log after it")
 	f.StringVar(&c.trustedProxies, "trusted-proxies", "", "reverse proxies in front of Warden (comma-separated addresses or CIDR prefixes): requests from them are attributed, and rate-limited, by the X-Forwarded-For address they add")
 	f.StringSliceVar(&c.publicOrigins, "public-origin", nil, "the console's public origin(s), such as https://warden.example.com, when a reverse proxy rewrites the Host header")
 	root.AddCommand(cmd)
@@ -93,6 +95,9 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 func serve(parent context.Context, c serveConfig) error {
 	if c.webhookURL != "" && c.webhookSecret == "" {
 		return usagef("--webhook-url needs --webhook-secret (or WARDEN_WEBHOOK_SECRET): the platform must be able to verify notifications")
+	}
+	if c.snapshotEvery <= 0 {
+		return usagef("--snapshot-every must be positive, such as 1m")
 	}
 	proxies, err := httpapi.ParseProxies(c.trustedProxies)
 	if err != nil {
@@ -143,7 +148,7 @@ func serve(parent context.Context, c serveConfig) error {
 		evlog.Close()
 		return err
 	}
-	go in.Run(ctx, time.Minute)
+	go in.Run(ctx, c.snapshotEvery)
 	api := httpapi.New(httpapi.Options{DB: st, Ingest: in, Logger: logger, Registry: reg, TrustedProxies: proxies})
 	var ready atomic.Bool
 	api.SetReady(ready.Load)
