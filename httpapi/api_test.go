@@ -317,3 +317,79 @@ func TestPublicEndpointsAreRateLimited(t *testing.T) {
 		})
 	}
 }
+
+// A revoked key is refused on its very next call, not after a cache
+// expires; the last live admin key cannot lock every admin out.
+func TestRevokedKeyIsRefusedAtOnce(t *testing.T) {
+	f := newFixture(t, sqlstoretest.SQLite(t))
+	admin := f.keys[warden.RoleAdmin]
+	code, body := f.do(t, "POST", "/v1/keys", admin, `{"role":"app","name":"leaked"}`)
+	var k struct{ ID, Key string }
+	if json.Unmarshal(body, &k); code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	if code, body := f.do(t, "POST", "/v1/events", k.Key, event("rk1", "like")); code != 200 {
+		t.Fatalf("the new key posts: %d %s", code, body) // and is now cached
+	}
+	if code, body := f.do(t, "DELETE", "/v1/keys/"+k.ID, admin, ""); code != 200 {
+		t.Fatalf("revoke: %d %s", code, body)
+	}
+	if code, body := f.do(t, "POST", "/v1/events", k.Key, event("rk2", "like")); code != 401 {
+		t.Fatalf("the revoked key still posts: %d %s", code, body)
+	}
+	// The fixture's admin key is the only live one: it cannot revoke itself.
+	code, body = f.do(t, "GET", "/v1/keys", admin, "")
+	var list struct{ Keys []struct{ ID, Role string } }
+	json.Unmarshal(body, &list)
+	var adminID string
+	for _, k := range list.Keys {
+		if k.Role == warden.RoleAdmin {
+			adminID = k.ID
+		}
+	}
+	if code, body := f.do(t, "DELETE", "/v1/keys/"+adminID, admin, ""); code != 409 {
+		t.Fatalf("the last admin key revoking itself: %d %s", code, body)
+	}
+	if code, body := f.do(t, "GET", "/v1/keys", admin, ""); code != 200 {
+		t.Fatalf("the last admin key after the refused revoke: %d %s", code, body)
+	}
+	// With a second admin key, the first may go.
+	code, body = f.do(t, "POST", "/v1/keys", admin, `{"role":"admin","name":"second"}`)
+	var second struct{ Key string }
+	if json.Unmarshal(body, &second); code != 201 {
+		t.Fatalf("create admin: %d %s", code, body)
+	}
+	if code, body := f.do(t, "DELETE", "/v1/keys/"+adminID, second.Key, ""); code != 200 {
+		t.Fatalf("revoking an admin key that is not the last: %d %s", code, body)
+	}
+}
+
+// Under /v1 every answer is the contract's JSON error body, 404 and 405
+// included.
+func TestUnroutedCallsAnswerInJSON(t *testing.T) {
+	f := newFixture(t, sqlstoretest.SQLite(t))
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"GET", "/v1/nothing-here", 404, ""},
+		{"POST", "/v1/keys/k1/extra", 404, ""},
+		{"GET", "/v1/events", 405, "POST"},
+		{"PUT", "/v1/keys", 405, "GET, POST"},
+	} {
+		req, _ := http.NewRequest(tc.method, f.srv.URL+tc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+f.keys[warden.RoleAdmin])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e apiError
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || err != nil || e.Error.Code == "" || e.Error.Message == "" ||
+			resp.Header.Get("Content-Type") != "application/json" || resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d %q allow %q, body %+v (%v)", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Allow"), e, err)
+		}
+	}
+}

@@ -202,6 +202,8 @@ func TestIncidentAPIErrors(t *testing.T) {
 		{"apps do not see cases", "GET", "/v1/cases", app, "", 403, "forbidden", ""},
 		{"bad due_within", "GET", "/v1/cases?due_within=soon", mod, "", 400, "invalid", "due_within"},
 		{"unknown case", "GET", "/v1/cases/C-NOPE", mod, "", 404, "not_found", ""},
+		{"claim unknown case", "POST", "/v1/cases/C-NOPE/claim", mod, "", 404, "not_found", ""},
+		{"release unknown case", "POST", "/v1/cases/999999/release", mod, "", 404, "not_found", ""},
 		{"unknown report", "GET", "/v1/reports/R-NOPE", app, "", 404, "not_found", ""},
 		{"suspension without duration", "POST", "/v1/cases/C-NOPE/decision", mod, `{"action":"suspend_account","policy":"p","explanation":"e"}`, 400, "invalid", "duration"},
 		{"unknown action", "POST", "/v1/cases/C-NOPE/decision", mod, `{"action":"nuke","policy":"p","explanation":"e"}`, 400, "invalid", "action"},

@@ -13,7 +13,7 @@ func (s *Server) routeKeys() {
 	s.Route(RouteSpec{Pattern: "POST /v1/keys", Roles: []string{warden.RoleAdmin}, Status: 201, Summary: "Create an API key; the secret is in this response only.",
 		Request:  []byte(`{"type":"object","additionalProperties":false,"required":["role"],"properties":{"role":{"enum":["app","moderator","trusted_flagger","admin"]},"name":{"type":"string","maxLength":100}}}`),
 		Response: []byte(`{"type":"object","properties":{"id":{"type":"string"},"name":{"type":"string"},"role":{"type":"string"},"key":{"type":"string"}}}`)}, s.createKey)
-	s.Route(RouteSpec{Pattern: "DELETE /v1/keys/{id}", Roles: []string{warden.RoleAdmin}, Summary: "Revoke an API key. Servers stop accepting it within 30 seconds.",
+	s.Route(RouteSpec{Pattern: "DELETE /v1/keys/{id}", Roles: []string{warden.RoleAdmin}, Summary: "Revoke an API key: this server refuses it at once, other servers sharing the store within 30 seconds. The last live admin key cannot be revoked (409): create another first.",
 		Response: []byte(`{"type":"object","properties":{"id":{"type":"string"},"revoked":{"type":"boolean"}}}`)}, s.revokeKey)
 }
 
@@ -57,9 +57,24 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request, p *warden.Pri
 
 func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request, p *warden.Principal) error {
 	id := r.PathValue("id")
+	ks, err := s.opt.DB.ListKeys(r.Context())
+	if err != nil {
+		return err
+	}
+	admins, target := 0, false
+	for _, k := range ks {
+		if k.RevokedUS == nil && k.Role == warden.RoleAdmin {
+			admins++
+			target = target || k.ID == id
+		}
+	}
+	if target && admins == 1 {
+		return warden.Errorf(warden.ECONFLICT, "key %s is the last live admin key; create another admin key before revoking it", id)
+	}
 	if err := s.opt.DB.RevokeKey(r.Context(), id); err != nil {
 		return err
 	}
+	s.keys.forget(id)
 	s.opt.Logger.Info("api key revoked", "id", id, "by", p.ID)
 	return WriteJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
 }

@@ -78,8 +78,8 @@ func (l *limiter) sweep(now int64) {
 func (s *Server) ClientAddr(r *http.Request) string { return s.clients.addr(r) }
 
 // keyCache remembers recently verified API keys so that a busy client does
-// not cost a database lookup per request. A revoked key stops working within
-// ttl.
+// not cost a database lookup per request. A key revoked through this server
+// is forgotten at once; one revoked elsewhere stops working within ttl.
 type keyCache struct {
 	mu  sync.Mutex
 	ttl time.Duration
@@ -100,6 +100,17 @@ func (c *keyCache) get(secret string) (sqlstore.APIKey, bool) {
 		return sqlstore.APIKey{}, false
 	}
 	return e.key, true
+}
+
+// forget drops the cached entries of key id.
+func (c *keyCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, e := range c.m {
+		if e.key.ID == id {
+			delete(c.m, h)
+		}
+	}
 }
 
 func (c *keyCache) put(secret string, k sqlstore.APIKey) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -94,6 +95,7 @@ func New(opt Options) *Server {
 	opt.Registry.MustRegister(s.latency)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /openapi.json", s.openapi)
+	s.mux.HandleFunc("/v1/", s.unrouted)
 	s.routeEvents()
 	s.routeKeys()
 	return s
@@ -135,6 +137,31 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte(`{"status":"ok","version":"` + warden.Version + `"}`))
+}
+
+// unrouted answers a /v1 request no route takes in the contract's error
+// format: 405 with Allow when the path exists for other methods, else 404.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/v1/" {
+			allow = append(allow, m)
+		}
+	}
+	var b errorBody
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		b.Error.Code, b.Error.Message = "method_not_allowed", fmt.Sprintf("%s %s is not a call; this path takes %s", r.Method, r.URL.Path, strings.Join(allow, ", "))
+		WriteJSON(w, http.StatusMethodNotAllowed, b)
+		return
+	}
+	b.Error.Code, b.Error.Message = warden.ENOTFOUND, fmt.Sprintf("no call %s %s; /openapi.json lists every call", r.Method, r.URL.Path)
+	WriteJSON(w, http.StatusNotFound, b)
 }
 
 // Route registers an authenticated call.

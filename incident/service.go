@@ -510,6 +510,11 @@ func (s *Service) Release(ctx context.Context, p *warden.Principal, caseID strin
 		return err
 	}
 	if !ok {
+		if c, err := s.db.CaseByID(ctx, caseID); err != nil {
+			return err
+		} else if c == nil {
+			return warden.Errorf(warden.ENOTFOUND, "no case %s", caseID)
+		}
 		return warden.Errorf(warden.ECONFLICT, "you do not hold case %s", caseID)
 	}
 	return s.db.AddCaseEvent(ctx, warden.CaseEvent{CaseID: caseID, Actor: actorOf(p), Kind: "released", At: s.clock()})
