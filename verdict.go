@@ -66,6 +66,9 @@ type Hit struct {
 	Action  Action `json:"action"`
 	Mode    string `json:"mode"`
 	Reason  string `json:"reason"`
+	// Category is what the rule is about, as a report category (scam,
+	// fake_profile …): a case the hit opens goes to that category's queue.
+	Category string `json:"category,omitempty"`
 }
 
 // Verdict is Warden's answer for one event (CONTRACT §2). Score is in [0,1].

@@ -123,25 +123,26 @@ const (
 )
 
 type rule struct {
-	name    string
-	file    string
-	pos     pos
-	version int
-	action  warden.Action
-	mode    ruleMode
-	modeStr string
-	sample  uint64 // per 10,000 actors, for sampled mode
-	tags    []string
-	weight  float64
-	on      map[string]bool
-	prog    *program
-	reason  []reasonPart
-	labels  []labelEffect
-	cost    int
-	deps    []string
-	uses    needs
-	seed    uint64
-	stats   *ruleStats
+	name     string
+	file     string
+	pos      pos
+	version  int
+	action   warden.Action
+	mode     ruleMode
+	modeStr  string
+	sample   uint64 // per 10,000 actors, for sampled mode
+	tags     []string
+	category string
+	weight   float64
+	on       map[string]bool
+	prog     *program
+	reason   []reasonPart
+	labels   []labelEffect
+	cost     int
+	deps     []string
+	uses     needs
+	seed     uint64
+	stats    *ruleStats
 }
 
 type reasonPart struct {
@@ -726,6 +727,23 @@ func parseMode(s string) (ruleMode, uint64, error) {
 	return 0, 0, fmt.Errorf("mode %q is not disabled, shadow, sampled:P%% (such as sampled:10%%) or enforce", s)
 }
 
+// ruleCategory is the rule's declared category, checked against the report
+// categories; without one, the first tag that names a category, else other.
+func ruleCategory(declared string, tags []string) (string, error) {
+	if declared != "" {
+		if !slices.Contains(warden.Categories, declared) {
+			return "", fmt.Errorf("category %q is not one of %s", declared, strings.Join(warden.Categories, ", "))
+		}
+		return declared, nil
+	}
+	for _, t := range tags {
+		if slices.Contains(warden.Categories, t) {
+			return t, nil
+		}
+	}
+	return warden.CategoryOther, nil
+}
+
 var defaultWeight = map[warden.Action]float64{
 	warden.ActionAllow: 0, warden.ActionChallenge: 0.3, warden.ActionRateLimit: 0.4,
 	warden.ActionReview: 0.6, warden.ActionBlock: 0.9,
@@ -743,6 +761,10 @@ func (c *compiler) compileRules() {
 			continue
 		}
 		r.action = act
+		if r.category, err = ruleCategory(d.Category, d.Tags); err != nil {
+			c.errorf(d.pos, "rule %q: %v", d.Name, err)
+			continue
+		}
 		if r.mode, r.sample, err = parseMode(d.Mode); err != nil {
 			c.errorf(d.pos, "rule %q: %v", d.Name, err)
 			continue

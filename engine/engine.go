@@ -252,6 +252,7 @@ type RuleStatus struct {
 	Mode       string
 	Action     warden.Action
 	Tags       []string
+	Category   string
 	File       string
 	Line       int
 	Hits       uint64 // since the engine started
@@ -265,7 +266,7 @@ func (e *Engine) Rules() []RuleStatus {
 	out := make([]RuleStatus, 0, len(rs.rules))
 	for _, r := range rs.rules {
 		out = append(out, RuleStatus{Name: r.name, Version: r.version, Mode: r.modeStr, Action: r.action,
-			Tags: r.tags, File: r.file, Line: r.pos.Line, Hits: r.stats.hits.Load(), RecentHits: r.stats.recent(now)})
+			Tags: r.tags, Category: r.category, File: r.file, Line: r.pos.Line, Hits: r.stats.hits.Load(), RecentHits: r.stats.recent(now)})
 	}
 	return out
 }

@@ -164,7 +164,7 @@ func TestVerdictsFollowModesAndWindows(t *testing.T) {
 				}
 			}
 			v := e.Evaluate(ctx, follow("e3", "a", t0.Add(2*time.Minute)))
-			want := []warden.Hit{{Rule: "follow_burst", Version: 4, Action: warden.ActionBlock, Mode: tt.wantMode, Reason: "3 follows by a"}}
+			want := []warden.Hit{{Rule: "follow_burst", Version: 4, Action: warden.ActionBlock, Mode: tt.wantMode, Reason: "3 follows by a", Category: warden.CategoryOther}}
 			if v.Action != tt.wantAction || !reflect.DeepEqual(v.Hits, want) || v.EventID != "e3" {
 				t.Fatalf("third follow: %+v", v)
 			}
@@ -560,5 +560,33 @@ rules:
 	top := e.TopRules(5)
 	if len(top) != 2 || top[0].RecentHits != 1 {
 		t.Fatalf("top rules %+v", top)
+	}
+}
+
+// Rules declare what they are about; the built-in scam rules route their
+// cases to the scams queue whatever their names say.
+func TestBuiltInRulesDeclareCategories(t *testing.T) {
+	e, err := Open(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range e.Rules() {
+		got[r.Name] = r.Category
+	}
+	for name, want := range map[string]string{
+		"denied_domain": warden.CategoryScam, "link_dm_burst": warden.CategoryScam, "copy_paste_link_wave": warden.CategoryScam,
+		"ato_link_messages": warden.CategoryScam, "new_account_dms_strangers_with_links": warden.CategoryScam,
+		"lockstep_detector": warden.CategoryFakeProfile, "signup_burst_ip": warden.CategoryFakeProfile,
+		"credential_stuffing_ip": warden.CategoryOther,
+	} {
+		if got[name] != want {
+			t.Errorf("rule %s has category %q, want %q", name, got[name], want)
+		}
+	}
+	dir := t.TempDir()
+	writeRules(t, dir, strings.Replace(followRules, "version: 4", "version: 4\n    category: spam", 1))
+	if _, err := CompileDir(dir, CompileOptions{}); err == nil || !strings.Contains(err.Error(), `category "spam"`) {
+		t.Fatalf("an unknown category compiled: %v", err)
 	}
 }

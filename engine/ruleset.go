@@ -50,16 +50,19 @@ type featureDoc struct {
 
 type ruleDoc struct {
 	pos
-	Name    string      `yaml:"name"`
-	On      []string    `yaml:"on"`
-	When    src         `yaml:"when"`
-	Action  string      `yaml:"action"`
-	Reason  src         `yaml:"reason"`
-	Mode    string      `yaml:"mode"`
-	Version int         `yaml:"version"`
-	Tags    []string    `yaml:"tags"`
-	Score   *float64    `yaml:"score"`
-	Labels  []effectDoc `yaml:"labels"`
+	Name    string   `yaml:"name"`
+	On      []string `yaml:"on"`
+	When    src      `yaml:"when"`
+	Action  string   `yaml:"action"`
+	Reason  src      `yaml:"reason"`
+	Mode    string   `yaml:"mode"`
+	Version int      `yaml:"version"`
+	Tags    []string `yaml:"tags"`
+	// Category is a report category; absent, the first tag that is one,
+	// else "other".
+	Category string      `yaml:"category"`
+	Score    *float64    `yaml:"score"`
+	Labels   []effectDoc `yaml:"labels"`
 }
 
 type effectDoc struct {
@@ -129,7 +132,7 @@ var allowed = map[string][]string{
 	"list":    {"name", "file", "values"},
 	"counter": {"name", "kind", "on", "key", "of", "where", "window", "k", "limit"},
 	"feature": {"name", "expr"},
-	"rule":    {"name", "on", "when", "action", "reason", "mode", "version", "tags", "score", "labels"},
+	"rule":    {"name", "on", "when", "action", "reason", "mode", "version", "tags", "category", "score", "labels"},
 	"label":   {"entity", "label", "ttl"},
 }
 

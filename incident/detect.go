@@ -2,7 +2,7 @@ package incident
 
 import (
 	"context"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,19 +43,23 @@ func (b *VerdictBridge) Observe(evs []warden.Event, vs []warden.Verdict) {
 		if i >= len(evs) || vs[i].Action < warden.ActionReview {
 			continue
 		}
-		rule, reason := "", ""
-		for _, h := range vs[i].Hits {
+		var hit *warden.Hit
+		for k, h := range vs[i].Hits {
 			if h.Mode == warden.ModeEnforce && h.Action >= warden.ActionReview {
-				rule, reason = h.Rule, h.Reason
+				hit = &vs[i].Hits[k]
 				break
 			}
 		}
 		actor := evs[i].Actor
-		if rule == "" || actor == "" || !b.fresh(actor, now) {
+		if hit == nil || actor == "" || !b.fresh(actor, now) {
 			continue
 		}
-		det := Detection{Subject: SubjectRef{Kind: warden.TargetAccount, ID: actor}, Category: CategoryOfRule(rule),
-			Confidence: vs[i].Score, Rule: rule, Reason: reason}
+		category := hit.Category
+		if !slices.Contains(warden.Categories, category) {
+			category = warden.CategoryOther
+		}
+		det := Detection{Subject: SubjectRef{Kind: warden.TargetAccount, ID: actor}, Category: category,
+			Confidence: vs[i].Score, Rule: hit.Rule, Reason: hit.Reason}
 		select {
 		case b.queue <- det:
 		default:
@@ -99,25 +103,4 @@ func (b *VerdictBridge) Run(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// CategoryOfRule guesses a report category from a rule's name, so that an
-// engine-opened case lands in the right queue: names are the only thing a
-// verdict carries about what a rule is for.
-func CategoryOfRule(rule string) string {
-	r := strings.ToLower(rule)
-	for _, m := range []struct{ cat, words string }{
-		{warden.CategoryImpersonation, "imperson"},
-		{warden.CategoryScam, "scam phish fraud payment money"},
-		{warden.CategoryFakeProfile, "fake bot sybil lockstep farm signup_burst ring"},
-		{warden.CategoryHarassment, "harass abuse threat"},
-		{warden.CategoryMisinformation, "misinfo disinfo"},
-	} {
-		for _, w := range strings.Fields(m.words) {
-			if strings.Contains(r, w) {
-				return m.cat
-			}
-		}
-	}
-	return warden.CategoryOther
 }

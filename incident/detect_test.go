@@ -9,18 +9,6 @@ import (
 	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
 )
 
-func TestCategoryOfRule(t *testing.T) {
-	for rule, want := range map[string]string{
-		"scam_link_burst": warden.CategoryScam, "phishing_domain": warden.CategoryScam, "lockstep_ring": warden.CategoryFakeProfile,
-		"follow_farm": warden.CategoryFakeProfile, "impersonates_verified": warden.CategoryImpersonation,
-		"harassment_burst": warden.CategoryHarassment, "login_stuffing": warden.CategoryOther,
-	} {
-		if got := CategoryOfRule(rule); got != want {
-			t.Errorf("CategoryOfRule(%q) = %s, want %s", rule, got, want)
-		}
-	}
-}
-
 func TestVerdictBridgeQueuesFlaggedActorsOnce(t *testing.T) {
 	db := sqlstoretest.SQLite(t)
 	s := newTestService(t, db, newClock(), nil)
@@ -28,15 +16,17 @@ func TestVerdictBridgeQueuesFlaggedActorsOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go b.Run(ctx)
+	// The rule's name says nothing about scams: its declared category
+	// routes the case.
 	hit := func(rule, mode string, a warden.Action) []warden.Hit {
-		return []warden.Hit{{Rule: rule, Version: 1, Action: a, Mode: mode, Reason: "12 messages with one link in 10 minutes"}}
+		return []warden.Hit{{Rule: rule, Version: 1, Action: a, Mode: mode, Reason: "12 messages with one link in 10 minutes", Category: warden.CategoryScam}}
 	}
 	evs := []warden.Event{{ID: "1", Actor: "calm"}, {ID: "2", Actor: "shadowed"}, {ID: "3", Actor: "spammer"}, {ID: "4", Actor: "spammer"}}
 	vs := []warden.Verdict{
 		{EventID: "1", Action: warden.ActionAllow},
-		{EventID: "2", Action: warden.ActionReview, Hits: hit("scam_links", warden.ModeShadow, warden.ActionReview)},
-		{EventID: "3", Action: warden.ActionBlock, Score: 0.8, Hits: hit("scam_links", warden.ModeEnforce, warden.ActionBlock)},
-		{EventID: "4", Action: warden.ActionBlock, Score: 0.8, Hits: hit("scam_links", warden.ModeEnforce, warden.ActionBlock)},
+		{EventID: "2", Action: warden.ActionReview, Hits: hit("link_dm_burst", warden.ModeShadow, warden.ActionReview)},
+		{EventID: "3", Action: warden.ActionBlock, Score: 0.8, Hits: hit("link_dm_burst", warden.ModeEnforce, warden.ActionBlock)},
+		{EventID: "4", Action: warden.ActionBlock, Score: 0.8, Hits: hit("link_dm_burst", warden.ModeEnforce, warden.ActionBlock)},
 	}
 	b.Observe(evs, vs)
 	var cases []CaseSummary

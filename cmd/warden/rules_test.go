@@ -56,7 +56,7 @@ func TestRulesCheckAndTest(t *testing.T) {
 	}
 	typo := packCopy(t, "follow.yaml", "new_account && follows_10m >= 25", "new_account && folows_10m >= 25")
 	out, code := run(t, "rules", "check", typo)
-	want := filepath.Join(typo, "follow.yaml") + ":16:26: unknown name folows_10m: did you mean follows_10m?"
+	want := filepath.Join(typo, "follow.yaml") + ":17:26: unknown name folows_10m: did you mean follows_10m?"
 	if code != 1 || strings.TrimSpace(out) != want {
 		t.Fatalf("check of a typo: exit %d\n%s\nwant\n%s", code, out, want)
 	}
