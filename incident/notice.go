@@ -63,15 +63,18 @@ func inReviewMessage(r *warden.Report) message {
 	}
 }
 
-// automationSentence discloses automated means (DSA Art. 16(6)).
-func automationSentence(d *warden.Decision) string {
+// automationSentence discloses automated means (DSA Art. 16(6)) to the
+// reader: a reporter, or the user the decision is about, who filed nothing.
+func automationSentence(d *warden.Decision, reporter bool) string {
 	switch {
 	case d.Automated:
 		return "This decision was taken by automated means."
 	case d.Detected:
 		return "Automated detection flagged this case; a person took the decision."
+	case reporter:
+		return "A person reviewed your report and took this decision; no automated means were used to decide."
 	}
-	return "A person reviewed your report and took this decision; no automated means were used to decide."
+	return "A person reviewed this case and took this decision; no automated means were used to decide."
 }
 
 func reporterDecisionMessage(r *warden.Report, d *warden.Decision) message {
@@ -84,7 +87,7 @@ func reporterDecisionMessage(r *warden.Report, d *warden.Decision) message {
 			r.ID, subjectWord(d.SubjectKind), categoryPhrase[r.Category], appealDeadline(d.DecidedAt).Format("2 January 2006"))
 	}
 	b.WriteString(" ")
-	b.WriteString(automationSentence(d))
+	b.WriteString(automationSentence(d, true))
 	b.WriteString(" ")
 	b.WriteString(redress)
 	title := "We acted on your report"
@@ -105,7 +108,7 @@ func statementMessage(d *warden.Decision) message {
 		fmt.Fprintf(&b, " The measure ends on %s.", d.EndsAt.Time().Format("2 January 2006"))
 	}
 	fmt.Fprintf(&b, " %s You can appeal this decision until %s (decision %s); a person will review your appeal. %s",
-		automationSentence(d), appealDeadline(d.DecidedAt).Format("2 January 2006"), d.ID, redress)
+		automationSentence(d, false), appealDeadline(d.DecidedAt).Format("2 January 2006"), d.ID, redress)
 	return message{title: "Statement of reasons: we restricted your " + subjectWord(d.SubjectKind), body: b.String()}
 }
 
