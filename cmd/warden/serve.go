@@ -243,6 +243,19 @@ func demoSetup(ctx context.Context, st *sqlstore.DB, addr string) error {
 	} else {
 		fmt.Fprintf(os.Stderr, "  Sign in with an existing console user (`warden users create` makes one)\n")
 	}
+	// Each start prints a fresh demo key; the previous ones are revoked so
+	// that restarts do not pile up live keys nobody holds any more.
+	keys, err := st.ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.Name == "demo" && k.Role == warden.RoleApp && k.RevokedUS == nil {
+			if err := st.RevokeKey(ctx, k.ID); err != nil {
+				return err
+			}
+		}
+	}
 	secret, _, err := st.CreateKey(ctx, warden.RoleApp, "demo")
 	if err != nil {
 		return err
