@@ -71,6 +71,17 @@ type Hit struct {
 	Category string `json:"category,omitempty"`
 }
 
+// Restriction is a measure in force on an account after a decision: what
+// its next event gets (block for a ban or suspension, challenge for a
+// restriction), which decision imposed it, and until when (0: no end).
+type Restriction struct {
+	Measure    string // "banned", "suspended", "restricted"
+	Action     Action
+	DecisionID string
+	Since      Micros
+	Until      Micros
+}
+
 // Verdict is Warden's answer for one event (CONTRACT §2). Score is in [0,1].
 type Verdict struct {
 	EventID string  `json:"event_id"`

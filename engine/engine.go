@@ -36,6 +36,10 @@ type Options struct {
 	Registerer prometheus.Registerer // nil means no metrics are registered
 	Detectors  *detect.Set           // observed once per event when set
 	Labels     Labels                // answers has_label; nil means no labels
+	// Standing answers whether an account is under a moderator's measure;
+	// such an account's events get the measure's action and a hit naming
+	// the decision, whatever the rules say. nil: no account is.
+	Standing Standing
 	// Parts is evaluation state kept outside the engine that its
 	// snapshots carry beside the counters (the labels rules set): what
 	// OnEffects changes. The detectors are always a part when set.
@@ -51,6 +55,34 @@ type Options struct {
 	// consequences outside Warden happen only once the event is durable,
 	// downstream of ingest.
 	OnEffects func(ev *warden.Event, effects []Effect)
+}
+
+// Standing tells the measure in force on an account, if any.
+type Standing interface {
+	Restriction(account string) (warden.Restriction, bool)
+}
+
+// restrictionRule names the hit a restricted account's events get.
+const restrictionRule = "account_restricted"
+
+// applyStanding adds the hit of the measure in force on ev's actor.
+func (e *Engine) applyStanding(ev *warden.Event, res *Result) {
+	if e.opts.Standing == nil || ev.Actor == "" {
+		return
+	}
+	r, ok := e.opts.Standing.Restriction(ev.Actor)
+	if !ok {
+		return
+	}
+	reason := fmt.Sprintf("account %s by decision %s on %s", r.Measure, r.DecisionID, r.Since.Time().UTC().Format("2006-01-02"))
+	if r.Until != 0 {
+		reason += ", until " + r.Until.Time().UTC().Format(time.RFC3339)
+	}
+	res.Verdict.Hits = append([]warden.Hit{{Rule: restrictionRule, Version: 1, Action: r.Action, Mode: warden.ModeEnforce, Reason: reason}}, res.Verdict.Hits...)
+	if r.Action > res.Verdict.Action {
+		res.Verdict.Action = r.Action
+	}
+	res.Verdict.Score = max(res.Verdict.Score, 1)
 }
 
 // Engine evaluates events against the current rule set. It implements
@@ -309,6 +341,7 @@ func (e *Engine) eval(ctx context.Context, ev *warden.Event, budget time.Duratio
 	}
 	start := time.Now()
 	res := rs.evaluate(ctx, ev, e.st, feats, budget, true, hooks{hit: e.hit, ruleErr: e.ruleErr})
+	e.applyStanding(ev, &res)
 	e.events.Add(1)
 	e.evals.Add(uint64(res.RuleEvals))
 	if e.m != nil {

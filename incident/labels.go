@@ -15,23 +15,29 @@ import (
 // store stays the source of truth.
 type Labels struct {
 	mu  sync.RWMutex
-	m   map[string]map[string]int64 // entity → label → expiry (unix µs, 0 = never)
+	m   map[string]map[string]labelEntry // entity → label → its entry
 	now func() time.Time
+}
+
+type labelEntry struct {
+	exp      int64 // unix µs, 0 = never
+	since    int64 // unix µs
+	decision string
 }
 
 // NewLabels returns an empty label set.
 func NewLabels() *Labels {
-	return &Labels{m: map[string]map[string]int64{}, now: time.Now}
+	return &Labels{m: map[string]map[string]labelEntry{}, now: time.Now}
 }
 
 // Load replaces the set with the store's labels.
 func (l *Labels) Load(ctx context.Context, db *sqlstore.DB) error {
-	m := map[string]map[string]int64{}
+	m := map[string]map[string]labelEntry{}
 	err := db.AllLabels(ctx, func(lb sqlstore.Label) {
 		if m[lb.Entity] == nil {
-			m[lb.Entity] = map[string]int64{}
+			m[lb.Entity] = map[string]labelEntry{}
 		}
-		m[lb.Entity][lb.Label] = int64(lb.ExpiresAt)
+		m[lb.Entity][lb.Label] = entryOf(lb)
 	})
 	if err != nil {
 		return err
@@ -45,9 +51,41 @@ func (l *Labels) Load(ctx context.Context, db *sqlstore.DB) error {
 // Has reports whether entity carries label now.
 func (l *Labels) Has(entity, label string) bool {
 	l.mu.RLock()
-	exp, ok := l.m[entity][label]
+	e, ok := l.m[entity][label]
 	l.mu.RUnlock()
-	return ok && (exp == 0 || exp > l.now().UnixMicro())
+	return ok && e.live(l.now().UnixMicro())
+}
+
+func (e labelEntry) live(now int64) bool { return e.exp == 0 || e.exp > now }
+
+func entryOf(lb sqlstore.Label) labelEntry {
+	return labelEntry{exp: int64(lb.ExpiresAt), since: int64(lb.CreatedAt), decision: lb.DecisionID}
+}
+
+// restrictionActions are the measure labels that restrict what an account
+// may do, most severe first, with what its next event gets.
+var restrictionActions = []struct {
+	label  string
+	action warden.Action
+}{{"banned", warden.ActionBlock}, {"suspended", warden.ActionBlock}, {"restricted", warden.ActionChallenge}}
+
+// Restriction returns the most severe measure in force on account, for the
+// engine: a banned or suspended account's next event is blocked, a
+// restricted one's challenged, with a hit that names the decision.
+func (l *Labels) Restriction(account string) (warden.Restriction, bool) {
+	now := l.now().UnixMicro()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	ls := l.m[account]
+	if len(ls) == 0 {
+		return warden.Restriction{}, false
+	}
+	for _, ra := range restrictionActions {
+		if e, ok := ls[ra.label]; ok && e.live(now) {
+			return warden.Restriction{Measure: ra.label, Action: ra.action, DecisionID: e.decision, Since: warden.Micros(e.since), Until: warden.Micros(e.exp)}, true
+		}
+	}
+	return warden.Restriction{}, false
 }
 
 // Of returns the labels entity carries now.
@@ -56,8 +94,8 @@ func (l *Labels) Of(entity string) []string {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	var out []string
-	for lb, exp := range l.m[entity] {
-		if exp == 0 || exp > now {
+	for lb, e := range l.m[entity] {
+		if e.live(now) {
 			out = append(out, lb)
 		}
 	}
@@ -68,9 +106,9 @@ func (l *Labels) put(lb sqlstore.Label) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.m[lb.Entity] == nil {
-		l.m[lb.Entity] = map[string]int64{}
+		l.m[lb.Entity] = map[string]labelEntry{}
 	}
-	l.m[lb.Entity][lb.Label] = int64(lb.ExpiresAt)
+	l.m[lb.Entity][lb.Label] = entryOf(lb)
 }
 
 func (l *Labels) remove(lb sqlstore.Label) {

@@ -41,7 +41,7 @@ func (e ruleEngine) Rules() []web.RuleView {
 // possibly_compromised …), each until its TTL runs out.
 var ruleLabels = enforce.NewLabels(1_000_000)
 
-func openEngine(c serveConfig, labels engine.Labels, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
+func openEngine(c serveConfig, labels *incident.Labels, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
 	eng, err := engine.Open(engine.Options{
 		RulesDir:   c.rules,
 		Logger:     logger,
@@ -51,6 +51,8 @@ func openEngine(c serveConfig, labels engine.Labels, logger *slog.Logger, reg pr
 		// labels earlier rules set; enforce-mode label effects land in
 		// the latter.
 		Labels:    enforce.Union{labels, ruleLabels},
+		// A banned or suspended account's next event is blocked.
+		Standing: labels,
 		OnEffects: ruleLabels.Apply,
 		// Rule labels are rebuilt from the log like counters, so the
 		// engine's snapshots carry them.
