@@ -61,7 +61,9 @@ func TestBannedAccountsNextEventIsBlocked(t *testing.T) {
 		if v := message("m1"); v.Action != warden.ActionAllow {
 			t.Fatalf("before any decision: %+v", v)
 		}
-		var rep struct{ CaseID string `json:"case_id"` }
+		var rep struct {
+			CaseID string `json:"case_id"`
+		}
 		f.call(t, "POST", "/v1/reports", app, reportBody("u1", "s3", "scam"), 201, &rep)
 		var dec struct{ ID string }
 		f.call(t, "POST", "/v1/cases/"+rep.CaseID+"/decision", mod, `{"action":"ban_account","policy":"Terms §4.5 Fraud","explanation":"Asked users for money."}`, 201, &dec)

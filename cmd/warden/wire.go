@@ -50,9 +50,9 @@ func openEngine(c serveConfig, labels *incident.Labels, logger *slog.Logger, reg
 		// Rules read the labels moderators' decisions set and the
 		// labels earlier rules set; enforce-mode label effects land in
 		// the latter.
-		Labels:    enforce.Union{labels, ruleLabels},
+		Labels: enforce.Union{labels, ruleLabels},
 		// A banned or suspended account's next event is blocked.
-		Standing: labels,
+		Standing:  labels,
 		OnEffects: ruleLabels.Apply,
 		// Rule labels are rebuilt from the log like counters, so the
 		// engine's snapshots carry them.
