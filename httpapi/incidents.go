@@ -74,6 +74,12 @@ func RegisterIncidents(s *Server, svc *incident.Service) {
 		Response: []byte(`{"type":"string"}`)}, h.statements)
 	s.Route(RouteSpec{Pattern: "GET /v1/transparency/report", Roles: []string{warden.RoleAdmin},
 		Summary: "Notices by category and source, median and p90 hours from notice to action (all, per category, trusted flaggers), automated share, appeals and reversal rate, for [from, to)."}, h.transparency)
+	s.Route(RouteSpec{Pattern: "GET /v1/accounts/{id}/standing", Roles: []string{warden.RoleApp, warden.RoleModerator},
+		Summary: "The account's standing (CONTRACT §10): strikes (restrictive decisions of the last year not reversed), the measure in force (restriction, null if none) and its decision history, newest first.",
+		Response: []byte(`{"type":"object","required":["account","strikes","restriction","history"],"properties":{"account":{"type":"string"},
+"strikes":{"type":"array","items":{"type":"object","properties":{"policy":{"type":"string"},"rule":{"type":["string","null"]},"at":{"type":"string","format":"date-time"},"expires_at":{"type":"string","format":"date-time"}}}},
+"restriction":{"type":["object","null"],"properties":{"action":{"type":"string"},"until":{"type":["string","null"],"format":"date-time"},"decision_id":{"type":"string"}}},
+"history":{"type":"array","items":{"type":"object","properties":{"action":{"type":"string"},"at":{"type":"string","format":"date-time"},"by":{"enum":["rule","moderator"]},"statement_id":{"type":"string"},"reversed_at":{"type":"string","format":"date-time"}}}}}}`)}, h.standing)
 	s.Route(RouteSpec{Pattern: "GET /v1/deliveries/dead", Roles: []string{warden.RoleAdmin}, Summary: "Webhook and e-mail deliveries given up on after repeated failures."}, h.deadLetters)
 	s.Route(RouteSpec{Pattern: "POST /v1/deliveries/{seq}/retry", Roles: []string{warden.RoleAdmin}, Summary: "Queue a dead-lettered delivery again."}, h.retryDelivery)
 }
@@ -363,3 +369,11 @@ const notificationSchema = `{"type":"object","properties":{"id":{"type":"string"
 "kind":{"enum":["receipt","in_review","decision","statement_of_reasons","exposure","appeal_received","appeal_decided","reversal","reporter_warning","reporter_suspended"]},
 "report_id":{"type":"string"},"case_id":{"type":"string"},"decision_id":{"type":"string"},"title":{"type":"string"},"body":{"type":"string"},
 "data":{"type":["object","null"]},"created_at":{"type":"string","format":"date-time"}}}`
+
+func (h *incidentsAPI) standing(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
+	st, err := h.svc.Standing(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return WriteJSON(w, http.StatusOK, st)
+}

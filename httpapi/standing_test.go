@@ -41,7 +41,7 @@ func TestBannedAccountsNextEventIsBlocked(t *testing.T) {
 		srv := httptest.NewServer(api.Handler())
 		t.Cleanup(srv.Close)
 		f := &incidentFixture{fixture: &fixture{srv: srv, db: db, log: log, keys: map[string]string{}}}
-		for _, role := range []string{warden.RoleApp, warden.RoleModerator, "mod2"} {
+		for _, role := range []string{warden.RoleApp, warden.RoleModerator, warden.RoleTrustedFlagger, "mod2"} {
 			r := role
 			if r == "mod2" {
 				r = warden.RoleModerator
@@ -58,6 +58,7 @@ func TestBannedAccountsNextEventIsBlocked(t *testing.T) {
 			f.call(t, "POST", "/v1/events", app, fmt.Sprintf(`{"id":%q,"type":"message","time":"2026-12-05T10:00:00Z","actor":"s3","target":"u9","text":"hello"}`, id), 200, &v)
 			return v.Verdicts[0]
 		}
+		f.call(t, "GET", "/v1/accounts/s3/standing", f.keys[warden.RoleTrustedFlagger], "", 403, nil)
 		if v := message("m1"); v.Action != warden.ActionAllow {
 			t.Fatalf("before any decision: %+v", v)
 		}
@@ -72,11 +73,22 @@ func TestBannedAccountsNextEventIsBlocked(t *testing.T) {
 			!strings.Contains(v.Hits[0].Reason, dec.ID) || !strings.Contains(v.Hits[0].Reason, "banned") {
 			t.Fatalf("the banned account's next event: %+v (decision %s)", v, dec.ID)
 		}
+		var st incident.Standing
+		f.call(t, "GET", "/v1/accounts/s3/standing", app, "", 200, &st)
+		if st.Account != "s3" || st.Restriction == nil || st.Restriction.Action != warden.ActBanAccount || st.Restriction.Until != nil ||
+			st.Restriction.DecisionID != dec.ID || len(st.Strikes) != 1 || len(st.History) != 1 || st.History[0].By != "moderator" || st.History[0].StatementID != dec.ID {
+			t.Fatalf("standing of the banned account: %+v", st)
+		}
 		var appeal struct{ ID string }
 		f.call(t, "POST", "/v1/appeals", app, fmt.Sprintf(`{"appellant":"s3","decision_id":%q,"reason":"I was hacked"}`, dec.ID), 201, &appeal)
 		f.call(t, "POST", "/v1/appeals/"+appeal.ID+"/decision", f.keys["mod2"], `{"outcome":"reversed","explanation":"The account was taken over."}`, 200, nil)
 		if v := message("m3"); v.Action != warden.ActionAllow {
 			t.Fatalf("after the ban was reversed: %+v", v)
+		}
+		st = incident.Standing{}
+		f.call(t, "GET", "/v1/accounts/s3/standing", mod, "", 200, &st)
+		if st.Restriction != nil || len(st.Strikes) != 0 || len(st.History) != 1 || st.History[0].ReversedAt == 0 {
+			t.Fatalf("standing after the reversal: %+v", st)
 		}
 	})
 }
