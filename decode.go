@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // wireEvent is an Event as it arrives: time as a string so that a bad time
@@ -38,6 +40,9 @@ func DecodeEvents(body []byte) (events []Event, batch bool, err error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil, false, Errorf(EINVALID, "the body is empty: send one event or {\"events\": [...]}")
+	}
+	if err := checkText(body); err != nil {
+		return nil, false, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
@@ -133,6 +138,9 @@ func (w *wireEvent) event(prefix string) (Event, error) {
 		if err != nil {
 			return Event{}, FieldErrorf(prefix+"time", "time %q is not RFC 3339, for example 2026-01-02T15:04:05Z", clip(w.Time))
 		}
+		if y := t.UTC().Year(); y < 1970 || y > 9999 {
+			return Event{}, FieldErrorf(prefix+"time", "time %q is out of range: the year must be 1970 or later", clip(w.Time))
+		}
 		e.Time = t
 	}
 	if err := e.Validate(prefix); err != nil {
@@ -177,6 +185,9 @@ func jsonKind(goType string) string {
 // DecodeStrict decodes one JSON value from body into v: unknown fields,
 // wrong types and trailing data are *Error values that name the field.
 func DecodeStrict(body []byte, v any) error {
+	if err := checkText(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -189,4 +200,49 @@ func DecodeStrict(body []byte, v any) error {
 		return Errorf(EINVALID, "unexpected data after the JSON object")
 	}
 	return nil
+}
+
+// checkText refuses JSON text that encoding/json would quietly change:
+// invalid UTF-8 and lone surrogate escapes (rewritten to U+FFFD, so two
+// different ids became one) and duplicate object keys (the last silently
+// won). encoding/json/v2's jsontext checks both by default and says where;
+// other syntax errors are left to the decoder that follows, whose messages
+// name the expected type.
+func checkText(body []byte) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	for {
+		_, err := dec.ReadToken()
+		if err == nil {
+			continue
+		}
+		var se *jsontext.SyntacticError
+		if !errors.As(err, &se) {
+			return nil
+		}
+		field := pointerField(se.JSONPointer)
+		switch msg := se.Err.Error(); {
+		case se.Err == jsontext.ErrDuplicateName:
+			return FieldErrorf(field, "%s appears twice in one object: send each key once", field)
+		case strings.Contains(msg, "UTF-8") || strings.Contains(msg, "surrogate"):
+			return FieldErrorf(field, "%s is not valid UTF-8 text (an invalid byte or a lone \\uD800-\\uDFFF escape)", field)
+		}
+		return nil
+	}
+}
+
+// pointerField writes a JSON pointer as a field path: /events/3/id is
+// events[3].id.
+func pointerField(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if tok != "" && strings.Trim(tok, "0123456789") == "" {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
 }

@@ -1,11 +1,13 @@
 package warden_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/wardenhq/warden"
@@ -68,6 +70,16 @@ func TestDecodeEventsRejects(t *testing.T) {
 		{"bad target kind", `{` + ok + `,"target":"x","target_kind":"user"}`, warden.EINVALID, "target_kind", "account"},
 		{"nested attr", `{` + ok + `,"attrs":{"a":{"b":1}}}`, warden.EINVALID, "attrs.a", "string, number or bool"},
 		{"null attr", `{` + ok + `,"attrs":{"a":null}}`, warden.EINVALID, "attrs.a", "string, number or bool"},
+		// Text encoding/json would have changed silently (issue 10).
+		{"invalid UTF-8 id", "{\"id\":\"utfq-\xff\",\"type\":\"like\",\"time\":\"2026-11-22T10:00:00Z\",\"actor\":\"alice\"}", warden.EINVALID, "id", "UTF-8"},
+		{"invalid UTF-8 in a batch", "{\"events\":[{" + ok + "},{\"id\":\"e2\",\"type\":\"like\",\"time\":\"2026-11-22T10:00:00Z\",\"actor\":\"b\xfeb\"}]}", warden.EINVALID, "events[1].actor", "UTF-8"},
+		{"lone surrogate", `{"id":"e\ud800","type":"like","time":"2026-11-22T10:00:00Z","actor":"u1"}`, warden.EINVALID, "id", "UTF-8"},
+		{"invalid UTF-8 attr", "{" + ok + ",\"attrs\":{\"n\":\"\xc3\"}}", warden.EINVALID, "attrs.n", "UTF-8"},
+		{"duplicate key", `{"id":"k1","id":"k2","type":"like","time":"2026-11-22T10:00:00Z","actor":"u1"}`, warden.EINVALID, "id", "twice"},
+		{"duplicate key in a batch", `{"events":[{` + ok + `,"actor":"u2"}]}`, warden.EINVALID, "events[0].actor", "twice"},
+		{"NUL in id", `{"id":"a\u0000b","type":"like","time":"2026-11-22T10:00:00Z","actor":"u1"}`, warden.EINVALID, "id", "NUL"},
+		{"NUL in actor", `{"id":"e1","type":"like","time":"2026-11-22T10:00:00Z","actor":"u\u0000"}`, warden.EINVALID, "actor", "NUL"},
+		{"year 0000", `{"id":"e1","type":"like","time":"0000-01-01T00:00:00Z","actor":"u1"}`, warden.EINVALID, "time", "out of range"},
 		{"id too long", `{"id":"` + strings.Repeat("x", 129) + `","type":"signup","time":"2026-11-22T10:00:00Z","actor":"u1"}`, warden.EINVALID, "id", "limit"},
 		{"text too long", `{` + ok + `,"text":"` + strings.Repeat("x", 64<<10+1) + `"}`, warden.EINVALID, "text", "limit"},
 		{"trailing data", `{` + ok + `} {}`, warden.EINVALID, "", "after"},
@@ -154,6 +166,14 @@ func FuzzDecodeEvents(f *testing.F) {
 			ev := evs[i]
 			if err := ev.Validate(""); err != nil {
 				t.Fatalf("decoded event does not validate: %v", err)
+			}
+			// Nothing accepted was rewritten: no U+FFFD that the body
+			// did not carry (as a character or an escape).
+			for _, v := range []string{ev.ID, ev.Actor, ev.Target, ev.Text} {
+				if strings.ContainsRune(v, utf8.RuneError) && !bytes.Contains(body, []byte("\uFFFD")) &&
+					!bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) {
+					t.Fatalf("decoding put U+FFFD into %q", v)
+				}
 			}
 			b, err := json.Marshal(ev)
 			if err != nil {

@@ -3,6 +3,7 @@ package warden
 import (
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -109,6 +110,9 @@ func (e *Event) Validate(prefix string) error {
 	for _, s := range [...]struct{ name, v string }{{"id", e.ID}, {"type", e.Type}, {"actor", e.Actor}, {"target", e.Target}, {"device", e.Device}, {"text", e.Text}} {
 		if !utf8.ValidString(s.v) {
 			return FieldErrorf(f(s.name), "%s is not valid UTF-8", s.name)
+		}
+		if s.name != "text" && strings.IndexByte(s.v, 0) >= 0 {
+			return FieldErrorf(f(s.name), "%s contains a NUL character (\\u0000)", s.name)
 		}
 	}
 	if e.Target == "" && e.TargetKind != "" {
