@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -205,14 +206,21 @@ func DecodeStrict(body []byte, v any) error {
 // checkText refuses JSON text that encoding/json would quietly change:
 // invalid UTF-8 and lone surrogate escapes (rewritten to U+FFFD, so two
 // different ids became one) and duplicate object keys (the last silently
-// won). encoding/json/v2's jsontext checks both by default and says where;
+// won); and numbers out of float64's range, which it reports without the
+// key they are under. encoding/json/v2's jsontext checks both by default and says where;
 // other syntax errors are left to the decoder that follows, whose messages
 // name the expected type.
 func checkText(body []byte) error {
 	dec := jsontext.NewDecoder(bytes.NewReader(body))
 	for {
-		_, err := dec.ReadToken()
+		tok, err := dec.ReadToken()
 		if err == nil {
+			if tok.Kind() == '0' {
+				if _, perr := strconv.ParseFloat(tok.String(), 64); perr != nil {
+					field := pointerField(dec.StackPointer())
+					return FieldErrorf(field, "%s is the number %s, out of range: numbers are at most ±1.8e308", field, clip(tok.String()))
+				}
+			}
 			continue
 		}
 		var se *jsontext.SyntacticError

@@ -79,6 +79,7 @@ func TestDecodeEventsRejects(t *testing.T) {
 		{"duplicate key in a batch", `{"events":[{` + ok + `,"actor":"u2"}]}`, warden.EINVALID, "events[0].actor", "twice"},
 		{"NUL in id", `{"id":"a\u0000b","type":"like","time":"2026-11-22T10:00:00Z","actor":"u1"}`, warden.EINVALID, "id", "NUL"},
 		{"NUL in actor", `{"id":"e1","type":"like","time":"2026-11-22T10:00:00Z","actor":"u\u0000"}`, warden.EINVALID, "actor", "NUL"},
+		{"number out of range", `{` + ok + `,"attrs":{"n":1e400}}`, warden.EINVALID, "attrs.n", "out of range"},
 		{"year 0000", `{"id":"e1","type":"like","time":"0000-01-01T00:00:00Z","actor":"u1"}`, warden.EINVALID, "time", "out of range"},
 		{"id too long", `{"id":"` + strings.Repeat("x", 129) + `","type":"signup","time":"2026-11-22T10:00:00Z","actor":"u1"}`, warden.EINVALID, "id", "limit"},
 		{"text too long", `{` + ok + `,"text":"` + strings.Repeat("x", 64<<10+1) + `"}`, warden.EINVALID, "text", "limit"},
