@@ -134,6 +134,9 @@ func DecodeEvent(line []byte) (Event, error) {
 func (w *wireEvent) event(prefix string) (Event, error) {
 	e := Event{ID: w.ID, Type: w.Type, Actor: w.Actor, Target: w.Target, TargetKind: w.TargetKind,
 		IP: w.IP, Device: w.Device, Country: w.Country, Text: w.Text, Attrs: w.Attrs}
+	if len(e.Attrs) == 0 {
+		e.Attrs = nil // "attrs": {} is no attrs: stored and exported without it
+	}
 	if w.Time != "" {
 		t, err := time.Parse(time.RFC3339Nano, w.Time)
 		if err != nil {
