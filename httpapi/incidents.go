@@ -8,6 +8,7 @@ import (
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/incident"
+	"github.com/wardenhq/warden/internal/httpx"
 )
 
 // Report flooding is abuse too: each reporter may file a burst of 10
@@ -30,7 +31,7 @@ type incidentsAPI struct {
 // cases, decisions, the user inbox, appeals, transparency, plus delivery
 // dead letters.
 func RegisterIncidents(s *Server, svc *incident.Service) {
-	h := &incidentsAPI{svc: svc, reporter: NewLimiter(reporterRate, reporterBurst, 200000), flagger: NewLimiter(flaggerRate, flaggerBurst, 10000)}
+	h := &incidentsAPI{svc: svc, reporter: httpx.NewLimiter(reporterRate, reporterBurst, 200000), flagger: httpx.NewLimiter(flaggerRate, flaggerBurst, 10000)}
 	s.Schema("Report", reportSchema)
 	s.Schema("Case", caseSchema)
 	s.Schema("Notification", notificationSchema)

@@ -34,7 +34,7 @@
 // from the <meta name="csrf-token"> tag of the layout.
 //
 // A handler's error is shown to the person: a *warden.Error with its message
-// and the status of its code (httpapi.StatusOf); any other error is logged
+// and the status of its code (httpx.StatusOf); any other error is logged
 // and shown as a generic 500. For htmx requests the error body is plain text,
 // which console.js puts in the page's alert region (htmx does not swap 4xx
 // and 5xx responses). Return nil once a response was written.
@@ -103,7 +103,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden"
-	"github.com/wardenhq/warden/httpapi"
+	"github.com/wardenhq/warden/internal/httpx"
 	"github.com/wardenhq/warden/sqlstore"
 )
 
@@ -175,7 +175,7 @@ func New(mux *http.ServeMux, opt Options) (*Console, error) {
 		opt.Feed = NewFeed(DefaultFeedSize)
 	}
 	if opt.ClientAddr == nil {
-		opt.ClientAddr = httpapi.PeerAddr
+		opt.ClientAddr = httpx.PeerAddr
 	}
 	as, err := loadAssets()
 	if err != nil {
@@ -191,8 +191,8 @@ func New(mux *http.ServeMux, opt Options) (*Console, error) {
 		// Ten quick tries, then one every 6 s per address, one every 20 s
 		// per username: slow enough to make guessing hopeless, fast enough
 		// that a person who mistyped never notices.
-		ipLimit:   httpapi.NewLimiter(1.0/6, 10, 100000),
-		userLimit: httpapi.NewLimiter(1.0/20, 10, 100000),
+		ipLimit:   httpx.NewLimiter(1.0/6, 10, 100000),
+		userLimit: httpx.NewLimiter(1.0/20, 10, 100000),
 		checks:    make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	for _, o := range opt.TrustedOrigins {
@@ -315,7 +315,7 @@ func (c *Console) navFor(u *sqlstore.User, path string) []NavItem {
 // fail shows err to the person: an error page, or plain text for htmx.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := warden.ErrorCode(err)
-	status := httpapi.StatusOf(code)
+	status := httpx.StatusOf(code)
 	if code == warden.EINTERNAL {
 		c.opt.Logger.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
+	"github.com/wardenhq/warden/internal/httpx"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/synth"
 )
@@ -93,7 +94,7 @@ func serve(parent context.Context, c serveConfig) error {
 	if c.webhookURL != "" && c.webhookSecret == "" {
 		return usagef("--webhook-url needs --webhook-secret (or WARDEN_WEBHOOK_SECRET): the platform must be able to verify notifications")
 	}
-	proxies, err := httpapi.ParseProxies(c.trustedProxies)
+	proxies, err := httpx.ParseProxies(c.trustedProxies)
 	if err != nil {
 		return usagef("--trusted-proxies: %v", err)
 	}
