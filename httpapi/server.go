@@ -45,7 +45,7 @@ type Options struct {
 // Server is the HTTP API.
 type Server struct {
 	opt     Options
-	mux     *http.ServeMux
+	mux     *Mux
 	keys    keyCache
 	public  *httpx.Limiter
 	routes  []RouteSpec
@@ -85,7 +85,7 @@ func New(opt Options) *Server {
 	if opt.PublicRate == 0 {
 		opt.PublicRate = 20
 	}
-	s := &Server{opt: opt, mux: http.NewServeMux(), public: httpx.NewLimiter(opt.PublicRate, int(opt.PublicRate*4), 100000),
+	s := &Server{opt: opt, mux: newMux(), public: httpx.NewLimiter(opt.PublicRate, int(opt.PublicRate*4), 100000),
 		clients: httpx.ClientResolver{Trusted: opt.TrustedProxies}}
 	s.keys.ttl = 30 * time.Second
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -104,7 +104,7 @@ func New(opt Options) *Server {
 func (s *Server) SetReady(f func() bool) { s.ready = f }
 
 // Mux is where non-/v1 handlers (the console) are mounted.
-func (s *Server) Mux() *http.ServeMux { return s.mux }
+func (s *Server) Mux() *Mux { return s.mux }
 
 // Handler returns the public handler.
 func (s *Server) Handler() http.Handler { return securityHeaders(s.mux) }

@@ -146,8 +146,7 @@ func serve(parent context.Context, c serveConfig) error {
 	api := httpapi.New(httpapi.Options{DB: st, Ingest: in, Logger: logger, Registry: reg, TrustedProxies: proxies})
 	var ready atomic.Bool
 	api.SetReady(ready.Load)
-	httpapi.RegisterIncidents(api, svc)
-	mountConsole(api, st, eng, svc, logger, c.publicOrigins)
+	mountRoutes(api, st, eng, svc, logger, c.publicOrigins)
 	go svc.RunDelivery(ctx, time.Second)
 
 	srv := &http.Server{Addr: c.addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
