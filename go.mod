@@ -2,6 +2,8 @@ module github.com/wardenhq/warden
 
 go 1.26.8
 
+toolchain go1.26.11
+
 require (
 	github.com/axiomhq/hyperloglog v0.3.0
 	github.com/expr-lang/expr v1.17.8

@@ -23,31 +23,6 @@ type cl struct {
 	s func(*Env) string
 }
 
-// strFields read Env's string fields; counter keys that name a field use
-// them directly too.
-var strFields = map[string]func(*Env) string{
-	"type": func(e *Env) string { return e.Type }, "actor": func(e *Env) string { return e.Actor },
-	"target": func(e *Env) string { return e.Target }, "target_kind": func(e *Env) string { return e.TargetKind },
-	"ip": func(e *Env) string { return e.IP }, "ip24": func(e *Env) string { return e.IP24 },
-	"device": func(e *Env) string { return e.Device }, "country": func(e *Env) string { return e.Country },
-	"text": func(e *Env) string { return e.Text }, "user_agent": func(e *Env) string { return e.UserAgent },
-	"text_hash": func(e *Env) string { return e.TextHash },
-}
-
-var numFields = map[string]func(*Env) float64{
-	"text_len": func(e *Env) float64 { return float64(e.TextLen) }, "links": func(e *Env) float64 { return float64(e.Links) },
-	"account_age_hours": func(e *Env) float64 { return e.AccountAgeHours }, "hour": func(e *Env) float64 { return float64(e.Hour) },
-}
-
-var detectNum = map[string]func(*Env) float64{
-	"bot_score":           func(e *Env) float64 { return e.Detect.BotScore },
-	"dup_text_accounts":   func(e *Env) float64 { return float64(e.Detect.DupTextAccounts) },
-	"lockstep_group":      func(e *Env) float64 { return float64(e.Detect.LockstepGroup) },
-	"linked_accounts":     func(e *Env) float64 { return float64(e.Detect.LinkedAccounts) },
-	"linked_new_share":    func(e *Env) float64 { return e.Detect.LinkedNewShare },
-	"cluster_age_seconds": func(e *Env) float64 { return e.Detect.ClusterAgeSeconds },
-}
-
 // closureCompiler knows the rule set's lists and labels, for the calls.
 type closureCompiler struct {
 	lists  map[string]*list
@@ -88,6 +63,9 @@ func (c *closureCompiler) compile(n ast.Node) (cl, bool) {
 		}
 		if f, ok := numFields[x.Value]; ok {
 			return cl{k: kindNum, n: f}, true
+		}
+		if f, ok := boolFields[x.Value]; ok {
+			return cl{k: kindBool, b: f}, true
 		}
 	case *ast.MemberNode:
 		return c.member(x)
@@ -176,8 +154,11 @@ func (c *closureCompiler) member(x *ast.MemberNode) (cl, bool) {
 		if f, ok := detectNum[p.Value]; ok {
 			return cl{k: kindNum, n: f}, true
 		}
-		if p.Value == "bot_reasons" {
-			return cl{k: kindStr, s: func(e *Env) string { return e.Detect.Reasons }}, true
+		if f, ok := detectStr[p.Value]; ok {
+			return cl{k: kindStr, s: f}, true
+		}
+		if f, ok := detectBool[p.Value]; ok {
+			return cl{k: kindBool, b: f}, true
 		}
 	case "attrs":
 		p, ok := x.Property.(*ast.StringNode)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -9,14 +10,17 @@ import (
 	"unicode/utf8"
 
 	"github.com/wardenhq/warden"
-	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/engine/state"
 )
+
+//go:generate go run ./internal/envgen
 
 // Env is what a rule expression sees: the event's fields, values derived from
 // them, the built-in detectors' features, and the rule set's counters and
 // named features. Expressions are type-checked against it before a rule set
-// goes live. Counter and feature names are rewritten by the compiler into
+// goes live. The names rules may read and the closure compiler's readers are
+// generated from this struct, and DetectEnv from detect.Features, into
+// fields_gen.go: after changing either, run go generate ./engine. Counter and feature names are rewritten by the compiler into
 // indexes of N, B and S, so reading one costs a slice load.
 type Env struct {
 	Type       string `expr:"type"`
@@ -50,33 +54,18 @@ type Env struct {
 	S []string  `expr:"_s"`
 }
 
-// DetectEnv is the built-in detectors' view of the actor (package detect).
-type DetectEnv struct {
-	BotScore          float64 `expr:"bot_score"`
-	DupTextAccounts   int     `expr:"dup_text_accounts"`
-	LockstepGroup     int     `expr:"lockstep_group"`
-	LinkedAccounts    int     `expr:"linked_accounts"`
-	LinkedNewShare    float64 `expr:"linked_new_share"`
-	ClusterAgeSeconds float64 `expr:"cluster_age_seconds"`
-	Reasons           string  `expr:"bot_reasons"` // the bot model's reasons, joined with "; "
-}
-
-func detectEnv(f detect.Features) DetectEnv {
-	return DetectEnv{
-		BotScore: f.BotScore, DupTextAccounts: f.DupTextAccounts, LockstepGroup: f.LockstepGroup,
-		LinkedAccounts: f.LinkedAccounts, LinkedNewShare: f.LinkedNewShare,
-		ClusterAgeSeconds: f.ClusterAgeSeconds, Reasons: strings.Join(f.BotReasons, "; "),
-	}
-}
+// builtinFuncs are the functions rules may call besides expr's builtins.
+var builtinFuncs = []string{"in_list", "list_match", "has_label"}
 
 // envNames are the identifiers Env and the built-in functions take, which
 // counters, features and lists may not reuse.
-var envNames = map[string]bool{
-	"type": true, "actor": true, "target": true, "target_kind": true, "ip": true, "ip24": true,
-	"device": true, "country": true, "text": true, "user_agent": true, "text_hash": true,
-	"text_len": true, "links": true, "account_age_hours": true, "hour": true, "attrs": true,
-	"detect": true, "in_list": true, "list_match": true, "has_label": true,
-}
+var envNames = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range append(slices.Clone(envFieldNames), builtinFuncs...) {
+		m[n] = true
+	}
+	return m
+}()
 
 // needs says which costly derived values a plan reads.
 type needs struct {

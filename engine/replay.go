@@ -46,7 +46,6 @@ func DecodeEvents(r io.Reader) ([]warden.Event, error) {
 	// A reader splits lines into batches while the other cores decode
 	// them; batches are put back in file order.
 	type batch struct {
-		first int // line number of the first line
 		lines [][]byte
 		nos   []int
 		evs   []warden.Event

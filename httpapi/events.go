@@ -67,10 +67,10 @@ const eventSchema = `{"type":"object","additionalProperties":false,"required":["
 "text":{"type":"string","maxLength":65536},
 "attrs":{"type":"object","maxProperties":64,"additionalProperties":{"type":["string","number","boolean"]}}}}`
 
-const verdictSchema = `{"type":"object","required":["event_id","action","score","hits"],"properties":{
+var verdictSchema = `{"type":"object","required":["event_id","action","score","hits"],"properties":{
 "event_id":{"type":"string"},
-"action":{"enum":["allow","challenge","rate_limit","review","block"]},
+"action":` + actionEnum + `,
 "score":{"type":"number","minimum":0,"maximum":1},
 "hits":{"type":"array","items":{"type":"object","required":["rule","version","action","mode","reason"],"properties":{
-"rule":{"type":"string"},"version":{"type":"integer"},"action":{"enum":["allow","challenge","rate_limit","review","block"]},
+"rule":{"type":"string"},"version":{"type":"integer"},"action":` + actionEnum + `,
 "mode":{"type":"string"},"reason":{"type":"string"}}}}}}`

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/incident"
+	"github.com/wardenhq/warden/internal/httpx"
 )
 
 // Report flooding is abuse too: each reporter may file a burst of 10
@@ -30,7 +31,7 @@ type incidentsAPI struct {
 // cases, decisions, the user inbox, appeals, transparency, plus delivery
 // dead letters.
 func RegisterIncidents(s *Server, svc *incident.Service) {
-	h := &incidentsAPI{svc: svc, reporter: NewLimiter(reporterRate, reporterBurst, 200000), flagger: NewLimiter(flaggerRate, flaggerBurst, 10000)}
+	h := &incidentsAPI{svc: svc, reporter: httpx.NewLimiter(reporterRate, reporterBurst, 200000), flagger: httpx.NewLimiter(flaggerRate, flaggerBurst, 10000)}
 	s.Schema("Report", reportSchema)
 	s.Schema("Case", caseSchema)
 	s.Schema("Notification", notificationSchema)
@@ -55,7 +56,7 @@ func RegisterIncidents(s *Server, svc *incident.Service) {
 	s.Route(RouteSpec{Pattern: "POST /v1/cases/{id}/decision", Roles: mod, Status: 201,
 		Summary: "Decide a case. A restriction records labels on the subject, a DSA statement of reasons, and notices to every reporter, the affected user and (for scams, fake profiles, impersonation) every user the account contacted in 90 days. \"note\" is internal and reaches no one outside.",
 		Request: []byte(`{"type":"object","additionalProperties":false,"required":["action","policy","explanation"],"properties":{
-"action":{"enum":["no_violation","remove_content","label","restrict","suspend_account","ban_account"]},"policy":{"type":"string","maxLength":500},
+"action":` + decisionEnum + `,"policy":{"type":"string","maxLength":500},
 "explanation":{"type":"string","maxLength":2000,"description":"public: shown to the user and in the statement of reasons; no personal data"},
 "duration":{"type":"string","description":"Go duration such as 720h; required for suspend_account"},"note":{"type":"string","maxLength":10000,"description":"internal"}}}`),
 		Response: []byte(`{"type":"object","properties":{"id":{"type":"string"},"case_id":{"type":"string"},"action":{"type":"string"},"statement_of_reasons":{"type":["object","null"]}}}`)}, h.decide)
@@ -351,11 +352,11 @@ func (h *incidentsAPI) retryDelivery(w http.ResponseWriter, r *http.Request, _ *
 	return WriteJSON(w, http.StatusOK, map[string]any{"seq": seq, "status": "pending"})
 }
 
-const reportSchema = `{"type":"object","additionalProperties":false,"required":["reporter","subject","category"],"properties":{
+var reportSchema = `{"type":"object","additionalProperties":false,"required":["reporter","subject","category"],"properties":{
 "id":{"type":"string","maxLength":256,"description":"optional idempotency key chosen by the caller"},
 "reporter":{"type":"string","minLength":1,"maxLength":256},
 "subject":{"type":"object","additionalProperties":false,"required":["kind","id"],"properties":{"kind":{"enum":["account","content"]},"id":{"type":"string","minLength":1,"maxLength":256},"owner":{"type":"string","description":"for content: the account that posted it"}}},
-"category":{"enum":["scam","fake_profile","impersonation","misinformation","inappropriate","harassment","other"]},
+"category":` + categoryEnum + `,
 "description":{"type":"string","maxLength":5000},
 "evidence":{"type":"array","maxItems":20,"items":{"type":"string","maxLength":2048}},
 "email":{"type":"string","format":"email","description":"optional: the reporter's address for e-mailed notices"}}}`

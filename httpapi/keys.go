@@ -7,11 +7,11 @@ import (
 )
 
 func (s *Server) routeKeys() {
-	keySchema := `{"type":"object","properties":{"id":{"type":"string"},"name":{"type":"string"},"role":{"enum":["app","moderator","trusted_flagger","admin"]},"revoked":{"type":"boolean"}}}`
+	keySchema := `{"type":"object","properties":{"id":{"type":"string"},"name":{"type":"string"},"role":` + roleEnum + `,"revoked":{"type":"boolean"}}}`
 	s.Route(RouteSpec{Pattern: "GET /v1/keys", Roles: []string{warden.RoleAdmin}, Summary: "List API keys (never their secrets).",
 		Response: []byte(`{"type":"object","properties":{"keys":{"type":"array","items":` + keySchema + `}}}`)}, s.listKeys)
 	s.Route(RouteSpec{Pattern: "POST /v1/keys", Roles: []string{warden.RoleAdmin}, Status: 201, Summary: "Create an API key; the secret is in this response only.",
-		Request:  []byte(`{"type":"object","additionalProperties":false,"required":["role"],"properties":{"role":{"enum":["app","moderator","trusted_flagger","admin"]},"name":{"type":"string","maxLength":100}}}`),
+		Request:  []byte(`{"type":"object","additionalProperties":false,"required":["role"],"properties":{"role":` + roleEnum + `,"name":{"type":"string","maxLength":100}}}`),
 		Response: []byte(`{"type":"object","properties":{"id":{"type":"string"},"name":{"type":"string"},"role":{"type":"string"},"key":{"type":"string"}}}`)}, s.createKey)
 	s.Route(RouteSpec{Pattern: "DELETE /v1/keys/{id}", Roles: []string{warden.RoleAdmin}, Summary: "Revoke an API key: this server refuses it at once, other servers sharing the store within 30 seconds. The last live admin key cannot be revoked (409): create another first.",
 		Response: []byte(`{"type":"object","properties":{"id":{"type":"string"},"revoked":{"type":"boolean"}}}`)}, s.revokeKey)

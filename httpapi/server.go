@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/ingest"
+	"github.com/wardenhq/warden/internal/httpx"
 	"github.com/wardenhq/warden/sqlstore"
 )
 
@@ -45,13 +46,13 @@ type Options struct {
 // Server is the HTTP API.
 type Server struct {
 	opt     Options
-	mux     *http.ServeMux
+	mux     *Mux
 	keys    keyCache
-	public  *limiter
+	public  *httpx.Limiter
 	routes  []RouteSpec
 	schemas map[string]json.RawMessage
 	routeMu sync.Mutex
-	clients clientResolver
+	clients httpx.ClientResolver
 	ready   func() bool
 
 	latency *prometheus.HistogramVec
@@ -85,8 +86,8 @@ func New(opt Options) *Server {
 	if opt.PublicRate == 0 {
 		opt.PublicRate = 20
 	}
-	s := &Server{opt: opt, mux: http.NewServeMux(), public: newLimiter(opt.PublicRate, int(opt.PublicRate*4), 100000),
-		clients: clientResolver{trusted: opt.TrustedProxies}}
+	s := &Server{opt: opt, mux: newMux(), public: httpx.NewLimiter(opt.PublicRate, int(opt.PublicRate*4), 100000),
+		clients: httpx.ClientResolver{Trusted: opt.TrustedProxies}}
 	s.keys.ttl = 30 * time.Second
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "warden_http_request_duration_seconds", Help: "HTTP request latency by route and status.",
@@ -105,7 +106,7 @@ func New(opt Options) *Server {
 func (s *Server) SetReady(f func() bool) { s.ready = f }
 
 // Mux is where non-/v1 handlers (the console) are mounted.
-func (s *Server) Mux() *http.ServeMux { return s.mux }
+func (s *Server) Mux() *Mux { return s.mux }
 
 // Handler returns the public handler.
 func (s *Server) Handler() http.Handler { return securityHeaders(s.mux) }
@@ -235,29 +236,6 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, err)
 }
 
-// StatusOf maps an error code to its HTTP status.
-func StatusOf(code string) int {
-	switch code {
-	case warden.EINVALID:
-		return http.StatusBadRequest
-	case warden.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case warden.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case warden.EFORBIDDEN:
-		return http.StatusForbidden
-	case warden.ENOTFOUND:
-		return http.StatusNotFound
-	case warden.ECONFLICT:
-		return http.StatusConflict
-	case warden.ERATELIMIT:
-		return http.StatusTooManyRequests
-	case warden.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
 type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
@@ -274,7 +252,7 @@ func writeError(w http.ResponseWriter, err error) {
 	if errors.As(err, &we) {
 		b.Error.Field = we.Field
 	}
-	status := StatusOf(b.Error.Code)
+	status := httpx.StatusOf(b.Error.Code)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="warden"`)
 	}

@@ -55,14 +55,14 @@ func TestWebhookRetriesThenDelivers(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			body, _ := io.ReadAll(r.Body)
 			if !Verify("whsec", r.Header.Get("Warden-Signature"), body, clk.Now(), time.Minute) {
-				http.Error(w, "bad signature", 401)
+				http.Error(w, "bad signature", http.StatusUnauthorized)
 				return
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			if failures > 0 {
 				failures--
-				http.Error(w, "down", 503)
+				http.Error(w, "down", http.StatusServiceUnavailable)
 				return
 			}
 			var p webhookPayload

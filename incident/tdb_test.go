@@ -26,7 +26,7 @@ type fakeTDB struct {
 
 func (f *fakeTDB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer tok" || r.URL.Path != "/api/v1/statements" {
-		http.Error(w, `{"message":"Unauthenticated."}`, 401)
+		http.Error(w, `{"message":"Unauthenticated."}`, http.StatusUnauthorized)
 		return
 	}
 	var body struct {

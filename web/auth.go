@@ -16,8 +16,8 @@ import (
 const CookieName = "warden_session"
 
 func (c *Console) mountAuth() {
-	c.mux.HandleFunc("GET /signin", c.signInPage)
-	c.mux.HandleFunc("POST /signin", c.signIn)
+	c.public("GET /signin", http.HandlerFunc(c.signInPage))
+	c.public("POST /signin", http.HandlerFunc(c.signIn))
 	c.Page("POST /signout", nil, c.signOut)
 }
 

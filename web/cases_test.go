@@ -98,7 +98,7 @@ func TestCasePages(t *testing.T) {
 func TestDeadLetterPage(t *testing.T) {
 	tc := newTestConsole(t, Options{})
 	ctx := context.Background()
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) }))
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }))
 	defer down.Close()
 	now := time.Now()
 	svc, err := incident.New(ctx, incident.Options{DB: tc.db, Now: func() time.Time { return now }, Webhook: incident.Webhook{URL: down.URL, Secret: "s"}})

@@ -34,13 +34,18 @@
 // from the <meta name="csrf-token"> tag of the layout.
 //
 // A handler's error is shown to the person: a *warden.Error with its message
-// and the status of its code (httpapi.StatusOf); any other error is logged
+// and the status of its code (httpx.StatusOf); any other error is logged
 // and shown as a generic 500. For htmx requests the error body is plain text,
 // which console.js puts in the page's alert region (htmx does not swap 4xx
 // and 5xx responses). Return nil once a response was written.
 //
 // Nav adds a link to the layout's navigation, shown to users with one of its
 // roles, in the order registered.
+//
+// Routes lists every route with its roles, which the role × route matrix
+// test (cmd/warden/matrix_test.go) calls as each role, signed out and
+// cross-site; a handler mounted on the Mux past Page (or the console's own
+// public routes) is in no table, and fails that test.
 //
 // # Templates
 //
@@ -82,9 +87,8 @@
 // toggles that on the element with id ID, so a reader can hold a moving list
 // still (console.js).
 //
-// Render and Fragment also work outside Page, in a handler mounted directly
-// on the ServeMux for a page that needs no sign-in; the View then has no
-// User, CSRF token or navigation.
+// Render and Fragment also work outside Page, in the console's public pages
+// (the sign-in page); the View then has no User, CSRF token or navigation.
 //
 // Static files: put them in web/static/; they are served at /static/NAME.
 // The pages' Content-Security-Policy allows scripts and styles only from the
@@ -103,7 +107,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden"
-	"github.com/wardenhq/warden/httpapi"
+	"github.com/wardenhq/warden/internal/httpx"
 	"github.com/wardenhq/warden/sqlstore"
 )
 
@@ -125,16 +129,24 @@ type Options struct {
 	ClientAddr func(*http.Request) string
 }
 
-// Console is the console's set of pages, mounted on one ServeMux.
+// Mux is where the console mounts its routes: an *http.ServeMux, or the
+// API server's (httpapi.Server.Mux), which has the /v1 calls.
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+	HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request))
+}
+
+// Console is the console's set of pages, mounted on one Mux.
 type Console struct {
 	opt    Options
-	mux    *http.ServeMux
+	mux    Mux
 	tmpl   *templates
 	assets *assets
 	cop    *http.CrossOriginProtection
 
-	navMu sync.RWMutex
-	nav   []navLink
+	mu     sync.RWMutex // guards nav and routes
+	nav    []navLink
+	routes []Route
 
 	// Sign-in attempts are limited per client address and per username
 	// (see signIn), and password checks, which cost 64 MiB of memory each,
@@ -167,7 +179,7 @@ type navLink struct {
 
 // New loads the templates and static files, and registers the console's own
 // pages (sign-in, sign-out, the dashboard, the rules page) on mux.
-func New(mux *http.ServeMux, opt Options) (*Console, error) {
+func New(mux Mux, opt Options) (*Console, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -175,7 +187,7 @@ func New(mux *http.ServeMux, opt Options) (*Console, error) {
 		opt.Feed = NewFeed(DefaultFeedSize)
 	}
 	if opt.ClientAddr == nil {
-		opt.ClientAddr = httpapi.PeerAddr
+		opt.ClientAddr = httpx.PeerAddr
 	}
 	as, err := loadAssets()
 	if err != nil {
@@ -191,8 +203,8 @@ func New(mux *http.ServeMux, opt Options) (*Console, error) {
 		// Ten quick tries, then one every 6 s per address, one every 20 s
 		// per username: slow enough to make guessing hopeless, fast enough
 		// that a person who mistyped never notices.
-		ipLimit:   httpapi.NewLimiter(1.0/6, 10, 100000),
-		userLimit: httpapi.NewLimiter(1.0/20, 10, 100000),
+		ipLimit:   httpx.NewLimiter(1.0/6, 10, 100000),
+		userLimit: httpx.NewLimiter(1.0/20, 10, 100000),
 		checks:    make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	for _, o := range opt.TrustedOrigins {
@@ -200,7 +212,7 @@ func New(mux *http.ServeMux, opt Options) (*Console, error) {
 			return nil, fmt.Errorf("trusted origin: %w", err)
 		}
 	}
-	mux.Handle("GET /static/", as)
+	c.public("GET /static/", as)
 	c.mountAuth()
 	c.mountDashboard()
 	c.mountRules()
@@ -211,6 +223,7 @@ func New(mux *http.ServeMux, opt Options) (*Console, error) {
 // or "POST /cases/{id}/decision"), for signed-in users with one of roles.
 // See the package documentation for what it checks.
 func (c *Console) Page(pattern string, roles []string, h PageFunc) {
+	c.record(Route{Pattern: pattern, Roles: roles})
 	c.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s, err := c.session(r)
 		if err != nil {
@@ -245,8 +258,8 @@ func UserPrincipal(u *sqlstore.User) *warden.Principal {
 // Nav adds a navigation link to href labelled label, shown to users with one
 // of roles (any signed-in user when there are none).
 func (c *Console) Nav(label, href string, roles ...string) {
-	c.navMu.Lock()
-	defer c.navMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.nav = append(c.nav, navLink{label: label, href: href, roles: roles})
 }
 
@@ -299,8 +312,8 @@ func (c *Console) execute(w http.ResponseWriter, r *http.Request, status int, pa
 
 func (c *Console) navFor(u *sqlstore.User, path string) []NavItem {
 	p := UserPrincipal(u)
-	c.navMu.RLock()
-	defer c.navMu.RUnlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	var out []NavItem
 	for _, l := range c.nav {
 		if len(l.roles) > 0 && !p.Can(l.roles...) {
@@ -315,7 +328,7 @@ func (c *Console) navFor(u *sqlstore.User, path string) []NavItem {
 // fail shows err to the person: an error page, or plain text for htmx.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := warden.ErrorCode(err)
-	status := httpapi.StatusOf(code)
+	status := httpx.StatusOf(code)
 	if code == warden.EINTERNAL {
 		c.opt.Logger.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/httpapi"
+	"github.com/wardenhq/warden/internal/httpx"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
 )
@@ -301,8 +302,8 @@ func TestSignInRateLimit(t *testing.T) {
 	tc.user(t, "bob", warden.RoleAdmin)
 	// Small buckets that do not refill within the test, so the test does
 	// not spend seconds on argon2 checks.
-	tc.ipLimit = httpapi.NewLimiter(1e-6, 4, 100)
-	tc.userLimit = httpapi.NewLimiter(1e-6, 2, 100)
+	tc.ipLimit = httpx.NewLimiter(1e-6, 4, 100)
+	tc.userLimit = httpx.NewLimiter(1e-6, 2, 100)
 	cl := tc.client(t)
 	post := func(user, pw string) int {
 		resp, _ := tc.do(t, cl, "POST", "/signin", url.Values{"username": {user}, "password": {pw}}, nil)

@@ -23,6 +23,7 @@ import (
 	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
+	"github.com/wardenhq/warden/internal/httpx"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/synth"
 )
@@ -99,7 +100,7 @@ func serve(parent context.Context, c serveConfig) error {
 	if c.snapshotEvery <= 0 {
 		return usagef("--snapshot-every must be positive, such as 1m")
 	}
-	proxies, err := httpapi.ParseProxies(c.trustedProxies)
+	proxies, err := httpx.ParseProxies(c.trustedProxies)
 	if err != nil {
 		return usagef("--trusted-proxies: %v", err)
 	}
@@ -152,8 +153,7 @@ func serve(parent context.Context, c serveConfig) error {
 	api := httpapi.New(httpapi.Options{DB: st, Ingest: in, Logger: logger, Registry: reg, TrustedProxies: proxies})
 	var ready atomic.Bool
 	api.SetReady(ready.Load)
-	httpapi.RegisterIncidents(api, svc)
-	mountConsole(api, st, eng, svc, logger, c.publicOrigins)
+	mountRoutes(api, st, eng, svc, logger, c.publicOrigins)
 	go svc.RunDelivery(ctx, time.Second)
 
 	srv := &http.Server{Addr: c.addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,

@@ -68,7 +68,17 @@ func openEngine(c serveConfig, labels *incident.Labels, logger *slog.Logger, reg
 // ingest's OnAccepted; it is bounded, and cheap enough for the ingest path.
 var consoleFeed = web.NewFeed(web.DefaultFeedSize)
 
-func mountConsole(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, logger *slog.Logger, origins []string) {
+// mountRoutes registers every route of serve's HTTP server on api: each
+// feature's /v1 calls, then the console's pages (nil when the console could
+// not be built). The role × route matrix test (matrix_test.go) builds its
+// server with it, so a route mounted here is a route the matrix calls, and
+// one mounted without a declared audience fails it.
+func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, logger *slog.Logger, origins []string) *web.Console {
+	httpapi.RegisterIncidents(api, svc)
+	return mountConsole(api, st, eng, svc, logger, origins)
+}
+
+func mountConsole(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, logger *slog.Logger, origins []string) *web.Console {
 	opt := web.Options{DB: st, Feed: consoleFeed, Logger: logger, TrustedOrigins: origins, ClientAddr: api.ClientAddr}
 	// The rules page needs the engine's rules and last load error; an engine
 	// that does not report them leaves the page saying so.
@@ -80,7 +90,8 @@ func mountConsole(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *i
 		// Only a broken build gets here (templates are embedded and
 		// tested); serve the API rather than nothing.
 		logger.Error("the console is not served", "err", err)
-		return
+		return nil
 	}
 	c.MountCases(svc)
+	return c
 }

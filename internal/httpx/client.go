@@ -1,4 +1,4 @@
-package httpapi
+package httpx
 
 import (
 	"fmt"
@@ -34,16 +34,21 @@ func ParseProxies(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// clientResolver finds the client's address of a request. Behind trusted
+// ClientResolver finds the client's address of a request. Behind trusted
 // reverse proxies it reads X-Forwarded-For from the right, skipping the
 // proxies, so the first address a trusted proxy received the request from
 // is the client; a client cannot choose its address by sending the header
 // itself, because only entries that trusted proxies appended are believed.
-type clientResolver struct{ trusted []netip.Prefix }
+type ClientResolver struct {
+	// Trusted are the reverse proxies in front of the server (as
+	// ParseProxies returns them); empty means the connection's peer is the
+	// client.
+	Trusted []netip.Prefix
+}
 
-func (c clientResolver) isTrusted(a netip.Addr) bool {
+func (c ClientResolver) isTrusted(a netip.Addr) bool {
 	a = a.Unmap()
-	for _, p := range c.trusted {
+	for _, p := range c.Trusted {
 		if p.Contains(a) {
 			return true
 		}
@@ -60,9 +65,12 @@ func PeerAddr(r *http.Request) string {
 	return host
 }
 
-func (c clientResolver) addr(r *http.Request) string {
+// Addr is the address of the client that sent r, without the port: the
+// connection's peer, or behind trusted proxies the address they forwarded
+// for.
+func (c ClientResolver) Addr(r *http.Request) string {
 	host := PeerAddr(r)
-	if len(c.trusted) == 0 {
+	if len(c.Trusted) == 0 {
 		return host
 	}
 	peer, err := netip.ParseAddr(host)
