@@ -340,7 +340,9 @@ func TestRevokedKeyIsRefusedAtOnce(t *testing.T) {
 	// The fixture's admin key is the only live one: it cannot revoke itself.
 	code, body = f.do(t, "GET", "/v1/keys", admin, "")
 	var list struct{ Keys []struct{ ID, Role string } }
-	json.Unmarshal(body, &list)
+	if err := json.Unmarshal(body, &list); code != 200 || err != nil {
+		t.Fatalf("list keys: %d %s", code, body)
+	}
 	var adminID string
 	for _, k := range list.Keys {
 		if k.Role == warden.RoleAdmin {
