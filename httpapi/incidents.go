@@ -42,7 +42,7 @@ func RegisterIncidents(s *Server, svc *incident.Service) {
 		Request: []byte(ref("Report")),
 		Response: []byte(`{"type":"object","required":["id","case_id","status","received_at"],"properties":{"id":{"type":"string"},"case_id":{"type":"string"},
 "status":{"enum":["received","in_review","decided"]},"received_at":{"type":"string","format":"date-time"}}}`)}, h.postReport)
-	s.Route(RouteSpec{Pattern: "GET /v1/reports/{id}", Roles: []string{warden.RoleApp}, Summary: "The reporter's view: status and a timeline with one message per step.",
+	s.Route(RouteSpec{Pattern: "GET /v1/reports/{id}", Roles: []string{warden.RoleApp, warden.RoleTrustedFlagger}, Summary: "The reporter's view: status and a timeline with one message per step. A trusted flagger sees the reports it filed (others are 404 to it).",
 		Response: []byte(`{"type":"object","required":["id","case_id","status","timeline"],"properties":{"id":{"type":"string"},"case_id":{"type":"string"},"status":{"type":"string"},
 "timeline":{"type":"array","items":{"type":"object","required":["status","at","message"],"properties":{"status":{"type":"string"},"at":{"type":"string","format":"date-time"},"message":{"type":"string"}}}}}}`)}, h.getReport)
 	s.Route(RouteSpec{Pattern: "GET /v1/cases", Roles: mod, Summary: "Open cases, most urgent first. ?queue=, ?status=open|in_review|closed, ?due_within=2h (the about-to-breach view, soonest first), ?assignee=, ?limit=.",
@@ -111,8 +111,8 @@ func (h *incidentsAPI) postReport(w http.ResponseWriter, r *http.Request, p *war
 	return WriteJSON(w, http.StatusCreated, map[string]any{"id": rep.ID, "case_id": rep.CaseID, "status": rep.Status, "received_at": rep.ReceivedAt})
 }
 
-func (h *incidentsAPI) getReport(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
-	v, err := h.svc.ReportView(r.Context(), r.PathValue("id"))
+func (h *incidentsAPI) getReport(w http.ResponseWriter, r *http.Request, p *warden.Principal) error {
+	v, err := h.svc.ReportView(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -174,6 +174,9 @@ func (s *Service) reverse(ctx context.Context, t *sqlstore.IncidentTx, p *warden
 		return nil, err
 	}
 	d.ReversedAt = now
+	if err := s.queueLifted(ctx, t, d, now); err != nil {
+		return nil, err
+	}
 	removed, err := t.DeleteDecisionLabels(ctx, d.ID)
 	if err != nil {
 		return nil, err

@@ -106,7 +106,7 @@ func TestMustShowLoop(t *testing.T) {
 			if kinds(ns) != "receipt,in_review,decision" {
 				t.Fatalf("%s's inbox = %s", r.Reporter, kinds(ns))
 			}
-			v, err := s.ReportView(ctx, r.ID)
+			v, err := s.ReportView(ctx, app, r.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,10 +16,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/sqlstore"
 )
@@ -50,13 +50,12 @@ type Options struct {
 	// AutoThreshold is the detection confidence at or above which the engine
 	// may decide on its own; 0.97 if zero.
 	AutoThreshold float64
-	// Webhook, when URL is set, receives every notification, signed.
-	Webhook Webhook
-	// SMTP, when Addr is set, e-mails notifications to users who gave an
-	// address with a report.
-	SMTP SMTP
-	// HTTPClient delivers webhooks; a client with a 10s timeout if nil.
-	HTTPClient *http.Client
+	// Outbound sends notices and decision events by webhook and e-mail (a
+	// notify.Worker); nil keeps them in the inbox only.
+	Outbound Outbound
+	// Registerer, when set, gets the workflow's operations figures (cases
+	// per queue, SLA breaches, notices).
+	Registerer prometheus.Registerer
 }
 
 // Service runs the incident workflow.
@@ -65,7 +64,6 @@ type Service struct {
 	db     *sqlstore.DB
 	labels *Labels
 	now    func() time.Time
-	wake   chan struct{}
 	queue  intakeQueue
 }
 
@@ -99,10 +97,12 @@ func New(ctx context.Context, opt Options) (*Service, error) {
 	if opt.AutoThreshold == 0 {
 		opt.AutoThreshold = 0.97
 	}
-	if opt.HTTPClient == nil {
-		opt.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	s := &Service{opt: opt, db: opt.DB, labels: opt.Labels, now: opt.Now}
+	if opt.Registerer != nil {
+		if err := opt.Registerer.Register(&metrics{db: s.db, now: opt.Now}); err != nil {
+			return nil, fmt.Errorf("register incident metrics: %w", err)
+		}
 	}
-	s := &Service{opt: opt, db: opt.DB, labels: opt.Labels, now: opt.Now, wake: make(chan struct{}, 1)}
 	if err := s.labels.Load(ctx, s.db); err != nil {
 		return nil, fmt.Errorf("load labels: %w", err)
 	}
@@ -637,6 +637,9 @@ func (s *Service) decide(ctx context.Context, t *sqlstore.IncidentTx, caseID str
 		d.SoR = marshalStatement(st)
 	}
 	if err := t.InsertDecision(ctx, d); err != nil {
+		return nil, nil, err
+	}
+	if err := s.queueDecisionEvents(ctx, t, d); err != nil {
 		return nil, nil, err
 	}
 	c.Status, c.ClosedAt, c.DecisionID = warden.CaseClosed, now, d.ID

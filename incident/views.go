@@ -35,14 +35,18 @@ var timelineStatus = map[string]string{
 	warden.NoticeReversal:       "reversed",
 }
 
-// Report returns the reporter's view of a report: its status and one
+// ReportView returns the reporter's view of a report: its status and one
 // templated message per step, exactly the notices the reporter received.
-func (s *Service) ReportView(ctx context.Context, id string) (*ReportView, error) {
+// The platform (an app key) sees every report; a trusted flagger only
+// those it filed (DSA Art. 22 expects flaggers to be kept informed), and
+// any other report is not found for it.
+func (s *Service) ReportView(ctx context.Context, p *warden.Principal, id string) (*ReportView, error) {
 	r, err := s.db.ReportByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if r == nil || r.Source == warden.SourceDetection {
+	if r == nil || r.Source == warden.SourceDetection ||
+		(p.Role == warden.RoleTrustedFlagger && (r.Source != warden.SourceTrustedFlagger || r.Flagger != p.ID)) {
 		return nil, warden.Errorf(warden.ENOTFOUND, "no report %s", id)
 	}
 	ns, err := s.db.ReportNotifications(ctx, id)

@@ -373,9 +373,41 @@ func verdictsByID(ctx context.Context, q queryContexter, ids []string) (map[stri
 	return out, nil
 }
 
-// Verdicts returns the stored verdicts of those ids that are in the log.
-func (l *EventLog) Verdicts(ctx context.Context, ids []string) (map[string][]byte, error) {
-	return verdictsByID(ctx, l.db.Reader, ids)
+// LoggedEvent is what the log holds of an event: its body (the event as
+// JSON) and its verdict.
+type LoggedEvent struct {
+	Body, Verdict []byte
+}
+
+// Logged returns the body and verdict of those ids that are in the log.
+func (l *EventLog) Logged(ctx context.Context, ids []string) (map[string]LoggedEvent, error) {
+	out := make(map[string]LoggedEvent, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), insertChunk)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		rows, err := l.db.Reader.QueryContext(ctx, "SELECT id, body, verdict FROM events WHERE id IN ("+placeholders(n)+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("look up events: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var body, v []byte
+			if err := rows.Scan(&id, &body, &v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = LoggedEvent{Body: body, Verdict: v}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		ids = ids[n:]
+	}
+	return out, nil
 }
 
 // EachID calls fn with every event id in the log, for warming an in-memory

@@ -318,29 +318,6 @@ func (t *IncidentTx) DecideAppeal(ctx context.Context, a *warden.Appeal) error {
 	return nil
 }
 
-// Delivery is one outbound copy of a notification (a webhook call or an
-// e-mail), kept until it is delivered or given up on.
-type Delivery struct {
-	Seq          int64         `db:"seq" json:"seq"`
-	Notification string        `db:"notification" json:"notification"`
-	Channel      string        `db:"channel" json:"channel"`
-	Target       string        `db:"target" json:"target"`
-	Payload      string        `db:"payload" json:"-"`
-	Status       string        `db:"status" json:"status"`
-	Attempts     int           `db:"attempts" json:"attempts"`
-	NextAt       warden.Micros `db:"next_us" json:"next_at"`
-	LastError    string        `db:"last_error" json:"last_error,omitempty"`
-	CreatedAt    warden.Micros `db:"created_us" json:"created_at"`
-	DoneAt       warden.Micros `db:"done_us" json:"done_at,omitempty"`
-}
-
-// Delivery statuses.
-const (
-	DeliveryPending   = "pending"
-	DeliveryDelivered = "delivered"
-	DeliveryDead      = "dead"
-)
-
 // InsertNotification stores n; with a Dedupe key already used for the same
 // user it stores nothing and reports false.
 func (t *IncidentTx) InsertNotification(ctx context.Context, n *warden.Notification) (bool, error) {
@@ -354,10 +331,26 @@ func (t *IncidentTx) InsertNotification(ctx context.Context, n *warden.Notificat
 }
 
 // InsertDelivery queues d.
-func (t *IncidentTx) InsertDelivery(ctx context.Context, d *Delivery) error {
-	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO incident_deliveries (notification, channel, target, payload, status, attempts, next_us, created_us)
-		VALUES (:notification, :channel, :target, :payload, :status, :attempts, :next_us, :created_us)`, d)
+func (t *IncidentTx) InsertDelivery(ctx context.Context, d *warden.Delivery) error {
+	if d.Kind == "" {
+		d.Kind = warden.DeliveryNotification
+	}
+	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO incident_deliveries (kind, notification, channel, target, payload, status, attempts, next_us, created_us)
+		VALUES (:kind, :notification, :channel, :target, :payload, :status, :attempts, :next_us, :created_us)`, d)
 	return err
+}
+
+// RescheduleDelivery makes the pending deliveries of kind for ref due at
+// next with payload (a restriction lifted early by an appeal, say, whose
+// delivery was scheduled for the end of its term) and reports how many
+// there were.
+func (t *IncidentTx) RescheduleDelivery(ctx context.Context, kind, ref, payload string, next warden.Micros) (int64, error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE incident_deliveries SET next_us = $1, payload = $2
+		WHERE notification = $3 AND kind = $4 AND status = $5`, next, payload, ref, kind, warden.DeliveryPending)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // Contact returns the e-mail address a user gave, or "".

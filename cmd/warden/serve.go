@@ -22,6 +22,7 @@ import (
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/incident"
+	"github.com/wardenhq/warden/notify"
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/internal/httpx"
 	"github.com/wardenhq/warden/sqlstore"
@@ -39,6 +40,7 @@ type serveConfig struct {
 	smtpFrom        string
 	smtpUser        string
 	smtpPassword    string
+	smtpTLS         string
 	policyURL       string
 	demoRate        float64
 	logLevel        string
@@ -83,6 +85,7 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 	f.StringVar(&c.smtpFrom, "smtp-from", "", "sender address for e-mailed notifications")
 	f.StringVar(&c.smtpUser, "smtp-user", "", "SMTP user (PLAIN auth)")
 	f.StringVar(&c.smtpPassword, "smtp-password", "", "SMTP password (prefer WARDEN_SMTP_PASSWORD)")
+	f.StringVar(&c.smtpTLS, "smtp-tls", "opportunistic", "STARTTLS policy for --smtp-addr: opportunistic, mandatory or none")
 	f.StringVar(&c.policyURL, "policy-url", "", "the public terms page cited in statements of reasons")
 	f.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
@@ -94,6 +97,11 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 }
 
 func serve(parent context.Context, c serveConfig) error {
+	if c.smtpAddr != "" {
+		if err := (&notify.Mail{Addr: c.smtpAddr, From: c.smtpFrom, TLS: c.smtpTLS}).Check(); err != nil {
+			return usagef("--smtp-*: %v", err)
+		}
+	}
 	if c.webhookURL != "" && c.webhookSecret == "" {
 		return usagef("--webhook-url needs --webhook-secret (or WARDEN_WEBHOOK_SECRET): the platform must be able to verify notifications")
 	}
@@ -123,9 +131,12 @@ func serve(parent context.Context, c serveConfig) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	svc, err := incident.New(ctx, incident.Options{DB: st, Logger: logger, PolicyURL: c.policyURL,
-		Webhook: incident.Webhook{URL: c.webhookURL, Secret: c.webhookSecret},
-		SMTP:    incident.SMTP{Addr: c.smtpAddr, From: c.smtpFrom, Username: c.smtpUser, Password: c.smtpPassword}})
+	// One outbox worker per process: claims let every replica on one
+	// PostgreSQL run one.
+	outbox := notify.New(notify.Options{Outbox: st, Logger: logger, Registerer: reg,
+		Webhook: &notify.Webhook{URL: c.webhookURL, Secret: c.webhookSecret},
+		Mail:    &notify.Mail{Addr: c.smtpAddr, From: c.smtpFrom, Username: c.smtpUser, Password: c.smtpPassword, TLS: c.smtpTLS}})
+	svc, err := incident.New(ctx, incident.Options{DB: st, Logger: logger, PolicyURL: c.policyURL, Outbound: outbox, Registerer: reg})
 	if err != nil {
 		return err
 	}
@@ -154,7 +165,7 @@ func serve(parent context.Context, c serveConfig) error {
 	var ready atomic.Bool
 	api.SetReady(ready.Load)
 	mountRoutes(api, st, eng, svc, logger, c.publicOrigins)
-	go svc.RunDelivery(ctx, time.Second)
+	go outbox.Run(ctx, time.Second)
 
 	srv := &http.Server{Addr: c.addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
