@@ -24,7 +24,9 @@ type webhookPayload struct {
 	Notification *warden.Notification `json:"notification"`
 }
 
-func (s *Service) has(channel string) bool { return s.opt.Outbound != nil && s.opt.Outbound.Has(channel) }
+func (s *Service) has(channel string) bool {
+	return s.opt.Outbound != nil && s.opt.Outbound.Has(channel)
+}
 
 func (s *Service) queueDelivery(ctx context.Context, t *sqlstore.IncidentTx, n *warden.Notification) error {
 	now := n.CreatedAt
@@ -58,7 +60,7 @@ func (s *Service) queueDelivery(ctx context.Context, t *sqlstore.IncidentTx, n *
 type DecisionEvent struct {
 	DecisionID  string         `json:"decision_id"`
 	CaseID      string         `json:"case_id"`
-	Subject     SubjectRef `json:"subject"`
+	Subject     SubjectRef     `json:"subject"`
 	Account     string         `json:"account,omitempty"` // the subject's owner
 	Action      string         `json:"action"`
 	Category    string         `json:"category"`
@@ -72,7 +74,7 @@ type DecisionEvent struct {
 // LiftedEvent is the data of a restriction.lifted webhook.
 type LiftedEvent struct {
 	DecisionID string        `json:"decision_id"`
-	Subject    SubjectRef `json:"subject"`
+	Subject    SubjectRef    `json:"subject"`
 	Account    string        `json:"account,omitempty"`
 	Action     string        `json:"action"`
 	Reason     string        `json:"reason"` // "expired" or "reversed"

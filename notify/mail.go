@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	mail "github.com/wneessen/go-mail"
 	"github.com/wardenhq/warden"
+	mail "github.com/wneessen/go-mail"
 )
 
 // Mail sends e-mail deliveries through an SMTP server with go-mail: the

@@ -271,7 +271,9 @@ func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now, leaseUntil
 		WHERE seq IN (SELECT seq FROM incident_deliveries WHERE status = $3 AND next_us <= $4 AND lease_us <= $4
 			ORDER BY next_us, seq LIMIT $5`+lock+`)
 		RETURNING `+deliveryCols, owner, leaseUntil, warden.DeliveryPending, now, max(1, limit))
-	slices.SortFunc(out, func(a, b warden.Delivery) int { return cmp.Or(cmp.Compare(a.NextAt, b.NextAt), cmp.Compare(a.Seq, b.Seq)) })
+	slices.SortFunc(out, func(a, b warden.Delivery) int {
+		return cmp.Or(cmp.Compare(a.NextAt, b.NextAt), cmp.Compare(a.Seq, b.Seq))
+	})
 	return out, err
 }
 

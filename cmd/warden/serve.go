@@ -22,9 +22,9 @@ import (
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/incident"
-	"github.com/wardenhq/warden/notify"
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/internal/httpx"
+	"github.com/wardenhq/warden/notify"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/synth"
 )
