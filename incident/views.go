@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/sqlstore"
 )
 
@@ -147,11 +148,11 @@ type DetectionView struct {
 	Hits    []warden.Hit  `json:"hits"`
 }
 
-// LinkedAccount is another account seen on the subject's devices or IP
-// addresses in recent traffic.
+// LinkedAccount is another account linked to the subject in recent
+// traffic, and how (never the shared value itself).
 type LinkedAccount struct {
 	Account string `json:"account"`
-	Via     string `json:"via"` // "device" or "ip"
+	Via     string `json:"via"` // "device", "ip", "email" or "phone"
 }
 
 // Case returns the case view.
@@ -225,27 +226,22 @@ func detectionHistory(evs []sqlstore.SubjectEvent, limit int) []DetectionView {
 	return out
 }
 
-// linkedAccounts finds other accounts that used the subject's devices or IP
-// addresses, in the most recent events of the log (a bounded scan: the log
-// has no index on device or IP).
+// linkedAccounts finds other accounts linked to the subject as the
+// linked-accounts detector links them (detect.Links: a shared device, IP
+// address, normalised email or phone), in the most recent events of the
+// log (a bounded scan: the log has no index on those fields).
 func linkedAccounts(ctx context.Context, db *sqlstore.DB, account string, evs []sqlstore.SubjectEvent) []LinkedAccount {
-	devices, ips := map[string]bool{}, map[string]bool{}
+	mine := map[detect.Link]bool{}
 	for _, e := range evs {
-		var b struct {
-			IP     string `json:"ip"`
-			Device string `json:"device"`
-		}
-		if json.Unmarshal([]byte(e.Body), &b) == nil {
-			if b.Device != "" {
-				devices[b.Device] = true
-			}
-			if b.IP != "" {
-				ips[b.IP] = true
+		var ev warden.Event
+		if json.Unmarshal([]byte(e.Body), &ev) == nil {
+			for _, l := range detect.Links(&ev) {
+				mine[l] = true
 			}
 		}
 	}
 	out := []LinkedAccount{}
-	if len(devices) == 0 && len(ips) == 0 {
+	if len(mine) == 0 {
 		return out
 	}
 	seen := map[string]bool{account: true}
@@ -254,22 +250,17 @@ func linkedAccounts(ctx context.Context, db *sqlstore.DB, account string, evs []
 		if seen[r.Actor] || len(out) >= 50 {
 			return nil
 		}
-		var b struct {
-			IP     string `json:"ip"`
-			Device string `json:"device"`
-		}
-		if json.Unmarshal(r.Body, &b) != nil {
+		var ev warden.Event
+		if json.Unmarshal(r.Body, &ev) != nil {
 			return nil
 		}
-		switch {
-		case b.Device != "" && devices[b.Device]:
-			out = append(out, LinkedAccount{Account: r.Actor, Via: "device"})
-		case b.IP != "" && ips[b.IP]:
-			out = append(out, LinkedAccount{Account: r.Actor, Via: "ip"})
-		default:
-			return nil
+		for _, l := range detect.Links(&ev) {
+			if mine[l] {
+				out = append(out, LinkedAccount{Account: r.Actor, Via: l.Via})
+				seen[r.Actor] = true
+				return nil
+			}
 		}
-		seen[r.Actor] = true
 		return nil
 	})
 	return out
