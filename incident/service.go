@@ -540,7 +540,7 @@ func (s *Service) Decide(ctx context.Context, p *warden.Principal, caseID string
 		return nil, err
 	}
 	var d *warden.Decision
-	var labels []sqlstore.Label
+	var labels []warden.Label
 	err = s.db.Incidents(ctx, func(t *sqlstore.IncidentTx) error {
 		c, err := t.Case(ctx, caseID)
 		if err != nil {
@@ -572,7 +572,7 @@ var exposureCategories = []string{warden.CategoryScam, warden.CategoryFakeProfil
 // ExposureWindow is how far back exposure notices look.
 const ExposureWindow = 90 * 24 * time.Hour
 
-func (s *Service) decide(ctx context.Context, t *sqlstore.IncidentTx, caseID string, in decisionInput) (*warden.Decision, []sqlstore.Label, error) {
+func (s *Service) decide(ctx context.Context, t *sqlstore.IncidentTx, caseID string, in decisionInput) (*warden.Decision, []warden.Label, error) {
 	c, err := t.Case(ctx, caseID) // re-read under the subject lock
 	if err != nil {
 		return nil, nil, err
@@ -812,7 +812,7 @@ func (s *Service) Detect(ctx context.Context, det Detection) (*warden.Case, *war
 	engine := &warden.Principal{ID: "engine", Name: rule, Kind: "engine"}
 	var c *warden.Case
 	var d *warden.Decision
-	var labels []sqlstore.Label
+	var labels []warden.Label
 	err := s.db.Incidents(ctx, func(t *sqlstore.IncidentTx) error {
 		c, d, labels = nil, nil, nil
 		r.ReceivedAt = s.clock()

@@ -370,14 +370,8 @@ func (t *IncidentTx) SetContact(ctx context.Context, user, email string, at ward
 	return err
 }
 
-// Label is an enforcement label on an entity, which rules can read.
-type Label struct {
-	Entity     string        `db:"entity"`
-	Label      string        `db:"label"`
-	DecisionID string        `db:"decision_id"`
-	CreatedAt  warden.Micros `db:"created_us"`
-	ExpiresAt  warden.Micros `db:"expires_us"`
-}
+// Label is the root's enforcement label.
+type Label = warden.Label
 
 // PutLabel sets a label (replacing an earlier one of the same name).
 func (t *IncidentTx) PutLabel(ctx context.Context, l Label) error {

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/wardenhq/warden/sqlstore"
+	"github.com/wardenhq/warden"
 )
 
 // liveRows is how many verdicts the dashboard lists.
@@ -47,11 +47,11 @@ func (c *Console) dashboardData(r *http.Request) dashboardData {
 	return d
 }
 
-func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
 	return c.Render(w, r, "dashboard.html", c.dashboardData(r))
 }
 
 // liveVerdicts is the fragment the dashboard polls every two seconds.
-func (c *Console) liveVerdicts(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+func (c *Console) liveVerdicts(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
 	return c.Fragment(w, r, "dashboard.html", "live", c.dashboardData(r))
 }

@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"github.com/wardenhq/warden"
-	"github.com/wardenhq/warden/sqlstore"
 )
 
 // RuleView is one rule of the running rule set, as the rules page lists it.
@@ -65,10 +64,10 @@ func (c *Console) rulesData() rulesData {
 	return d
 }
 
-func (c *Console) rulesPage(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+func (c *Console) rulesPage(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
 	return c.Render(w, r, "rules.html", c.rulesData())
 }
 
-func (c *Console) liveRules(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+func (c *Console) liveRules(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
 	return c.Fragment(w, r, "rules.html", "rules-live", c.rulesData())
 }

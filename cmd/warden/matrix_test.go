@@ -270,9 +270,9 @@ func (m *matrixServer) apiMatrix(t *testing.T) {
 }
 
 type consoleCaller struct {
-	name, role string         // role "": not signed in
-	user       *sqlstore.User // nil: no session cookie
-	signedOut  bool           // the session was ended before the call
+	name, role string       // role "": not signed in
+	user       *warden.User // nil: no session cookie
+	signedOut  bool         // the session was ended before the call
 }
 
 func (m *matrixServer) consoleCallers(t *testing.T) []consoleCaller {

@@ -37,11 +37,10 @@ func (e ruleEngine) Rules() []web.RuleView {
 	return out
 }
 
-// ruleLabels holds the labels rules set on entities (signup_burst,
-// possibly_compromised …), each until its TTL runs out.
-var ruleLabels = enforce.NewLabels(1_000_000)
-
 func openEngine(c serveConfig, labels *incident.Labels, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
+	// The labels rules set on entities (signup_burst, possibly_compromised
+	// …), each until its TTL runs out; this engine's own, in its snapshots.
+	ruleLabels := enforce.NewLabels(1_000_000)
 	eng, err := engine.Open(engine.Options{
 		RulesDir:   c.rules,
 		Logger:     logger,
