@@ -94,7 +94,6 @@ func (db *DB) RevokeKey(ctx context.Context, id string) error {
 	return nil
 }
 
-
 // MinPasswordLen is the shortest password a console user may have.
 const MinPasswordLen = 12
 
@@ -185,7 +184,6 @@ func (db *DB) CheckLogin(ctx context.Context, username, password string) (User, 
 
 // SessionTTL is how long a console session lasts.
 const SessionTTL = 12 * time.Hour
-
 
 // CreateSession starts a session for u and returns its cookie token.
 func (db *DB) CreateSession(ctx context.Context, u User) (token string, s Session, err error) {
