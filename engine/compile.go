@@ -133,6 +133,7 @@ type rule struct {
 	sample   uint64 // per 10,000 actors, for sampled mode
 	tags     []string
 	category string
+	caseKind string
 	weight   float64
 	on       map[string]bool
 	prog     *program
@@ -763,6 +764,13 @@ func (c *compiler) compileRules() {
 		r.action = act
 		if r.category, err = ruleCategory(d.Category, d.Tags); err != nil {
 			c.errorf(d.pos, "rule %q: %v", d.Name, err)
+			continue
+		}
+		switch r.caseKind = d.Case; {
+		case r.caseKind == "":
+			r.caseKind = warden.CaseAccount
+		case !slices.Contains(warden.CaseKinds, r.caseKind):
+			c.errorf(d.pos, "rule %q: case %q is not one of %s", d.Name, d.Case, strings.Join(warden.CaseKinds, ", "))
 			continue
 		}
 		if r.mode, r.sample, err = parseMode(d.Mode); err != nil {

@@ -164,7 +164,7 @@ func TestVerdictsFollowModesAndWindows(t *testing.T) {
 				}
 			}
 			v := e.Evaluate(ctx, follow("e3", "a", t0.Add(2*time.Minute)))
-			want := []warden.Hit{{Rule: "follow_burst", Version: 4, Action: warden.ActionBlock, Mode: tt.wantMode, Reason: "3 follows by a", Category: warden.CategoryOther}}
+			want := []warden.Hit{{Rule: "follow_burst", Version: 4, Action: warden.ActionBlock, Mode: tt.wantMode, Reason: "3 follows by a", Category: warden.CategoryOther, Case: warden.CaseAccount}}
 			if v.Action != tt.wantAction || !reflect.DeepEqual(v.Hits, want) || v.EventID != "e3" {
 				t.Fatalf("third follow: %+v", v)
 			}
