@@ -43,6 +43,9 @@ const (
 const (
 	TargetAccount = "account"
 	TargetContent = "content"
+	// TargetCampaign is the subject kind of a campaign case: a coordinated
+	// crowd moderated as one case, whose members are accounts.
+	TargetCampaign = "campaign"
 )
 
 // Event is one thing that happened on the platform (CONTRACT §1, version 1).

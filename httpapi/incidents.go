@@ -58,7 +58,8 @@ func RegisterIncidents(s *Server, svc *incident.Service) {
 		Request: []byte(`{"type":"object","additionalProperties":false,"required":["action","policy","explanation"],"properties":{
 "action":` + decisionEnum + `,"policy":{"type":"string","maxLength":500},
 "explanation":{"type":"string","maxLength":2000,"description":"public: shown to the user and in the statement of reasons; no personal data"},
-"duration":{"type":"string","description":"Go duration such as 720h; required for suspend_account"},"note":{"type":"string","maxLength":10000,"description":"internal"}}}`),
+"duration":{"type":"string","description":"Go duration such as 720h; required for suspend_account"},"note":{"type":"string","maxLength":10000,"description":"internal"},
+"members":{"type":"array","maxItems":1000,"items":{"type":"string"},"description":"on a campaign case: the members the decision applies to (default: every member not yet decided); each gets its own decision and statement of reasons"}}}`),
 		Response: []byte(`{"type":"object","properties":{"id":{"type":"string"},"case_id":{"type":"string"},"action":{"type":"string"},"statement_of_reasons":{"type":["object","null"]}}}`)}, h.decide)
 	s.Route(RouteSpec{Pattern: "GET /v1/users/{id}/notifications", Roles: []string{warden.RoleApp}, Summary: "The user's inbox, oldest first: receipts, status updates, decisions with redress, statements of reasons, exposure notices, appeal outcomes. ?after=<next> pages.",
 		Response: []byte(`{"type":"object","properties":{"notifications":{"type":"array","items":` + ref("Notification") + `},"next":{"type":"integer"}}}`)}, h.inbox)

@@ -552,7 +552,18 @@ func (s *Service) Decide(ctx context.Context, p *warden.Principal, caseID string
 		if _, err := t.LockSubject(ctx, c.SubjectKind, c.SubjectID); err != nil {
 			return err
 		}
-		d, labels, err = s.decide(ctx, t, caseID, decisionInput{DecisionRequest: req, duration: dur, by: p})
+		in := decisionInput{DecisionRequest: req, duration: dur, by: p}
+		if c.SubjectKind == warden.TargetCampaign {
+			ds, ls, err := s.decideCampaign(ctx, t, c, in)
+			if err == nil {
+				d, labels = ds[0], ls
+			}
+			return err
+		}
+		if len(req.Members) > 0 {
+			return warden.FieldErrorf("members", "members applies to campaign cases; case %s is about one %s", c.ID, c.SubjectKind)
+		}
+		d, labels, err = s.decide(ctx, t, caseID, in)
 		return err
 	})
 	if err != nil {
@@ -619,27 +630,7 @@ func (s *Service) decide(ctx context.Context, t *sqlstore.IncidentTx, caseID str
 			return nil, nil, warden.FieldErrorf(field, "%s holds %s; it is shown to the user and published in the statement of reasons, so leave personal data out (put it in the internal note)", field, kind)
 		}
 	}
-	if d.Restrictive() {
-		content, err := t.FirstEventTime(ctx, c.Owner)
-		if err != nil {
-			return nil, nil, err
-		}
-		if content == 0 || content > c.OpenedAt {
-			content = c.OpenedAt
-		}
-		if content.Time().Before(minContentDate) {
-			content = warden.MicrosOf(minContentDate)
-		}
-		st := buildStatement(statementInput{decision: d, contentDate: content.Time(), reports: users + boolInt(d.Source == warden.SourceTrustedFlagger), trusted: c.Trusted, policyURL: s.opt.PolicyURL})
-		if err := st.Check(identifiers...); err != nil {
-			return nil, nil, err
-		}
-		d.SoR = marshalStatement(st)
-	}
-	if err := t.InsertDecision(ctx, d); err != nil {
-		return nil, nil, err
-	}
-	if err := s.queueDecisionEvents(ctx, t, d); err != nil {
+	if err := s.record(ctx, t, d, c, users+boolInt(d.Source == warden.SourceTrustedFlagger), identifiers); err != nil {
 		return nil, nil, err
 	}
 	c.Status, c.ClosedAt, c.DecisionID = warden.CaseClosed, now, d.ID
@@ -688,6 +679,33 @@ func (s *Service) decide(ctx context.Context, t *sqlstore.IncidentTx, caseID str
 		return nil, nil, err
 	}
 	return d, labels, nil
+}
+
+// record stores decision d taken on case c, with its statement of reasons
+// when it restricts (notices counts the notices behind it; identifiers
+// are what must not appear in the statement) and its webhooks.
+func (s *Service) record(ctx context.Context, t *sqlstore.IncidentTx, d *warden.Decision, c *warden.Case, notices int, identifiers []string) error {
+	if d.Restrictive() {
+		content, err := t.FirstEventTime(ctx, d.Owner)
+		if err != nil {
+			return err
+		}
+		if content == 0 || content > c.OpenedAt {
+			content = c.OpenedAt
+		}
+		if content.Time().Before(minContentDate) {
+			content = warden.MicrosOf(minContentDate)
+		}
+		st := buildStatement(statementInput{decision: d, contentDate: content.Time(), reports: notices, trusted: c.Trusted, policyURL: s.opt.PolicyURL})
+		if err := st.Check(identifiers...); err != nil {
+			return err
+		}
+		d.SoR = marshalStatement(st)
+	}
+	if err := t.InsertDecision(ctx, d); err != nil {
+		return err
+	}
+	return s.queueDecisionEvents(ctx, t, d)
 }
 
 // checkActionFits refuses measures that do not apply to the subject's kind.
@@ -789,6 +807,12 @@ type Detection struct {
 	// automatic threshold; empty Action means always queue for a human.
 	Action   string
 	Duration time.Duration
+	// Case is what the flagging rule opens (warden.CaseAccount when
+	// empty, or a campaign kind: the subject, an account, then joins a
+	// campaign case); Event is the flagged event, which places the member
+	// in its campaign.
+	Case  string
+	Event *warden.Event
 }
 
 // Detect records a detection: it joins or opens the subject's case as an
@@ -806,6 +830,17 @@ func (s *Service) Detect(ctx context.Context, det Detection) (*warden.Case, *war
 	rule := det.Rule
 	if rule == "" {
 		rule = "engine"
+	}
+	switch det.Case {
+	case "", warden.CaseAccount:
+	case warden.CaseLockstep, warden.CaseText, warden.CaseLinked:
+		if det.Subject.Kind != warden.TargetAccount || det.Event == nil {
+			return nil, nil, warden.FieldErrorf("case", "a campaign member must be an account, with the event that flagged it")
+		}
+		c, err := s.detectCampaign(ctx, det, rule)
+		return c, nil, err
+	default:
+		return nil, nil, warden.FieldErrorf("case", "case %q does not open a case for a person", det.Case)
 	}
 	r := &warden.Report{ID: newID("R-"), Reporter: "engine:" + rule, Source: warden.SourceDetection, SubjectKind: det.Subject.Kind,
 		SubjectID: det.Subject.ID, Category: det.Category, Description: det.Reason, Status: warden.ReportReceived}

@@ -493,3 +493,41 @@ func (t *IncidentTx) SetReporterStanding(ctx context.Context, s ReporterStanding
 		s.Reporter, s.WarnedAt, s.SuspendedAt, s.SuspendedUntil, s.Suspensions)
 	return err
 }
+
+// OpenCampaign returns the open campaign case of kind that holds any of
+// keys, or "".
+func (t *IncidentTx) OpenCampaign(ctx context.Context, kind string, keys []string) (string, error) {
+	if len(keys) == 0 {
+		return "", nil
+	}
+	args := []any{kind}
+	ph := make([]string, len(keys))
+	for i, k := range keys {
+		args = append(args, k)
+		ph[i] = fmt.Sprintf("$%d", i+2)
+	}
+	var id string
+	err := t.tx.GetContext(ctx, &id, `SELECT k.case_id FROM incident_campaign_keys k JOIN incident_cases c ON c.id = k.case_id
+		WHERE k.kind = $1 AND k.key IN (`+strings.Join(ph, ",")+`) AND c.closed_us = 0 ORDER BY c.opened_us LIMIT 1`, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
+}
+
+// AddCampaignKeys records keys of campaign case caseID.
+func (t *IncidentTx) AddCampaignKeys(ctx context.Context, caseID, kind string, keys []string) error {
+	for _, k := range keys {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO incident_campaign_keys (kind, key, case_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, kind, k, caseID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetReportDecision marks one report decided by decisionID.
+func (t *IncidentTx) SetReportDecision(ctx context.Context, reportID, decisionID string, at warden.Micros) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE incident_reports SET status = $1, decision_id = $2, decided_us = $3 WHERE id = $4`,
+		warden.ReportDecided, decisionID, at, reportID)
+	return err
+}
