@@ -214,3 +214,13 @@ func (db *DB) DeleteSession(ctx context.Context, tok string) error {
 	_, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1 OR expires_us < $2`, HashToken(tok), Now())
 	return err
 }
+
+// UserByName returns the console user with username, or ENOTFOUND.
+func (db *DB) UserByName(ctx context.Context, username string) (User, error) {
+	var u User
+	err := db.Reader.GetContext(ctx, &u, `SELECT id, username, password_hash, role, totp_secret, created_us, disabled_us FROM users WHERE username = $1`, username)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, warden.Errorf(warden.ENOTFOUND, "no console user %q", username)
+	}
+	return u, err
+}

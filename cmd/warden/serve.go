@@ -22,6 +22,7 @@ import (
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/incident"
+	"github.com/wardenhq/warden/internal/demo"
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/internal/httpx"
 	"github.com/wardenhq/warden/notify"
@@ -197,6 +198,13 @@ func serve(parent context.Context, c serveConfig) error {
 			logger.Error("demo setup failed", "err", err)
 		}
 		go func() { defer close(demoDone); runDemo(ctx, in, c.demoRate, logger) }()
+		// Simulated moderators work the queue, so decisions, statements,
+		// appeals and the transparency report have data within a minute.
+		go func() {
+			if err := demo.Run(ctx, demo.Options{DB: st, Service: svc, Logger: logger}); err != nil {
+				logger.Error("demo moderators stopped", "err", err)
+			}
+		}()
 	} else {
 		close(demoDone)
 	}
