@@ -194,3 +194,27 @@ func BenchmarkCampaignDecision(b *testing.B) {
 		})
 	}
 }
+
+// A reported scammer's case shows the cited messages' text with their
+// rule hits, and the account's other recent messages.
+func TestCaseShowsEvidenceText(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		clk := newClock()
+		seedScammer(t, db, clk.Now())
+		s := newTestService(t, db, clk, nil)
+		req := report("u1", warden.TargetAccount, "scam1", warden.CategoryScam)
+		req.Evidence = []string{"s1", "not-an-event"}
+		r := mustReport(t, s, app, req)
+		v, err := s.Case(context.Background(), r.CaseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v.Evidence) < 2 || !v.Evidence[0].Cited || v.Evidence[0].EventID != "s1" || v.Evidence[0].Text != "send 200 EUR" ||
+			len(v.Evidence[0].Hits) != 1 || v.Evidence[0].Hits[0].Rule != "scam_link_burst" {
+			t.Fatalf("evidence %s", dump(v.Evidence))
+		}
+		if v.Evidence[1].EventID != "s2" || v.Evidence[1].Cited {
+			t.Fatalf("recent activity %s", dump(v.Evidence[1:]))
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
@@ -130,12 +131,48 @@ type CaseView struct {
 	SubjectLabels []string            `json:"subject_labels"`
 	Reports       []warden.Report     `json:"reports"`
 	History       []DetectionView     `json:"detection_history"`
+	// Evidence is what the reports cite, resolved to the logged events,
+	// then the subject's recent events that carry text (messages,
+	// comments, posts, profile edits), each with the rule hits on it.
+	Evidence []EvidenceEvent `json:"evidence"`
 	Linked        []LinkedAccount     `json:"linked_accounts"`
 	Decisions     []warden.Decision   `json:"earlier_decisions"`
 	Decision      *warden.Decision    `json:"decision,omitempty"`
 	Appeals       []warden.Appeal     `json:"appeals"`
 	Timeline      []warden.CaseEvent  `json:"timeline"`
 	Notes         []map[string]string `json:"internal_notes"`
+}
+
+// EvidenceEvent is one logged event shown as evidence.
+type EvidenceEvent struct {
+	EventID string        `json:"event_id"`
+	Type    string        `json:"type"`
+	Time    warden.Micros `json:"time"`
+	Actor   string        `json:"actor"`
+	Target  string        `json:"target,omitempty"`
+	Text    string        `json:"text,omitempty"`
+	Action  string        `json:"action"`
+	Hits    []warden.Hit  `json:"hits"`
+	Cited   bool          `json:"cited"` // named by a report's evidence
+}
+
+// maxEvidence bounds the events a case view resolves.
+const maxEvidence = 50
+
+func evidenceOf(e sqlstore.SubjectEvent, cited bool) (EvidenceEvent, bool) {
+	var ev warden.Event
+	if json.Unmarshal([]byte(e.Body), &ev) != nil {
+		return EvidenceEvent{}, false
+	}
+	x := EvidenceEvent{EventID: e.ID, Type: e.Type, Time: e.Time, Actor: ev.Actor, Target: ev.Target, Text: ev.Text, Action: "allow", Hits: []warden.Hit{}, Cited: cited}
+	var v warden.Verdict
+	if json.Unmarshal([]byte(e.Verdict), &v) == nil {
+		x.Action = v.Action.String()
+		if v.Hits != nil {
+			x.Hits = v.Hits
+		}
+	}
+	return x, true
 }
 
 // DetectionView is one of the subject's events the engine flagged.
@@ -184,6 +221,9 @@ func (s *Service) Case(ctx context.Context, id string) (*CaseView, error) {
 		v.History = detectionHistory(evs, 50)
 		v.Linked = linkedAccounts(ctx, s.db, account, evs)
 	}
+	if v.Evidence, err = s.evidence(ctx, v.Reports, account); err != nil {
+		return nil, err
+	}
 	decs, err := s.db.SubjectDecisions(ctx, c.SubjectKind, c.SubjectID, 20)
 	if err != nil {
 		return nil, err
@@ -207,6 +247,54 @@ func (s *Service) Case(ctx context.Context, id string) (*CaseView, error) {
 	}
 	return v, nil
 }
+
+// evidence resolves the reports' evidence ids that name logged events, and
+// adds account's recent events with text.
+func (s *Service) evidence(ctx context.Context, reports []warden.Report, account string) ([]EvidenceEvent, error) {
+	out := []EvidenceEvent{}
+	seen := map[string]bool{}
+	var ids []string
+	for _, r := range reports {
+		for _, id := range r.Evidence {
+			if !seen[id] && len(ids) < maxEvidence {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	cited, err := s.db.EventsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(cited, func(a, b sqlstore.SubjectEvent) int { return cmp.Compare(a.Time, b.Time) })
+	for _, e := range cited {
+		if x, ok := evidenceOf(e, true); ok {
+			out = append(out, x)
+		}
+	}
+	if account == "" {
+		return out, nil
+	}
+	recent, err := s.db.SubjectEvents(ctx, account, 0, textTypes, maxEvidence)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range recent {
+		if len(out) >= maxEvidence {
+			break
+		}
+		if seen[e.ID] {
+			continue
+		}
+		if x, ok := evidenceOf(e, false); ok && x.Text != "" {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// textTypes are the event types whose text is evidence.
+var textTypes = []string{warden.EventMessage, warden.EventComment, warden.EventPost, warden.EventProfileUpdate}
 
 func detectionHistory(evs []sqlstore.SubjectEvent, limit int) []DetectionView {
 	out := []DetectionView{}

@@ -428,3 +428,18 @@ func (db *DB) IncidentFigures(ctx context.Context, now warden.Micros) ([]QueueFi
 	}
 	return qs, notices, rows.Err()
 }
+
+// EventsByID returns the logged events among ids (as SubjectEvents), in no
+// particular order; ids not in the log are left out.
+func (db *DB) EventsByID(ctx context.Context, ids []string) ([]SubjectEvent, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	var out []SubjectEvent
+	err := db.Reader.SelectContext(ctx, &out, "SELECT id, type, target, time_us, body, verdict FROM events WHERE id IN ("+placeholders(len(ids))+")", args...)
+	return out, err
+}
