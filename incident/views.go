@@ -128,19 +128,19 @@ func summarize(c warden.Case, now warden.Micros) CaseSummary {
 // CaseView is everything a moderator needs to decide a case.
 type CaseView struct {
 	CaseSummary
-	SubjectLabels []string            `json:"subject_labels"`
-	Reports       []warden.Report     `json:"reports"`
-	History       []DetectionView     `json:"detection_history"`
+	SubjectLabels []string        `json:"subject_labels"`
+	Reports       []warden.Report `json:"reports"`
+	History       []DetectionView `json:"detection_history"`
 	// Evidence is what the reports cite, resolved to the logged events,
 	// then the subject's recent events that carry text (messages,
 	// comments, posts, profile edits), each with the rule hits on it.
-	Evidence []EvidenceEvent `json:"evidence"`
-	Linked        []LinkedAccount     `json:"linked_accounts"`
-	Decisions     []warden.Decision   `json:"earlier_decisions"`
-	Decision      *warden.Decision    `json:"decision,omitempty"`
-	Appeals       []warden.Appeal     `json:"appeals"`
-	Timeline      []warden.CaseEvent  `json:"timeline"`
-	Notes         []map[string]string `json:"internal_notes"`
+	Evidence  []EvidenceEvent     `json:"evidence"`
+	Linked    []LinkedAccount     `json:"linked_accounts"`
+	Decisions []warden.Decision   `json:"earlier_decisions"`
+	Decision  *warden.Decision    `json:"decision,omitempty"`
+	Appeals   []warden.Appeal     `json:"appeals"`
+	Timeline  []warden.CaseEvent  `json:"timeline"`
+	Notes     []map[string]string `json:"internal_notes"`
 }
 
 // EvidenceEvent is one logged event shown as evidence.
