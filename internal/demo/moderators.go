@@ -26,7 +26,8 @@ type Options struct {
 	DB      *sqlstore.DB
 	Service *incident.Service
 	Logger  *slog.Logger
-	// Every is the pause between one moderator's decisions; 6 s if zero.
+	// Every is the pause between one moderator's decisions; 20 s if zero
+	// (campaigns grow for a while before someone takes them).
 	Every time.Duration
 	// Seed makes the choices repeatable; 0 means random.
 	Seed uint64
@@ -37,7 +38,7 @@ type Options struct {
 // names them.
 func Run(ctx context.Context, opt Options) error {
 	if opt.Every <= 0 {
-		opt.Every = 6 * time.Second
+		opt.Every = 20 * time.Second
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
