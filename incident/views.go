@@ -134,13 +134,24 @@ type CaseView struct {
 	// Evidence is what the reports cite, resolved to the logged events,
 	// then the subject's recent events that carry text (messages,
 	// comments, posts, profile edits), each with the rule hits on it.
-	Evidence  []EvidenceEvent     `json:"evidence"`
+	Evidence []EvidenceEvent `json:"evidence"`
+	// Members, on a campaign case, are its accounts and how far each is
+	// decided.
+	Members   []CampaignMember    `json:"members,omitempty"`
 	Linked    []LinkedAccount     `json:"linked_accounts"`
 	Decisions []warden.Decision   `json:"earlier_decisions"`
 	Decision  *warden.Decision    `json:"decision,omitempty"`
 	Appeals   []warden.Appeal     `json:"appeals"`
 	Timeline  []warden.CaseEvent  `json:"timeline"`
 	Notes     []map[string]string `json:"internal_notes"`
+}
+
+// CampaignMember is one account of a campaign case.
+type CampaignMember struct {
+	Account    string `json:"account"`
+	Reason     string `json:"reason"` // why the rule placed it in the campaign
+	Status     string `json:"status"` // received, decided
+	DecisionID string `json:"decision_id,omitempty"`
 }
 
 // EvidenceEvent is one logged event shown as evidence.
@@ -223,6 +234,11 @@ func (s *Service) Case(ctx context.Context, id string) (*CaseView, error) {
 	}
 	if v.Evidence, err = s.evidence(ctx, v.Reports, account); err != nil {
 		return nil, err
+	}
+	if c.SubjectKind == warden.TargetCampaign {
+		for _, r := range v.Reports {
+			v.Members = append(v.Members, CampaignMember{Account: r.SubjectID, Reason: r.Description, Status: r.Status, DecisionID: r.DecisionID})
+		}
 	}
 	decs, err := s.db.SubjectDecisions(ctx, c.SubjectKind, c.SubjectID, 20)
 	if err != nil {
