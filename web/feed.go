@@ -297,38 +297,48 @@ type MinuteCount struct {
 }
 
 // Minutes returns the verdicts of each of the last n full minutes (n ≤
-// chartWindow), oldest first; minutes with nothing are zero.
+// chartWindow-1), oldest first; minutes with nothing are zero.
 func (f *Feed) Minutes(n int) []MinuteCount {
-	n = min(n, chartWindow-1)
-	cur := f.now().Unix() / 60
-	out := make([]MinuteCount, n)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i := range out {
-		m := cur - int64(n-i)
-		out[i].Minute = time.Unix(m*60, 0).UTC()
-		if b := &f.minutes[m%chartWindow]; b.minute == m {
-			out[i].ByAction, out[i].Total = b.actions, b.events
+	var out []MinuteCount
+	f.lastMinutes(n, func(m int64, b *minuteHits) {
+		c := MinuteCount{Minute: time.Unix(m*60, 0).UTC()}
+		if b != nil {
+			c.ByAction, c.Total = b.actions, b.events
 		}
-	}
+		out = append(out, c)
+	})
 	return out
 }
 
 // RuleMinutes returns rule's hits in each of the last n full minutes,
 // oldest first.
 func (f *Feed) RuleMinutes(rule string, n int) []uint64 {
+	var out []uint64
+	f.lastMinutes(n, func(_ int64, b *minuteHits) {
+		var k uint64
+		if b != nil {
+			k = b.hits[rule]
+		}
+		out = append(out, k)
+	})
+	return out
+}
+
+// lastMinutes calls fn, oldest first, with each of the last n full minutes
+// and its bucket (nil when the feed saw nothing that minute).
+func (f *Feed) lastMinutes(n int, fn func(minute int64, b *minuteHits)) {
 	n = min(n, chartWindow-1)
 	cur := f.now().Unix() / 60
-	out := make([]uint64, n)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for i := range out {
+	for i := range n {
 		m := cur - int64(n-i)
 		if b := &f.minutes[m%chartWindow]; b.minute == m {
-			out[i] = b.hits[rule]
+			fn(m, b)
+		} else {
+			fn(m, nil)
 		}
 	}
-	return out
 }
 
 // Stats returns the feed's counts since it was made.
