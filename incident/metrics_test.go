@@ -67,3 +67,38 @@ func TestOperationsMetrics(t *testing.T) {
 		}
 	})
 }
+
+// A rule's precision as people measure it: of the cases its detections
+// opened, how many ended in a restriction that stood.
+func TestRuleOutcomes(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		s := newTestService(t, db, newClock(), nil)
+		decide := func(account, action string) *warden.Decision {
+			c, _, err := s.Detect(ctx, Detection{Subject: SubjectRef{Kind: warden.TargetAccount, ID: account}, Category: warden.CategoryScam,
+				Confidence: 0.5, Rule: "scam_pitch", Reason: "a scam pitch"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := s.Decide(ctx, moderator, c.ID, DecisionRequest{Action: action, Policy: "Fraud", Explanation: "Reviewed."})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		decide("a1", warden.ActBanAccount)
+		decide("a2", warden.ActNoViolation)
+		d := decide("a3", warden.ActBanAccount)
+		a, _, err := s.Appeal(ctx, AppealRequest{Appellant: "a3", DecisionID: d.ID, Reason: "Not a scam."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DecideAppeal(ctx, second, a.ID, AppealDecisionRequest{Outcome: warden.AppealReversed, Explanation: "It was a real offer."}); err != nil {
+			t.Fatal(err)
+		}
+		os, err := db.RuleOutcomes(ctx)
+		if err != nil || len(os) != 1 || os[0] != (sqlstore.RuleOutcome{Rule: "scam_pitch", Decided: 3, Restricted: 2, Reversed: 1}) {
+			t.Fatalf("outcomes %+v, %v", os, err)
+		}
+	})
+}

@@ -443,3 +443,24 @@ func (db *DB) EventsByID(ctx context.Context, ids []string) ([]SubjectEvent, err
 	err := db.Reader.SelectContext(ctx, &out, "SELECT id, type, target, time_us, body, verdict FROM events WHERE id IN ("+placeholders(len(ids))+")", args...)
 	return out, err
 }
+
+// RuleOutcome is what people decided on the subjects a rule flagged.
+type RuleOutcome struct {
+	Rule       string `db:"rule"`
+	Decided    int64  `db:"decided"`    // engine reports of the rule that a decision answered
+	Restricted int64  `db:"restricted"` // of those, decisions that restricted
+	Reversed   int64  `db:"reversed"`   // of those, restrictions reversed on appeal
+}
+
+// RuleOutcomes returns, per rule, how the engine reports it filed were
+// decided: the measure of a rule's precision that moderators and appeals
+// give.
+func (db *DB) RuleOutcomes(ctx context.Context) ([]RuleOutcome, error) {
+	var out []RuleOutcome
+	err := db.Reader.SelectContext(ctx, &out, `SELECT SUBSTR(r.reporter, 8) AS rule, COUNT(*) AS decided,
+		COALESCE(SUM(CASE WHEN d.action <> $1 THEN 1 ELSE 0 END), 0) AS restricted,
+		COALESCE(SUM(CASE WHEN d.action <> $1 AND d.reversed_us <> 0 THEN 1 ELSE 0 END), 0) AS reversed
+		FROM incident_reports r JOIN incident_decisions d ON d.id = r.decision_id
+		WHERE r.source = $2 AND r.reporter LIKE 'engine:%' GROUP BY SUBSTR(r.reporter, 8)`, warden.ActNoViolation, warden.SourceDetection)
+	return out, err
+}

@@ -1,10 +1,13 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"sort"
+	"time"
 
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/sqlstore"
 )
 
 // RuleView is one rule of the running rule set, as the rules page lists it.
@@ -16,6 +19,17 @@ type RuleView struct {
 	Tags    []string
 	Hits    uint64 // since the engine started
 	Source  string // where the rule is defined, e.g. "rules/signup.yaml:12"; may be empty
+
+	// Filled in by the page: hits per minute, and the outcomes of the
+	// cases the rule opened.
+	Spark   sparkline
+	Outcome *ruleOutcome
+}
+
+// ruleOutcome is a rule's precision as decisions and appeals measure it.
+type ruleOutcome struct {
+	Decided, Upheld int64
+	Precision       float64 // upheld restrictions over decided cases
 }
 
 // RuleSource is what the rules page needs of the rule engine: the running
@@ -55,6 +69,27 @@ func (c *Console) rulesData() rulesData {
 		return rulesData{}
 	}
 	d := rulesData{Known: true, Rules: src.Rules()}
+	outcomes := map[string]sqlstore.RuleOutcome{}
+	if c.opt.DB != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		os, err := c.opt.DB.RuleOutcomes(ctx)
+		cancel()
+		if err == nil {
+			for _, o := range os {
+				outcomes[o.Rule] = o
+			}
+		}
+	}
+	for i := range d.Rules {
+		r := &d.Rules[i]
+		if c.opt.Feed != nil {
+			r.Spark = newSparkline(c.opt.Feed.RuleMinutes(r.Name, chartMinutes))
+		}
+		if o, ok := outcomes[r.Name]; ok && o.Decided > 0 {
+			up := o.Restricted - o.Reversed
+			r.Outcome = &ruleOutcome{Decided: o.Decided, Upheld: up, Precision: float64(up) / float64(o.Decided)}
+		}
+	}
 	if err := src.LoadError(); err != nil {
 		d.LoadError = err.Error()
 	}
