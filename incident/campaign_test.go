@@ -218,3 +218,41 @@ func TestCaseShowsEvidenceText(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkCaseView builds the case page's view of a subject with 1,000
+// logged events, a report citing 20 of them, in the 20,000-event log the
+// linked-accounts scan reads (issue 11's target: ≤ 150 ms server time).
+func BenchmarkCaseView(b *testing.B) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			db := sqlstoretest.SQLite(b)
+			if backend == "postgres" {
+				db = sqlstoretest.Postgres(b)
+			}
+			clk := newClock()
+			var evs []warden.Event
+			for i := range 20000 {
+				actor := fmt.Sprintf("other%d", i%3000)
+				if i%20 == 0 {
+					actor = "busy"
+				}
+				evs = append(evs, warden.Event{ID: fmt.Sprintf("e%d", i), Type: warden.EventMessage, Actor: actor, Target: fmt.Sprintf("v%d", i%500),
+					TargetKind: warden.TargetAccount, Text: "hello, is this still for sale?", IP: fmt.Sprintf("198.51.100.%d", i%200),
+					Device: fmt.Sprintf("d%d", i%2500), Time: clk.Now().Add(-time.Duration(20000-i) * time.Second)})
+			}
+			logEvents(b, db, evs)
+			s := newTestService(b, db, clk, nil)
+			req := report("u1", warden.TargetAccount, "busy", warden.CategoryScam)
+			for i := range 20 {
+				req.Evidence = append(req.Evidence, fmt.Sprintf("e%d", i*20))
+			}
+			r := mustReport(b, s, app, req)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := s.Case(context.Background(), r.CaseID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
