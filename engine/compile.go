@@ -193,6 +193,9 @@ type list struct {
 type CompileOptions struct {
 	// Labels answers has_label; nil means no entity has any label.
 	Labels Labels
+	// Modes overrides rules' modes by name (a rule promoted from shadow
+	// to enforce in the console); a name no rule has is ignored.
+	Modes map[string]string
 }
 
 var durationUnits = "use a Go duration such as 30s, 10m, 24h"
@@ -752,6 +755,9 @@ var defaultWeight = map[warden.Action]float64{
 
 func (c *compiler) compileRules() {
 	for _, d := range c.ruleDocs {
+		if m, ok := c.opts.Modes[d.Name]; ok {
+			d.Mode = m
+		}
 		r := &rule{name: d.Name, file: d.pos.File, pos: d.pos, version: d.Version, tags: d.Tags, modeStr: d.Mode}
 		if r.version == 0 {
 			r.version = 1

@@ -57,7 +57,7 @@ func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := openEngine(serveConfig{data: t.TempDir()}, svc.Labels(), logger, reg)
+	eng, err := openEngine(serveConfig{data: t.TempDir()}, db, svc.Labels(), logger, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

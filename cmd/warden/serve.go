@@ -141,7 +141,7 @@ func serve(parent context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	eng, err := openEngine(c, svc.Labels(), logger, reg)
+	eng, err := openEngine(c, st, svc.Labels(), logger, reg)
 	if err != nil {
 		return err
 	}
