@@ -98,8 +98,8 @@ type Engine struct {
 	mu      sync.Mutex // guards stats, finger, pending, modes
 	stats   map[string]*ruleStats
 	modes   map[string]string // mode overrides by rule name
-	finger  uint64 // fingerprint of the rules directory last compiled
-	pending uint64 // a changed fingerprint seen once, not yet compiled
+	finger  uint64            // fingerprint of the rules directory last compiled
+	pending uint64            // a changed fingerprint seen once, not yet compiled
 
 	lastSweep atomic.Int64  // event-time unix milliseconds of the last sweep
 	sweepNext atomic.Uint64 // the shard the next sweep takes
