@@ -33,7 +33,7 @@ func BenchmarkImport1M(b *testing.B) {
 		}
 		l := NewLists(h)
 		l.now = func() time.Time { return t0 }
-		if res := l.Replace("p", engine.TrustHigh, g, 3); res.Imported != 1_000_000 {
+		if res := l.Import("p", engine.TrustHigh, g, 3); res.Imported != 1_000_000 {
 			b.Fatalf("%+v", res)
 		}
 	}
@@ -46,7 +46,7 @@ func BenchmarkLookup(b *testing.B) {
 	h := testHasher(b)
 	l := NewLists(h)
 	l.now = func() time.Time { return t0 }
-	l.Replace("p", engine.TrustHigh, testFeed(b, h, 100_000), 3)
+	l.Import("p", engine.TrustHigh, testFeed(b, h, 100_000), 3)
 	for b.Loop() {
 		l.Lookup(KindEmail, "scammer77@example.com", engine.TrustLow)
 	}

@@ -18,11 +18,15 @@ import (
 // Feed is what GET /v1/partners/feed returns (CONTRACT §10): the issuer's
 // indicators, each a keyed hash of a normalised value carried by at least
 // k distinct accounts the issuer restricted for abuse, and the issuer's
-// Ed25519 signature over the rest of the feed (SignedBytes).
+// Ed25519 signature over the rest of the feed (SignedBytes). A feed with
+// Since is a delta (the indicators confirmed at or after it), which an
+// import merges into the partner's list; one without is the whole list,
+// which an import puts in place of the partner's list.
 type Feed struct {
 	Issuer     string      `json:"issuer"`
 	IssuedAt   time.Time   `json:"issued_at"`
 	ExpiresAt  time.Time   `json:"expires_at"`
+	Since      *time.Time  `json:"since,omitempty"`
 	Indicators []Indicator `json:"indicators"`
 	Signature  string      `json:"signature"`
 }
@@ -41,6 +45,7 @@ type signed struct {
 	Issuer     string      `json:"issuer"`
 	IssuedAt   time.Time   `json:"issued_at"`
 	ExpiresAt  time.Time   `json:"expires_at"`
+	Since      *time.Time  `json:"since,omitempty"`
 	Indicators []Indicator `json:"indicators"`
 }
 
@@ -51,7 +56,12 @@ func (f *Feed) SignedBytes() []byte {
 	if inds == nil {
 		inds = []Indicator{}
 	}
-	b, err := json.Marshal(signed{Issuer: f.Issuer, IssuedAt: f.IssuedAt.UTC(), ExpiresAt: f.ExpiresAt.UTC(), Indicators: inds})
+	var since *time.Time
+	if f.Since != nil {
+		s := f.Since.UTC()
+		since = &s
+	}
+	b, err := json.Marshal(signed{Issuer: f.Issuer, IssuedAt: f.IssuedAt.UTC(), ExpiresAt: f.ExpiresAt.UTC(), Since: since, Indicators: inds})
 	if err != nil {
 		panic(err) // only strings, times and ints
 	}
@@ -148,6 +158,10 @@ func (f *Feed) check(prefix string) error {
 		return warden.FieldErrorf(prefix+"indicators", "a feed carries at most %d indicators", MaxIndicators)
 	}
 	f.IssuedAt, f.ExpiresAt = f.IssuedAt.UTC(), f.ExpiresAt.UTC()
+	if f.Since != nil {
+		s := f.Since.UTC()
+		f.Since = &s
+	}
 	seen := make(map[[33]byte]int, len(f.Indicators))
 	for i := range f.Indicators {
 		in := &f.Indicators[i]

@@ -1,6 +1,9 @@
 package partner
 
 import (
+	"encoding/binary"
+	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -89,14 +92,40 @@ type ImportResult struct {
 	Rejected int `json:"rejected"`
 }
 
-// Replace makes f's indicators partner's list, with trust, in place of
-// what it listed before. f must have been decoded and verified. Indicators
-// that have expired, or that fewer than minAccounts accounts carry, are
-// rejected.
-func (l *Lists) Replace(partner string, trust int, f *Feed, minAccounts int) ImportResult {
+// Import lists f's indicators for partner, with trust: a whole feed (no
+// Since) in place of what partner listed before, a delta (Since) merged
+// into it. f must have been decoded and verified. Indicators that have
+// expired, or that fewer than minAccounts accounts carry (this server's k),
+// are rejected.
+func (l *Lists) Import(partner string, trust int, f *Feed, minAccounts int) ImportResult {
+	p, res := l.prepare(partner, trust, f, minAccounts)
+	l.put(p)
+	return res
+}
+
+// prepare returns the list Import would put in place, without doing so.
+func (l *Lists) prepare(partner string, trust int, f *Feed, minAccounts int) (*list, ImportResult) {
 	p := &list{partner: partner, trust: trust}
+	if f.Since != nil {
+		if old := l.find(partner); old != nil {
+			for k, m := range old.byKind {
+				if m != nil {
+					p.byKind[k] = maps.Clone(m)
+				}
+			}
+		}
+	}
 	var res ImportResult
 	now := l.now()
+	var per [len(p.byKind)]int
+	for i := range f.Indicators {
+		per[kindIndex(f.Indicators[i].Type)]++
+	}
+	for k, n := range per {
+		if n > 0 && p.byKind[k] == nil {
+			p.byKind[k] = make(map[key]int64, n)
+		}
+	}
 	for i := range f.Indicators {
 		in := &f.Indicators[i]
 		if !in.ExpiresAt.After(now) || in.Accounts < minAccounts {
@@ -105,39 +134,110 @@ func (l *Lists) Replace(partner string, trust int, f *Feed, minAccounts int) Imp
 		}
 		k := kindIndex(in.Type)
 		h, _ := parseHash(in.Hash)
-		if p.byKind[k] == nil {
-			p.byKind[k] = map[key]int64{}
-		}
 		var hk key
 		copy(hk[:], h[:16])
 		p.byKind[k][hk] = in.ExpiresAt.Unix()
 		res.Imported++
 	}
+	return p, res
+}
+
+// put makes p its partner's list.
+func (l *Lists) put(p *list) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	old := *l.cur.Load()
 	next := make([]*list, 0, len(old)+1)
 	for _, o := range old {
-		if o.partner != partner {
+		if o.partner != p.partner {
 			next = append(next, o)
 		}
 	}
 	next = append(next, p)
 	slices.SortStableFunc(next, func(a, b *list) int { return b.trust - a.trust })
 	l.cur.Store(&next)
-	return res
+}
+
+func (l *Lists) find(partner string) *list {
+	for _, p := range *l.cur.Load() {
+		if p.partner == partner {
+			return p
+		}
+	}
+	return nil
+}
+
+// packedEntry is the size of one listed indicator in Pack's form: its
+// kind, the 16 bytes of its hash a list keeps, its expiry (unix seconds,
+// big-endian).
+const packedEntry = 1 + 16 + 8
+
+// Pack returns partner's list in a compact form to store (Unpack reads
+// it): keyed hashes only, as imported. Expired indicators are left out.
+func (l *Lists) Pack(partner string) []byte {
+	p := l.find(partner)
+	if p == nil {
+		return nil
+	}
+	return p.pack(l.now().Unix())
+}
+
+func (p *list) pack(now int64) []byte {
+	n := 0
+	for _, m := range p.byKind {
+		n += len(m)
+	}
+	out := make([]byte, 0, n*packedEntry)
+	for k, m := range p.byKind {
+		for hk, exp := range m {
+			if exp <= now {
+				continue
+			}
+			out = append(out, byte(k))
+			out = append(out, hk[:]...)
+			out = binary.BigEndian.AppendUint64(out, uint64(exp))
+		}
+	}
+	return out
+}
+
+// Unpack makes packed (as Pack returned it) partner's list, with trust.
+func (l *Lists) Unpack(partner string, trust int, packed []byte) error {
+	if len(packed)%packedEntry != 0 {
+		return fmt.Errorf("the stored list of partner %q is %d bytes, not a multiple of %d", partner, len(packed), packedEntry)
+	}
+	p := &list{partner: partner, trust: trust}
+	var per [len(p.byKind)]int
+	for b := packed; len(b) > 0; b = b[packedEntry:] {
+		if int(b[0]) < len(per) {
+			per[b[0]]++
+		}
+	}
+	for b := packed; len(b) > 0; b = b[packedEntry:] {
+		k := int(b[0])
+		if k >= len(Kinds) {
+			return fmt.Errorf("the stored list of partner %q has an indicator of kind %d", partner, k)
+		}
+		if p.byKind[k] == nil {
+			p.byKind[k] = make(map[key]int64, per[k])
+		}
+		var hk key
+		copy(hk[:], b[1:17])
+		p.byKind[k][hk] = int64(binary.BigEndian.Uint64(b[17:25]))
+	}
+	l.put(p)
+	return nil
 }
 
 // Count returns how many indicators partner's list holds.
 func (l *Lists) Count(partner string) int {
-	for _, p := range *l.cur.Load() {
-		if p.partner == partner {
-			n := 0
-			for _, m := range p.byKind {
-				n += len(m)
-			}
-			return n
-		}
+	p := l.find(partner)
+	if p == nil {
+		return 0
 	}
-	return 0
+	n := 0
+	for _, m := range p.byKind {
+		n += len(m)
+	}
+	return n
 }

@@ -195,8 +195,8 @@ func TestListsLookup(t *testing.T) {
 	}
 	f := testFeed(t, h, 3)
 	f.Indicators[2].ExpiresAt = t0.Add(-time.Second) // expired
-	f.Indicators[1].Accounts = 2                      // below this server's k
-	res := l.Replace("smallco", engine.TrustLow, f, 3)
+	f.Indicators[1].Accounts = 2                     // below this server's k
+	res := l.Import("smallco", engine.TrustLow, f, 3)
 	if res.Imported != 1 || res.Rejected != 2 {
 		t.Fatalf("import: %+v", res)
 	}
@@ -214,11 +214,11 @@ func TestListsLookup(t *testing.T) {
 		t.Fatal("listed as an email, found as a phone")
 	}
 	g := testFeed(t, h, 3)
-	l.Replace("bigco", engine.TrustHigh, g, 3)
+	l.Import("bigco", engine.TrustHigh, g, 3)
 	if p, tr := l.Lookup(KindEmail, hit, engine.TrustLow); p != "bigco" || tr != engine.TrustHigh {
 		t.Fatalf("two partners: %q %d, want bigco high", p, tr)
 	}
-	l.Replace("bigco", engine.TrustHigh, &Feed{}, 3) // bigco's new, empty list
+	l.Import("bigco", engine.TrustHigh, &Feed{}, 3) // bigco's new, empty list
 	if p, tr := l.Lookup(KindEmail, hit, engine.TrustLow); p != "smallco" || tr != engine.TrustLow {
 		t.Fatalf("after bigco emptied its list: %q %d", p, tr)
 	}

@@ -277,7 +277,7 @@ type consoleCaller struct {
 
 func (m *matrixServer) consoleCallers(t *testing.T) []consoleCaller {
 	var out []consoleCaller
-	for _, role := range warden.Roles {
+	for _, role := range warden.UserRoles {
 		u, err := m.db.CreateUser(context.Background(), "matrix_"+role, "correct horse battery staple", role)
 		if err != nil {
 			t.Fatal(err)
