@@ -100,7 +100,7 @@ func (s *Service) Lists() *Lists { return s.lists }
 // PublicKey returns this server's feed verification key, as partners
 // register it.
 func (s *Service) PublicKey() string {
-	return EncodePublicKey(s.cfg.SigningKey.Public().(ed25519.PublicKey))
+	return PublicKeyText(s.cfg.SigningKey)
 }
 
 // Feed builds and signs this server's feed: the keyed hashes of the

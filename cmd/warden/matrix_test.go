@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ import (
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/internal/httpx"
+	"github.com/wardenhq/warden/partner"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
 	"github.com/wardenhq/warden/web"
@@ -57,7 +60,13 @@ func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := openEngine(serveConfig{data: t.TempDir()}, db, svc.Labels(), logger, reg)
+	// Partner sharing on, so the partner calls answer as they do in use.
+	ps, err := partner.New(ctx, partner.Config{GroupKey: bytes.Repeat([]byte("g"), partner.MinKeySize),
+		SigningKey: ed25519.NewKeyFromSeed(bytes.Repeat([]byte("s"), ed25519.SeedSize)), Issuer: "matrix.example", K: partner.DefaultK, Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := openEngine(serveConfig{data: t.TempDir()}, db, svc.Labels(), ps, logger, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +81,7 @@ func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
 		t.Fatal(err)
 	}
 	api := httpapi.New(httpapi.Options{DB: db, Ingest: in, Logger: logger, Registry: reg, TrustedProxies: proxies})
-	console := mountRoutes(api, db, eng, svc, logger, nil)
+	console := mountRoutes(api, db, eng, svc, ps, logger, nil)
 	if console == nil {
 		t.Fatal("the console was not mounted")
 	}
