@@ -79,6 +79,9 @@ func resize[T any](s []T, n int) []T {
 type hooks struct {
 	hit     func(r *rule)
 	ruleErr func(r *rule, err error)
+	// partners, when set, answers the partner functions instead of the
+	// rule set's Partners (a fixture's listings).
+	partners Partners
 }
 
 // evaluate is the core. With commit unset it is pure: it reads st without
@@ -95,6 +98,7 @@ func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Sto
 	x := evaluators.Get().(*evaluator)
 	defer evaluators.Put(x)
 	x.reset(rs)
+	x.partner.override = h.partners
 	env := &x.env
 	env.fill(ev, p.needs)
 	if feats != nil {

@@ -51,12 +51,16 @@ type partnerSeen struct {
 // whether a block stands without low and medium-trust partners) and the
 // listings the current rule looked up.
 type partnerCtx struct {
-	min  int
-	seen []partnerSeen
+	min      int
+	seen     []partnerSeen
+	override Partners // answers instead of the rule set's Partners when set
 }
 
 // lookup answers one partner call and records a listing.
 func (p *partnerCtx) lookup(ps Partners, kind, value string) (string, int) {
+	if p != nil && p.override != nil {
+		ps = p.override
+	}
 	if ps == nil || value == "" {
 		return "", TrustNone
 	}
@@ -117,4 +121,38 @@ func onlyBelowHigh(seen []partnerSeen) bool {
 		}
 	}
 	return len(seen) > 0
+}
+
+// FixtureListing is one value a fixture file says a partner lists: rule
+// fixtures show partner rules without a partner feed.
+type FixtureListing struct {
+	Kind    string `yaml:"kind"`
+	Value   string `yaml:"value"`
+	Partner string `yaml:"partner"`
+	Trust   string `yaml:"trust"` // low, medium or high
+}
+
+// fixturePartners answers the partner functions from a fixture's
+// listings, values compared as written.
+type fixturePartners []FixtureListing
+
+func (f fixturePartners) Lookup(kind, value string, min int) (string, int) {
+	best, bt := "", TrustNone
+	for _, l := range f {
+		t := trustLevel(l.Trust)
+		if l.Kind == kind && l.Value == value && t >= min && t > bt {
+			best, bt = l.Partner, t
+		}
+	}
+	return best, bt
+}
+
+// trustLevel is the level TrustName names, TrustNone for another name.
+func trustLevel(s string) int {
+	for i, n := range trustNames {
+		if i > 0 && n == s {
+			return i
+		}
+	}
+	return TrustNone
 }
