@@ -40,10 +40,11 @@ const unroutedPattern = "/v1/"
 // matrixServer is serve's HTTP server, with every route mountRoutes
 // registers, over a real store, on loopback.
 type matrixServer struct {
-	srv     *httptest.Server
-	db      *sqlstore.DB
-	api     *httpapi.Server
-	console *web.Console
+	srv      *httptest.Server
+	db       *sqlstore.DB
+	api      *httpapi.Server
+	console  *web.Console
+	partners *partner.Service
 	// Every request comes from its own client address (forwarded by the
 	// test, a trusted proxy), so that the per-address limits on calls
 	// without a valid key answer none of them with 429.
@@ -51,6 +52,15 @@ type matrixServer struct {
 }
 
 func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
+	t.Helper()
+	// Partner sharing on, so the partner calls answer as they do in use.
+	return newServed(t, db, partner.Config{GroupKey: bytes.Repeat([]byte("g"), partner.MinKeySize),
+		SigningKey: ed25519.NewKeyFromSeed(bytes.Repeat([]byte("s"), ed25519.SeedSize)), Issuer: "matrix.example", K: partner.DefaultK})
+}
+
+// newServed is serve's HTTP server over db, with partner sharing
+// configured by pc (its Store is db).
+func newServed(t *testing.T, db *sqlstore.DB, pc partner.Config) *matrixServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -60,9 +70,8 @@ func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Partner sharing on, so the partner calls answer as they do in use.
-	ps, err := partner.New(ctx, partner.Config{GroupKey: bytes.Repeat([]byte("g"), partner.MinKeySize),
-		SigningKey: ed25519.NewKeyFromSeed(bytes.Repeat([]byte("s"), ed25519.SeedSize)), Issuer: "matrix.example", K: partner.DefaultK, Store: db})
+	pc.Store = db
+	ps, err := partner.New(ctx, pc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +96,7 @@ func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
 	}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
-	return &matrixServer{srv: srv, db: db, api: api, console: console}
+	return &matrixServer{srv: srv, db: db, api: api, console: console, partners: ps}
 }
 
 // call sends method to pattern's path (wildcards filled with ids that name
