@@ -1,8 +1,10 @@
 package partner
 
 import (
+	"bytes"
 	"encoding/hex"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/wardenhq/warden"
@@ -154,19 +156,26 @@ func (b *Builder) Feed(o FeedOptions) *Feed {
 	if o.Since != nil {
 		since = o.Since.Unix()
 	}
-	var buf [64]byte
+	keys := make([][33]byte, 0, len(b.aggs))
 	for key, a := range b.aggs {
 		if a.accounts < o.K || (o.Since != nil && a.last < since) {
 			continue
 		}
-		exp := time.Unix(a.last, 0).UTC().Add(o.TTL)
-		if !exp.After(f.IssuedAt) {
+		if !time.Unix(a.last, 0).Add(o.TTL).After(f.IssuedAt) {
 			continue
 		}
-		hex.Encode(buf[:], key[1:])
-		f.Indicators = append(f.Indicators, Indicator{Type: Kinds[key[0]], Hash: string(buf[:]),
-			FirstSeen: time.Unix(a.first, 0).UTC(), ExpiresAt: exp, Accounts: a.accounts})
+		keys = append(keys, key)
 	}
-	sortIndicators(f.Indicators)
+	// The order of sortIndicators: kind index, then hash (hex sorts as
+	// its bytes do).
+	slices.SortFunc(keys, func(x, y [33]byte) int { return bytes.Compare(x[:], y[:]) })
+	f.Indicators = make([]Indicator, len(keys))
+	var buf [64]byte
+	for i, key := range keys {
+		a := b.aggs[key]
+		hex.Encode(buf[:], key[1:])
+		f.Indicators[i] = Indicator{Type: Kinds[key[0]], Hash: string(buf[:]),
+			FirstSeen: time.Unix(a.first, 0).UTC(), ExpiresAt: time.Unix(a.last, 0).UTC().Add(o.TTL), Accounts: a.accounts}
+	}
 	return f
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,32 +41,74 @@ type Indicator struct {
 	Accounts  int       `json:"accounts"`
 }
 
-// signed is the part of a feed the signature covers, in this field order.
-type signed struct {
-	Issuer     string      `json:"issuer"`
-	IssuedAt   time.Time   `json:"issued_at"`
-	ExpiresAt  time.Time   `json:"expires_at"`
-	Since      *time.Time  `json:"since,omitempty"`
-	Indicators []Indicator `json:"indicators"`
+// SignedBytes is what the signature covers: the feed without its
+// signature, as compact JSON with the fields in this order: issuer,
+// issued_at, expires_at, since (only on a delta), indicators (each type,
+// hash, first_seen, expires_at, accounts), times in UTC as RFC 3339 with
+// as many fractional digits as they need, no HTML escaping. It is what
+// encoding/json writes for these fields (TestSignedBytesIsJSON), written
+// by hand because a feed holds millions of indicators.
+func (f *Feed) SignedBytes() []byte {
+	b := make([]byte, 0, 128+len(f.Indicators)*200)
+	b = append(b, `{"issuer":`...)
+	b = appendString(b, f.Issuer)
+	b = append(b, `,"issued_at":`...)
+	b = appendTime(b, f.IssuedAt)
+	b = append(b, `,"expires_at":`...)
+	b = appendTime(b, f.ExpiresAt)
+	if f.Since != nil {
+		b = append(b, `,"since":`...)
+		b = appendTime(b, *f.Since)
+	}
+	b = append(b, `,"indicators":[`...)
+	for i := range f.Indicators {
+		in := &f.Indicators[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"type":`...)
+		b = appendString(b, in.Type)
+		b = append(b, `,"hash":`...)
+		b = appendString(b, in.Hash)
+		b = append(b, `,"first_seen":`...)
+		b = appendTime(b, in.FirstSeen)
+		b = append(b, `,"expires_at":`...)
+		b = appendTime(b, in.ExpiresAt)
+		b = append(b, `,"accounts":`...)
+		b = strconv.AppendInt(b, int64(in.Accounts), 10)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
 }
 
-// SignedBytes is what the signature covers: the feed without its
-// signature, as compact JSON in field order, times in UTC.
-func (f *Feed) SignedBytes() []byte {
-	inds := f.Indicators
-	if inds == nil {
-		inds = []Indicator{}
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// appendString appends s as a JSON string: as-is when it needs no
+// escaping (types and hashes always), else as encoding/json writes it.
+func appendString(b []byte, s string) []byte {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if !plainJSON[s[i]] {
+			plain = false
+			break
+		}
 	}
-	var since *time.Time
-	if f.Since != nil {
-		s := f.Since.UTC()
-		since = &s
+	if plain {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
 	}
-	b, err := json.Marshal(signed{Issuer: f.Issuer, IssuedAt: f.IssuedAt.UTC(), ExpiresAt: f.ExpiresAt.UTC(), Since: since, Indicators: inds})
-	if err != nil {
-		panic(err) // only strings, times and ints
+	var w bytes.Buffer
+	enc := json.NewEncoder(&w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		panic(err) // a string always encodes
 	}
-	return b
+	return append(b, bytes.TrimSuffix(w.Bytes(), []byte("\n"))...)
 }
 
 const sigPrefix = "ed25519:"
@@ -162,37 +205,57 @@ func (f *Feed) check(prefix string) error {
 		s := f.Since.UTC()
 		f.Since = &s
 	}
-	seen := make(map[[33]byte]int, len(f.Indicators))
+	var prev [33]byte
 	for i := range f.Indicators {
 		in := &f.Indicators[i]
-		field := fmt.Sprintf("%sindicators[%d].", prefix, i)
+		field := func(name string) string { return fmt.Sprintf("%sindicators[%d].%s", prefix, i, name) }
 		k := kindIndex(in.Type)
 		if k < 0 {
-			return warden.FieldErrorf(field+"type", "type %q is not one of %s", clip(in.Type), strings.Join(Kinds, ", "))
+			return warden.FieldErrorf(field("type"), "type %q is not one of %s", clip(in.Type), strings.Join(Kinds, ", "))
 		}
 		h, ok := parseHash(in.Hash)
 		if !ok {
-			return warden.FieldErrorf(field+"hash", "hash must be 64 lower-case hexadecimal digits (HMAC-SHA256 with the partner group's key); a feed never carries values in the clear")
+			return warden.FieldErrorf(field("hash"), "hash must be 64 lower-case hexadecimal digits (HMAC-SHA256 with the partner group's key); a feed never carries values in the clear")
 		}
 		switch {
 		case in.FirstSeen.IsZero():
-			return warden.FieldErrorf(field+"first_seen", "first_seen is required")
+			return warden.FieldErrorf(field("first_seen"), "first_seen is required")
 		case in.ExpiresAt.IsZero():
-			return warden.FieldErrorf(field+"expires_at", "expires_at is required")
+			return warden.FieldErrorf(field("expires_at"), "expires_at is required")
 		case in.Accounts < 1:
-			return warden.FieldErrorf(field+"accounts", "accounts must be at least 1: how many distinct restricted accounts carry the indicator")
+			return warden.FieldErrorf(field("accounts"), "accounts must be at least 1: how many distinct restricted accounts carry the indicator")
 		}
 		in.FirstSeen, in.ExpiresAt = in.FirstSeen.UTC(), in.ExpiresAt.UTC()
+		// Sorted and each once: a repeat is found without a map of them all.
 		var key [33]byte
 		key[0] = byte(k)
 		copy(key[1:], h[:])
-		if j, dup := seen[key]; dup {
-			return warden.FieldErrorf(field+"hash", "indicator %d repeats indicator %d (same type and hash)", i, j)
+		if i > 0 {
+			switch c := bytes.Compare(key[:], prev[:]); {
+			case c == 0:
+				return warden.FieldErrorf(field("hash"), "indicator %d repeats indicator %d (same type and hash)", i, i-1)
+			case c < 0:
+				return warden.FieldErrorf(field("hash"), "indicator %d is out of order: a feed lists its indicators by type (%s, in this order), then by hash, each once", i, strings.Join(Kinds, ", "))
+			}
 		}
-		seen[key] = i
+		prev = key
 	}
 	return nil
 }
+
+// hexVal maps a lower-case hex digit to its value, anything else to 0xff.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c-'a') + 10
+	}
+	return t
+}()
 
 // parseHash parses 64 lower-case hex digits.
 func parseHash(s string) ([32]byte, bool) {
@@ -200,32 +263,32 @@ func parseHash(s string) ([32]byte, bool) {
 	if len(s) != 64 {
 		return out, false
 	}
-	for i := 0; i < 64; i++ {
-		c := s[i]
-		var v byte
-		switch {
-		case c >= '0' && c <= '9':
-			v = c - '0'
-		case c >= 'a' && c <= 'f':
-			v = c - 'a' + 10
-		default:
+	for i := 0; i < 32; i++ {
+		hi, lo := hexVal[s[2*i]], hexVal[s[2*i+1]]
+		if hi > 15 || lo > 15 {
 			return out, false
 		}
-		if i%2 == 0 {
-			out[i/2] = v << 4
-		} else {
-			out[i/2] |= v
-		}
+		out[i] = hi<<4 | lo
 	}
 	return out, true
 }
 
-// sortIndicators orders indicators by type, then hash, as feeds list them.
+// plainJSON marks the bytes a JSON string may hold unescaped (printable
+// ASCII but the quote and the backslash).
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// sortIndicators orders indicators as feeds list them: by kind in the
+// order of Kinds, then by hash.
 func sortIndicators(inds []Indicator) {
 	slices.SortFunc(inds, func(a, b Indicator) int {
-		if c := strings.Compare(a.Type, b.Type); c != 0 {
+		if c := kindIndex(a.Type) - kindIndex(b.Type); c != 0 {
 			return c
 		}
-		return bytes.Compare([]byte(a.Hash), []byte(b.Hash))
+		return strings.Compare(a.Hash, b.Hash)
 	})
 }

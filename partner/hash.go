@@ -25,18 +25,26 @@ func NewHasher(key []byte) (*Hasher, error) {
 	}
 	k := append([]byte(nil), key...)
 	h := &Hasher{}
-	h.pool.New = func() any { return hmac.New(sha256.New, k) }
+	h.pool.New = func() any { return &hstate{mac: hmac.New(sha256.New, k)} }
 	return h, nil
+}
+
+// hstate is a pooled HMAC and the buffer its input is copied to (a
+// string converted at the call would be allocated each time).
+type hstate struct {
+	mac hash.Hash
+	buf []byte
 }
 
 // Sum returns the keyed hash of a normalised value.
 func (h *Hasher) Sum(normalised string) [32]byte {
-	m := h.pool.Get().(hash.Hash)
-	m.Reset()
-	m.Write([]byte(normalised))
+	st := h.pool.Get().(*hstate)
+	st.mac.Reset()
+	st.buf = append(st.buf[:0], normalised...)
+	st.mac.Write(st.buf)
 	var out [32]byte
-	m.Sum(out[:0])
-	h.pool.Put(m)
+	st.mac.Sum(out[:0])
+	h.pool.Put(st)
 	return out
 }
 

@@ -127,6 +127,10 @@ func TestDecodeFeedRefusesBadFeeds(t *testing.T) {
 		{"repeated", strings.Replace(string(good), f.Indicators[1].Hash, f.Indicators[0].Hash, 1), "feed.indicators[1].hash"},
 		{"no indicators", `{"issuer":"a","issued_at":"2026-01-01T00:00:00Z","expires_at":"2026-01-02T00:00:00Z","signature":"x"}`, "feed.indicators"},
 	}
+	rev := *f
+	rev.Indicators = []Indicator{f.Indicators[1], f.Indicators[0]}
+	reversed, _ := json.Marshal(&rev)
+	tests = append(tests, struct{ name, body, field string }{"out of order", string(reversed), "feed.indicators[1].hash"})
 	for _, tc := range tests {
 		_, err := DecodeFeed([]byte(tc.body), "feed.")
 		var we *warden.Error
@@ -183,6 +187,9 @@ func FuzzDecodeFeed(f *testing.F) {
 		if !bytes.Equal(g.SignedBytes(), g2.SignedBytes()) {
 			t.Fatalf("round trip changed the signed bytes")
 		}
+		if !bytes.Equal(g.SignedBytes(), signedJSON(t, g)) {
+			t.Fatalf("SignedBytes is not the JSON of the signed fields:\n%s\n%s", g.SignedBytes(), signedJSON(t, g))
+		}
 	})
 }
 
@@ -228,5 +235,48 @@ func TestListsLookup(t *testing.T) {
 	l.now = func() time.Time { return t0.Add(91 * 24 * time.Hour) }
 	if _, tr := l.Lookup(KindEmail, hit, engine.TrustLow); tr != engine.TrustNone {
 		t.Fatal("an expired listing answered")
+	}
+}
+
+// signedJSON is what SignedBytes must equal: encoding/json's compact
+// form of the signed fields, without HTML escaping.
+func signedJSON(t testing.TB, f *Feed) []byte {
+	type signed struct {
+		Issuer     string      `json:"issuer"`
+		IssuedAt   time.Time   `json:"issued_at"`
+		ExpiresAt  time.Time   `json:"expires_at"`
+		Since      *time.Time  `json:"since,omitempty"`
+		Indicators []Indicator `json:"indicators"`
+	}
+	utc := func(t time.Time) time.Time { return t.UTC() }
+	s := signed{Issuer: f.Issuer, IssuedAt: utc(f.IssuedAt), ExpiresAt: utc(f.ExpiresAt), Indicators: []Indicator{}}
+	if f.Since != nil {
+		x := utc(*f.Since)
+		s.Since = &x
+	}
+	for _, in := range f.Indicators {
+		in.FirstSeen, in.ExpiresAt = utc(in.FirstSeen), utc(in.ExpiresAt)
+		s.Indicators = append(s.Indicators, in)
+	}
+	var w bytes.Buffer
+	enc := json.NewEncoder(&w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(w.Bytes(), []byte("\n"))
+}
+
+func TestSignedBytesIsJSON(t *testing.T) {
+	h := testHasher(t)
+	for _, issuer := range []string{"a.example", `quote " and \ back`, "<b>&amp;</b>", "tab\there", "émigré ☃", "\u2028", ""} {
+		f := testFeed(t, h, 3)
+		f.Issuer = issuer
+		f.IssuedAt = f.IssuedAt.Add(123456789 * time.Nanosecond).In(time.FixedZone("x", 3600))
+		since := t0.Add(-time.Hour)
+		f.Since = &since
+		if got, want := f.SignedBytes(), signedJSON(t, f); !bytes.Equal(got, want) {
+			t.Errorf("issuer %q:\n got %s\nwant %s", issuer, got, want)
+		}
 	}
 }
