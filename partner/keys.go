@@ -89,3 +89,22 @@ func LoadSigningKey(path string) (ed25519.PrivateKey, error) {
 func PublicKeyText(k ed25519.PrivateKey) string {
 	return EncodePublicKey(k.Public().(ed25519.PublicKey))
 }
+
+// EnsureGroupKey returns the group key at path, first making one (32
+// random bytes, mode 0600) if there is none: for a demo, whose server is
+// the only member of its group.
+func EnsureGroupKey(path string) ([]byte, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		k := make([]byte, MinKeySize)
+		if _, err := rand.Read(k); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, k, 0o600); err != nil {
+			return nil, fmt.Errorf("the partner group key: %w", err)
+		}
+	}
+	return ReadGroupKey(path)
+}

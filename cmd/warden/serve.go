@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -106,22 +107,29 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 	root.AddCommand(cmd)
 }
 
-// openPartners starts partner sharing when --partner-key is set; nil when
-// it is not.
-func openPartners(ctx context.Context, c serveConfig, st *sqlstore.DB, logger *slog.Logger) (*partner.Service, error) {
-	if c.partnerKey == "" {
-		return nil, nil
+// openPartners starts partner sharing when --partner-key is set, or with
+// --demo (a group key of the demo's own, made under --data); nil when
+// neither is. It returns the group key too, for the demo's partners.
+func openPartners(ctx context.Context, c serveConfig, st *sqlstore.DB, logger *slog.Logger) (*partner.Service, []byte, error) {
+	if c.partnerKey == "" && !c.demo {
+		return nil, nil, nil
 	}
 	if c.partnerK < 1 {
-		return nil, usagef("--partner-k must be at least 1")
+		return nil, nil, usagef("--partner-k must be at least 1")
 	}
-	group, err := partner.ReadGroupKey(c.partnerKey)
+	var group []byte
+	var err error
+	if c.partnerKey != "" {
+		group, err = partner.ReadGroupKey(c.partnerKey)
+	} else {
+		group, err = partner.EnsureGroupKey(filepath.Join(c.data, "partner-group.key"))
+	}
 	if err != nil {
-		return nil, usagef("--partner-key: %v", err)
+		return nil, nil, usagef("--partner-key: %v", err)
 	}
 	signing, err := partner.LoadSigningKey(signingKeyPath(c.data, c.partnerSigning))
 	if err != nil {
-		return nil, usagef("--partner-signing-key: %v", err)
+		return nil, nil, usagef("--partner-signing-key: %v", err)
 	}
 	issuer := c.partnerIssuer
 	if issuer == "" {
@@ -129,7 +137,8 @@ func openPartners(ctx context.Context, c serveConfig, st *sqlstore.DB, logger *s
 			issuer = "warden"
 		}
 	}
-	return partner.New(ctx, partner.Config{GroupKey: group, SigningKey: signing, Issuer: issuer, K: c.partnerK, Store: st, Logger: logger})
+	ps, err := partner.New(ctx, partner.Config{GroupKey: group, SigningKey: signing, Issuer: issuer, K: c.partnerK, Store: st, Logger: logger})
+	return ps, group, err
 }
 
 func serve(parent context.Context, c serveConfig) error {
@@ -176,7 +185,7 @@ func serve(parent context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	ps, err := openPartners(ctx, c, st, logger)
+	ps, group, err := openPartners(ctx, c, st, logger)
 	if err != nil {
 		return err
 	}
@@ -236,7 +245,17 @@ func serve(parent context.Context, c serveConfig) error {
 		if err := demoSetup(ctx, st, ln.Addr().String()); err != nil {
 			logger.Error("demo setup failed", "err", err)
 		}
-		go func() { defer close(demoDone); runDemo(ctx, in, c.demoRate, logger) }()
+		var feeders sync.WaitGroup
+		feeders.Go(func() { runDemo(ctx, in, c.demoRate, logger) })
+		// A partner feed arrives, and the partners' scammers try to sign up.
+		feeders.Go(func() {
+			err := demo.Partners(ctx, demo.PartnerOptions{DB: st, Partners: ps, Group: group, Logger: logger,
+				Ingest: func(ctx context.Context, evs []warden.Event) error { _, err := in.Ingest(ctx, evs); return err }})
+			if err != nil {
+				logger.Error("demo partners stopped", "err", err)
+			}
+		})
+		go func() { feeders.Wait(); close(demoDone) }()
 		// Simulated moderators work the queue, so decisions, statements,
 		// appeals and the transparency report have data within a minute.
 		go func() {
