@@ -16,9 +16,20 @@ import (
 
 // BenchmarkImport1M decodes, checks, verifies and lists a feed of one
 // million indicators: what POST /v1/partners/feeds does with its body.
-func BenchmarkImport1M(b *testing.B) {
+func BenchmarkImport1M(b *testing.B) { benchImport(b, 1_000_000) }
+
+// BenchmarkImport10M is the same with ten million, run only with
+// WARDEN_BENCH_10M=1 (it needs about 12 GB and a minute of setup).
+func BenchmarkImport10M(b *testing.B) {
+	if os.Getenv("WARDEN_BENCH_10M") == "" {
+		b.Skip("set WARDEN_BENCH_10M=1 to import ten million indicators")
+	}
+	benchImport(b, 10_000_000)
+}
+
+func benchImport(b *testing.B, n int) {
 	h := testHasher(b)
-	f := testFeed(b, h, 1_000_000)
+	f := testFeed(b, h, n)
 	key := testKey(1)
 	f.Sign(key)
 	body, err := json.Marshal(f)
@@ -38,11 +49,11 @@ func BenchmarkImport1M(b *testing.B) {
 		}
 		l := NewLists(h)
 		l.now = func() time.Time { return t0 }
-		if res := l.Import("p", engine.TrustHigh, g, 3); res.Imported != 1_000_000 {
+		if res := l.Import("p", engine.TrustHigh, g, 3); res.Imported != n {
 			b.Fatalf("%+v", res)
 		}
 	}
-	b.ReportMetric(float64(b.N)*1e6/b.Elapsed().Seconds(), "indicators/s")
+	b.ReportMetric(float64(b.N)*float64(n)/b.Elapsed().Seconds(), "indicators/s")
 }
 
 // BenchmarkLookup is one partner_listed call on a list of 100,000:

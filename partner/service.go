@@ -25,8 +25,13 @@ type Store interface {
 	PartnerKey(ctx context.Context, partner string) (string, error)
 	// SavePartnerList keeps partner's imported list (Lists.Pack) and trust.
 	SavePartnerList(ctx context.Context, partner, trust string, packed []byte, at time.Time) error
-	// PartnerLists calls fn with every stored list.
-	PartnerLists(ctx context.Context, fn func(partner, trust string, packed []byte) error) error
+	// PartnerLists calls fn with every stored list and when it was
+	// imported (unix microseconds).
+	PartnerLists(ctx context.Context, fn func(partner, trust string, packed []byte, importedUS int64) error) error
+	// PartnerListStamps returns when each stored list was imported
+	// (unix microseconds), by partner: cheap, for noticing another
+	// server's imports.
+	PartnerListStamps(ctx context.Context) (map[string]int64, error)
 	// Confirmed calls fn with each account restricted for abuse by a
 	// decision in force (not reversed), when it was first restricted, and
 	// the bodies of its logged events; all of one account's events
@@ -55,7 +60,8 @@ type Service struct {
 	cfg      Config
 	lists    *Lists
 	hasher   *Hasher
-	importMu sync.Mutex // one import at a time: a delta merges into the list before it
+	importMu sync.Mutex       // one import at a time: a delta merges into the list before it
+	stamps   map[string]int64 // when each list in memory was imported; under importMu
 }
 
 // New returns a Service with the lists stored earlier loaded.
@@ -79,19 +85,69 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{cfg: cfg, hasher: h, lists: NewLists(h)}
+	s := &Service{cfg: cfg, hasher: h, lists: NewLists(h), stamps: map[string]int64{}}
 	s.lists.now = cfg.Now
-	err = cfg.Store.PartnerLists(ctx, func(partner, trust string, packed []byte) error {
+	if err := s.load(ctx, nil); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// load puts the stored lists in memory: all of them, or those of the
+// partners in only. Call with importMu held, or before s is shared.
+func (s *Service) load(ctx context.Context, only map[string]bool) error {
+	return s.cfg.Store.PartnerLists(ctx, func(partner, trust string, packed []byte, at int64) error {
+		if only != nil && !only[partner] {
+			return nil
+		}
 		t, ok := ParseTrust(trust)
 		if !ok {
 			return errorf("partner %q's stored trust %q is not low, medium or high", partner, trust)
 		}
-		return s.lists.Unpack(partner, t, packed)
+		if err := s.lists.Unpack(partner, t, packed); err != nil {
+			return err
+		}
+		s.stamps[partner] = at
+		return nil
 	})
+}
+
+// Refresh loads the lists another server sharing the store imported
+// since this one last looked.
+func (s *Service) Refresh(ctx context.Context) error {
+	stamps, err := s.cfg.Store.PartnerListStamps(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return s, nil
+	s.importMu.Lock()
+	defer s.importMu.Unlock()
+	changed := map[string]bool{}
+	for p, at := range stamps {
+		if s.stamps[p] != at {
+			changed[p] = true
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	return s.load(ctx, changed)
+}
+
+// Run refreshes the lists every period until ctx ends, so that every
+// server on one store reads what an admin imported on any of them.
+func (s *Service) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Error("partner lists not refreshed from the store", "err", err)
+		}
+	}
 }
 
 // Lists returns the imported lists, for the rule engine (engine.Partners).
@@ -195,10 +251,12 @@ func (s *Service) Import(ctx context.Context, body []byte) (ImportResult, error)
 	s.importMu.Lock()
 	defer s.importMu.Unlock()
 	list, res := s.lists.prepare(req.Partner, trust, f, s.cfg.K)
-	if err := s.cfg.Store.SavePartnerList(ctx, req.Partner, req.Trust, list.pack(s.cfg.Now().Unix()), s.cfg.Now()); err != nil {
+	at := s.cfg.Now()
+	if err := s.cfg.Store.SavePartnerList(ctx, req.Partner, req.Trust, list.pack(at.Unix()), at); err != nil {
 		return ImportResult{}, err
 	}
 	s.lists.put(list)
+	s.stamps[req.Partner] = at.UnixMicro()
 	s.cfg.Logger.Info("partner feed imported", "partner", req.Partner, "issuer", f.Issuer, "trust", req.Trust,
 		"imported", res.Imported, "rejected", res.Rejected, "listed", s.lists.Count(req.Partner))
 	return res, nil

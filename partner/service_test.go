@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,6 +21,7 @@ type memStore struct {
 	keys   map[string]string
 	lists  map[string][]byte
 	trust  map[string]string
+	stamps map[string]int64
 	saves  int
 	events []memEvent
 }
@@ -31,7 +33,7 @@ type memEvent struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{keys: map[string]string{}, lists: map[string][]byte{}, trust: map[string]string{}}
+	return &memStore{keys: map[string]string{}, lists: map[string][]byte{}, trust: map[string]string{}, stamps: map[string]int64{}}
 }
 
 func (m *memStore) PartnerKey(_ context.Context, p string) (string, error) {
@@ -42,19 +44,24 @@ func (m *memStore) PartnerKey(_ context.Context, p string) (string, error) {
 	return k, nil
 }
 
-func (m *memStore) SavePartnerList(_ context.Context, p, trust string, packed []byte, _ time.Time) error {
+func (m *memStore) SavePartnerList(_ context.Context, p, trust string, packed []byte, at time.Time) error {
 	m.saves++
-	m.lists[p], m.trust[p] = packed, trust
+	// Stamps differ per save, as a store's clock would make them.
+	m.lists[p], m.trust[p], m.stamps[p] = packed, trust, at.UnixMicro()+int64(m.saves)
 	return nil
 }
 
-func (m *memStore) PartnerLists(_ context.Context, fn func(p, trust string, packed []byte) error) error {
+func (m *memStore) PartnerLists(_ context.Context, fn func(p, trust string, packed []byte, at int64) error) error {
 	for p, b := range m.lists {
-		if err := fn(p, m.trust[p], b); err != nil {
+		if err := fn(p, m.trust[p], b, m.stamps[p]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (m *memStore) PartnerListStamps(context.Context) (map[string]int64, error) {
+	return maps.Clone(m.stamps), nil
 }
 
 func (m *memStore) Confirmed(_ context.Context, fn func(string, time.Time, []byte) error) error {
@@ -98,10 +105,18 @@ func TestServiceImportAndReload(t *testing.T) {
 	if err != nil || res.Imported != 1 {
 		t.Fatalf("import: %+v %v", res, err)
 	}
-	again := testService(t, b, 2, "b.example") // a restart
+	again := testService(t, b, 2, "b.example") // a restart, or another server on the store
 	if p, tr := again.Lists().Lookup(KindEmail, "RING@scam.example", engine.TrustLow); p != "a.example" || tr != engine.TrustMedium {
 		t.Fatalf("after a restart: %q %d", p, tr)
 	}
+	defer func() { // the other server learns of the imports below by Refresh
+		if err := again.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := again.Lists().Count("a.example"); n != 0 {
+			t.Errorf("the other server, refreshed: %d listed, want 0 as here", n)
+		}
+	}()
 	// A delta with nothing new keeps the list; a whole empty feed clears it.
 	since := t0
 	delta, _ := sa.Feed(ctx, &since)

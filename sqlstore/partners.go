@@ -63,9 +63,9 @@ func (db *DB) SavePartnerList(ctx context.Context, partner, trust string, packed
 	return err
 }
 
-// PartnerLists calls fn with each stored list.
-func (db *DB) PartnerLists(ctx context.Context, fn func(partner, trust string, packed []byte) error) error {
-	rows, err := db.Reader.QueryContext(ctx, `SELECT partner, trust, indicators FROM partner_lists ORDER BY partner`)
+// PartnerLists calls fn with each stored list and when it was imported.
+func (db *DB) PartnerLists(ctx context.Context, fn func(partner, trust string, packed []byte, importedUS int64) error) error {
+	rows, err := db.Reader.QueryContext(ctx, `SELECT partner, trust, indicators, imported_us FROM partner_lists ORDER BY partner`)
 	if err != nil {
 		return err
 	}
@@ -73,14 +73,35 @@ func (db *DB) PartnerLists(ctx context.Context, fn func(partner, trust string, p
 	for rows.Next() {
 		var p, t string
 		var b []byte
-		if err := rows.Scan(&p, &t, &b); err != nil {
+		var at int64
+		if err := rows.Scan(&p, &t, &b, &at); err != nil {
 			return err
 		}
-		if err := fn(p, t, b); err != nil {
+		if err := fn(p, t, b, at); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+// PartnerListStamps returns when each stored list was imported, by
+// partner.
+func (db *DB) PartnerListStamps(ctx context.Context) (map[string]int64, error) {
+	rows, err := db.Reader.QueryContext(ctx, `SELECT partner, imported_us FROM partner_lists`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var p string
+		var at int64
+		if err := rows.Scan(&p, &at); err != nil {
+			return nil, err
+		}
+		out[p] = at
+	}
+	return out, rows.Err()
 }
 
 // partnerRestrictions are the decisions that make an account a confirmed

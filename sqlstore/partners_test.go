@@ -37,7 +37,7 @@ func TestPartnerStore(t *testing.T) {
 			t.Fatal("a list of an unregistered partner was kept")
 		}
 		n := 0
-		err := db.PartnerLists(ctx, func(p, tr string, b []byte) error {
+		err := db.PartnerLists(ctx, func(p, tr string, b []byte, _ int64) error {
 			n++
 			if p != "b.example" || tr != "medium" || !bytes.Equal(b, packed) {
 				t.Errorf("list %s %s %d bytes", p, tr, len(b))
@@ -46,6 +46,9 @@ func TestPartnerStore(t *testing.T) {
 		})
 		if err != nil || n != 1 {
 			t.Fatalf("lists: %d %v", n, err)
+		}
+		if st, err := db.PartnerListStamps(ctx); err != nil || len(st) != 1 || st["b.example"] == 0 {
+			t.Fatalf("stamps: %v %v", st, err)
 		}
 		ps, err := db.Partners(ctx)
 		if err != nil || len(ps) != 1 || ps[0].Listed != 2 || ps[0].Trust != "medium" {

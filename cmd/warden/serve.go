@@ -193,6 +193,11 @@ func serve(parent context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
+	if ps != nil {
+		// Lists imported on another server sharing the store are read
+		// here within 30 seconds.
+		go ps.Run(ctx, 30*time.Second)
+	}
 	go eng.Run(ctx)
 
 	// Flagged verdicts become cases for a person to decide.
