@@ -62,7 +62,17 @@ type Service struct {
 	hasher   *Hasher
 	importMu sync.Mutex       // one import at a time: a delta merges into the list before it
 	stamps   map[string]int64 // when each list in memory was imported; under importMu
+
+	feedMu    sync.Mutex // one build at a time; the others wait and take its feed
+	lastFeed  *Feed
+	lastSince string
+	lastAt    time.Time
 }
+
+// FeedCache is how long a built feed is served again to the next
+// partner asking the same question: a build reads every restricted
+// account's events.
+const FeedCache = time.Minute
 
 // New returns a Service with the lists stored earlier loaded.
 func New(ctx context.Context, cfg Config) (*Service, error) {
@@ -163,6 +173,25 @@ func (s *Service) PublicKey() string {
 // normalised values carried by at least k accounts restricted for abuse;
 // with since, only those confirmed at or after it.
 func (s *Service) Feed(ctx context.Context, since *time.Time) (*Feed, error) {
+	key := ""
+	if since != nil {
+		key = since.UTC().Format(time.RFC3339Nano)
+	}
+	s.feedMu.Lock()
+	defer s.feedMu.Unlock()
+	now := s.cfg.Now()
+	if s.lastFeed != nil && s.lastSince == key && now.Sub(s.lastAt) < FeedCache && !now.Before(s.lastAt) {
+		return s.lastFeed, nil
+	}
+	f, err := s.build(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	s.lastFeed, s.lastSince, s.lastAt = f, key, now
+	return f, nil
+}
+
+func (s *Service) build(ctx context.Context, since *time.Time) (*Feed, error) {
 	b := NewBuilder(s.hasher)
 	last := ""
 	var vals []Value

@@ -130,11 +130,19 @@ func TestServiceImportAndReload(t *testing.T) {
 	if n := sb.Lists().Count("a.example"); n != 1 {
 		t.Fatalf("after an empty delta: %d listed", n)
 	}
+	sa.Feed(ctx, nil) // built, and kept a minute
 	a.events = nil
+	if cached, _ := sa.Feed(ctx, nil); len(cached.Indicators) != 1 {
+		t.Fatalf("the feed built a moment ago was not served again: %+v", cached.Indicators)
+	}
+	sa.cfg.Now = func() time.Time { return t0.Add(FeedCache) }
 	empty, _ := sa.Feed(ctx, nil)
 	eb, _ := json.Marshal(empty)
 	if _, err := sb.Import(ctx, fmt.Appendf(nil, `{"partner":"a.example","trust":"high","feed":%s}`, eb)); err != nil {
 		t.Fatal(err)
+	}
+	if len(empty.Indicators) != 0 {
+		t.Fatalf("a minute later, the feed still lists %+v", empty.Indicators)
 	}
 	if n := sb.Lists().Count("a.example"); n != 0 {
 		t.Fatalf("after an empty whole feed: %d listed", n)
