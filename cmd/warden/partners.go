@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/partner"
 )
 
@@ -34,7 +36,7 @@ func init() {
 				return err
 			}
 			if _, err := partner.ParsePublicKey(key); err != nil {
-				return usagef("--key: %v", err)
+				return usagef("--key: %s", cliMessage(err))
 			}
 			st, err := openStore(cmd.Context(), data, db, nil)
 			if err != nil {
@@ -104,4 +106,14 @@ func init() {
 	keyCmd.Flags().StringVar(&signing, "partner-signing-key", "", "the feed signing key file (default DATA/partner-signing.key)")
 	partners.AddCommand(keyCmd)
 	root.AddCommand(partners)
+}
+
+// cliMessage is err's message for a terminal: a *warden.Error's message
+// alone, any other error as it is.
+func cliMessage(err error) string {
+	var we *warden.Error
+	if errors.As(err, &we) {
+		return we.Message
+	}
+	return err.Error()
 }

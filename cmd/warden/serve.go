@@ -125,11 +125,11 @@ func openPartners(ctx context.Context, c serveConfig, st *sqlstore.DB, logger *s
 		group, err = partner.EnsureGroupKey(filepath.Join(c.data, "partner-group.key"))
 	}
 	if err != nil {
-		return nil, nil, usagef("--partner-key: %v", err)
+		return nil, nil, usagef("--partner-key: %s", cliMessage(err))
 	}
 	signing, err := partner.LoadSigningKey(signingKeyPath(c.data, c.partnerSigning))
 	if err != nil {
-		return nil, nil, usagef("--partner-signing-key: %v", err)
+		return nil, nil, usagef("--partner-signing-key: %s", cliMessage(err))
 	}
 	issuer := c.partnerIssuer
 	if issuer == "" {
