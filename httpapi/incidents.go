@@ -45,8 +45,10 @@ func RegisterIncidents(s *Server, svc *incident.Service) {
 	s.Route(RouteSpec{Pattern: "GET /v1/reports/{id}", Roles: []string{warden.RoleApp, warden.RoleTrustedFlagger}, Summary: "The reporter's view: status and a timeline with one message per step. A trusted flagger sees the reports it filed (others are 404 to it).",
 		Response: []byte(`{"type":"object","required":["id","case_id","status","timeline"],"properties":{"id":{"type":"string"},"case_id":{"type":"string"},"status":{"type":"string"},
 "timeline":{"type":"array","items":{"type":"object","required":["status","at","message"],"properties":{"status":{"type":"string"},"at":{"type":"string","format":"date-time"},"message":{"type":"string"}}}}}}`)}, h.getReport)
-	s.Route(RouteSpec{Pattern: "GET /v1/cases", Roles: mod, Summary: "Open cases, most urgent first. ?queue=, ?status=open|in_review|closed, ?due_within=2h (the about-to-breach view, soonest first), ?assignee=, ?limit=.",
-		Response: []byte(`{"type":"object","properties":{"cases":{"type":"array","items":` + ref("Case") + `}}}`)}, h.listCases)
+	s.Route(RouteSpec{Pattern: "GET /v1/cases", Roles: mod, Summary: "Cases waiting (open and in review), most urgent first, a page at a time (?limit=, default 100, at most 500; ?cursor= the next_cursor of the page before). ?status=open|in_review|closed (closed: latest closed first), ?queue=, ?category=, ?assignee= (a principal id, or none), ?sla=breached|due_soon|on_time, ?due_within=2h (the about-to-breach view, soonest first), ?subject= (the cases about an account or content id, its campaigns included; open and closed, newest first, unless ?status= says).",
+		Response: []byte(`{"type":"object","required":["cases"],"properties":{"cases":{"type":"array","items":` + ref("Case") + `},"next_cursor":{"type":"string"}}}`)}, h.listCases)
+	s.Route(RouteSpec{Pattern: "GET /v1/cases/counts", Roles: mod, Summary: "How many cases each queue holds, per status (open, in_review, closed).",
+		Response: []byte(`{"type":"object","required":["counts"],"properties":{"counts":{"type":"array","items":{"type":"object","required":["queue","status","count"],"properties":{"queue":{"type":"string"},"status":{"type":"string"},"count":{"type":"integer"}}}}}}`)}, h.caseCounts)
 	s.Route(RouteSpec{Pattern: "GET /v1/cases/{id}", Roles: mod, Summary: "The case: reports (trusted flaggers first), subject and its labels, the engine's verdicts and rule hits on it, linked accounts, earlier decisions, appeals, audit timeline.",
 		Response: []byte(ref("Case"))}, h.getCase)
 	s.Route(RouteSpec{Pattern: "POST /v1/cases/next", Roles: mod, Summary: "Claim the most urgent unassigned case (?queue= to pick a queue); 204 when there is none. Two moderators never get the same case.",
@@ -121,29 +123,23 @@ func (h *incidentsAPI) getReport(w http.ResponseWriter, r *http.Request, p *ward
 }
 
 func (h *incidentsAPI) listCases(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
-	q := r.URL.Query()
-	f := incident.CaseList{Queue: q.Get("queue"), Status: q.Get("status"), Assignee: q.Get("assignee")}
-	switch f.Status {
-	case "", warden.CaseOpen, warden.CaseInReview, warden.CaseClosed:
-	default:
-		return warden.FieldErrorf("status", "status must be open, in_review or closed")
-	}
-	if v := q.Get("due_within"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return warden.FieldErrorf("due_within", "due_within must be a duration such as 2h")
-		}
-		f.DueWithin = d
-	}
-	var err error
-	if f.Limit, err = intParam(q.Get("limit"), "limit", 100); err != nil {
-		return err
-	}
-	cs, err := h.svc.Cases(r.Context(), f)
+	f, err := incident.ParseCaseList(r.URL.Query(), 100)
 	if err != nil {
 		return err
 	}
-	return WriteJSON(w, http.StatusOK, map[string]any{"cases": cs})
+	page, err := h.svc.Cases(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	return WriteJSON(w, http.StatusOK, page)
+}
+
+func (h *incidentsAPI) caseCounts(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
+	cs, err := h.svc.CaseCounts(r.Context())
+	if err != nil {
+		return err
+	}
+	return WriteJSON(w, http.StatusOK, map[string]any{"counts": cs})
 }
 
 func intParam(v, name string, def int) (int, error) {
@@ -365,7 +361,7 @@ var reportSchema = `{"type":"object","additionalProperties":false,"required":["r
 const caseSchema = `{"type":"object","properties":{"id":{"type":"string"},"status":{"enum":["open","in_review","closed"]},"queue":{"type":"string"},
 "category":{"type":"string"},"priority":{"type":"integer"},"trusted_flagger":{"type":"boolean"},"reports":{"type":"integer"},
 "subject":{"type":"object","properties":{"kind":{"type":"string"},"id":{"type":"string"},"owner":{"type":"string"}}},
-"opened_at":{"type":"string","format":"date-time"},"due_at":{"type":"string","format":"date-time"},"breached":{"type":"boolean"},"assignee":{"type":"string"}}}`
+"opened_at":{"type":"string","format":"date-time"},"due_at":{"type":"string","format":"date-time"},"breached":{"type":"boolean"},"sla_left_seconds":{"type":"integer","description":"open cases: seconds left to the SLA deadline, negative once passed"},"assignee":{"type":"string"}}}`
 
 const notificationSchema = `{"type":"object","properties":{"id":{"type":"string"},"user":{"type":"string"},
 "kind":{"enum":["receipt","in_review","decision","statement_of_reasons","exposure","appeal_received","appeal_decided","reversal","reporter_warning","reporter_suspended"]},

@@ -150,6 +150,62 @@ func TestIncidentLoopOverHTTP(t *testing.T) {
 		f.call(t, "POST", "/v1/cases/"+caseID+"/decision", mod,
 			`{"action":"ban_account","policy":"Terms of Service §4.5 Fraud and scams","explanation":"The account asked users for money transfers.","note":"internal only: ring 42"}`, 201, &dec)
 
+		// the decided case leaves the default listing and is found as closed
+		// and by its subject; a page of one continues with its cursor
+		var page struct {
+			Cases []struct {
+				ID      string `json:"id"`
+				Status  string `json:"status"`
+				SLALeft *int64 `json:"sla_left_seconds"`
+			} `json:"cases"`
+			Next string `json:"next_cursor"`
+		}
+		f.call(t, "GET", "/v1/cases?status=closed", mod, "", 200, &page)
+		if len(page.Cases) != 1 || page.Cases[0].ID != caseID || page.Cases[0].Status != "closed" || page.Cases[0].SLALeft != nil {
+			t.Fatalf("closed cases = %+v", page)
+		}
+		f.call(t, "GET", "/v1/cases?subject=scam1", mod, "", 200, &page)
+		if len(page.Cases) != 1 || page.Cases[0].ID != caseID {
+			t.Fatalf("scam1's cases = %+v", page)
+		}
+		mustReportTwo := reportBody("u9", "scam9", "harassment")
+		f.call(t, "POST", "/v1/reports", app, mustReportTwo, 201, nil)
+		f.call(t, "GET", "/v1/cases?limit=1", mod, "", 200, &page)
+		if len(page.Cases) != 1 || page.Next == "" || page.Cases[0].SLALeft == nil || *page.Cases[0].SLALeft <= 0 {
+			t.Fatalf("first page of one = %+v", page)
+		}
+		seen := map[string]bool{page.Cases[0].ID: true}
+		for page.Next != "" {
+			next := page.Next
+			page.Next = "" // a last page has no next_cursor
+			f.call(t, "GET", "/v1/cases?limit=1&cursor="+next, mod, "", 200, &page)
+			if len(page.Cases) != 1 || seen[page.Cases[0].ID] {
+				t.Fatalf("next page = %+v after %v", page, seen)
+			}
+			seen[page.Cases[0].ID] = true
+		}
+		var all struct {
+			Cases []struct{ ID string } `json:"cases"`
+		}
+		f.call(t, "GET", "/v1/cases", mod, "", 200, &all)
+		if len(all.Cases) != len(seen) || len(seen) < 2 {
+			t.Fatalf("pages of one saw %v, the listing holds %+v", seen, all.Cases)
+		}
+		var counts struct {
+			Counts []struct {
+				Queue, Status string
+				Count         int
+			} `json:"counts"`
+		}
+		f.call(t, "GET", "/v1/cases/counts", mod, "", 200, &counts)
+		per := map[string]int{}
+		for _, c := range counts.Counts {
+			per[c.Status] += c.Count
+		}
+		if per["closed"] != 1 || per["open"]+per["in_review"] != len(seen) {
+			t.Fatalf("counts = %+v", counts)
+		}
+
 		for _, r := range reports {
 			var v incident.ReportView
 			f.call(t, "GET", "/v1/reports/"+r.ID, app, "", 200, &v)
@@ -185,7 +241,7 @@ func TestIncidentLoopOverHTTP(t *testing.T) {
 		}
 		var rep incident.Report
 		f.call(t, "GET", "/v1/transparency/report", admin, "", 200, &rep)
-		if rep.Notices.Total != 5 || rep.Notices.BySource["trusted_flagger"] != 1 || rep.TimeToAction.All.N != 4 || rep.Appeals.Pending != 1 {
+		if rep.Notices.Total != 6 || rep.Notices.BySource["trusted_flagger"] != 1 || rep.TimeToAction.All.N != 4 || rep.Appeals.Pending != 1 { // five notices, and one more filed for paging
 			t.Fatalf("transparency report = %+v", rep)
 		}
 	})
@@ -208,6 +264,10 @@ func TestIncidentAPIErrors(t *testing.T) {
 		{"no key", "GET", "/v1/cases", "", "", 401, "unauthorized", ""},
 		{"apps do not see cases", "GET", "/v1/cases", app, "", 403, "forbidden", ""},
 		{"bad due_within", "GET", "/v1/cases?due_within=soon", mod, "", 400, "invalid", "due_within"},
+		{"bad status", "GET", "/v1/cases?status=done", mod, "", 400, "invalid", "status"},
+		{"bad cursor", "GET", "/v1/cases?cursor=bm90LW91cnM", mod, "", 400, "invalid", "cursor"},
+		{"limit too big", "GET", "/v1/cases?limit=100000", mod, "", 400, "invalid", "limit"},
+		{"counts are for moderators", "GET", "/v1/cases/counts", app, "", 403, "forbidden", ""},
 		{"unknown case", "GET", "/v1/cases/C-NOPE", mod, "", 404, "not_found", ""},
 		{"claim unknown case", "POST", "/v1/cases/C-NOPE/claim", mod, "", 404, "not_found", ""},
 		{"release unknown case", "POST", "/v1/cases/999999/release", mod, "", 404, "not_found", ""},

@@ -104,7 +104,7 @@ func benchQueue(b *testing.B, db *sqlstore.DB, n int) {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(t0))
-		if len(cs) == 0 {
+		if len(cs.Cases) == 0 {
 			b.Fatalf("view %+v is empty", views[i%len(views)])
 		}
 	}

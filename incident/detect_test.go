@@ -32,7 +32,7 @@ func TestVerdictBridgeQueuesFlaggedActorsOnce(t *testing.T) {
 	var cases []CaseSummary
 	for deadline := time.Now().Add(10 * time.Second); len(cases) == 0 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond) // waiting for the worker, not asserting a time
-		cases, _ = s.Cases(context.Background(), CaseList{})
+		cases, _ = listCases(s, CaseList{})
 	}
 	if len(cases) != 1 || cases[0].Subject.ID != "spammer" || cases[0].Queue != "scams" || !cases[0].Automated || cases[0].Reports != 1 {
 		t.Fatalf("cases = %s", dump(cases))

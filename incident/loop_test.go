@@ -67,7 +67,7 @@ func TestMustShowLoop(t *testing.T) {
 			}
 		}
 
-		queue, err := s.Cases(ctx, CaseList{})
+		queue, err := listCases(s, CaseList{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"time"
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/detect"
@@ -81,48 +80,17 @@ func (s *Service) Inbox(ctx context.Context, user string, after int64, limit int
 	return ns, next, nil
 }
 
-// CaseList filters the queue view.
-type CaseList struct {
-	Queue  string
-	Status string
-	// DueWithin, when set, lists only open cases whose SLA runs out within
-	// it (or has run out), soonest first: the about-to-breach view.
-	DueWithin time.Duration
-	Assignee  string
-	Limit     int
-}
-
-// CaseSummary is a case as the queue shows it.
-type CaseSummary struct {
-	warden.Case
-	Subject  SubjectRef `json:"subject"`
-	Breached bool       `json:"breached"`
-}
-
-// Cases lists cases, most urgent first.
-func (s *Service) Cases(ctx context.Context, f CaseList) ([]CaseSummary, error) {
-	sf := sqlstore.CaseFilter{Queue: f.Queue, Status: f.Status, Assignee: f.Assignee, Limit: f.Limit}
-	now := s.clock()
-	if f.DueWithin > 0 {
-		sf.DueFrom, sf.DueTo = 0, now+warden.Micros(f.DueWithin.Microseconds())
-	}
-	cs, err := s.db.Cases(ctx, sf)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]CaseSummary, len(cs))
-	for i, c := range cs {
-		out[i] = summarize(c, now)
-	}
-	return out, nil
-}
-
 func summarize(c warden.Case, now warden.Micros) CaseSummary {
 	subj := SubjectRef{Kind: c.SubjectKind, ID: c.SubjectID}
 	if c.SubjectKind == warden.TargetContent {
 		subj.Owner = c.Owner
 	}
-	return CaseSummary{Case: c, Subject: subj, Breached: c.ClosedAt == 0 && c.DueAt < now || c.ClosedAt != 0 && c.ClosedAt > c.DueAt}
+	out := CaseSummary{Case: c, Subject: subj, Breached: c.ClosedAt == 0 && c.DueAt < now || c.ClosedAt != 0 && c.ClosedAt > c.DueAt}
+	if c.ClosedAt == 0 {
+		left := int64(c.DueAt-now) / 1e6
+		out.SLALeft = &left
+	}
+	return out
 }
 
 // CaseView is everything a moderator needs to decide a case.

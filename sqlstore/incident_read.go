@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wardenhq/warden"
 )
@@ -17,23 +18,155 @@ type CaseFilter struct {
 	Status   string        // open, in_review or closed; "" for every case not closed
 	DueFrom  warden.Micros // with DueTo: only cases due in [DueFrom, DueTo)
 	DueTo    warden.Micros
-	Assignee string
-	Limit    int
+	Assignee string // a principal id, or Unassigned
+	Category string
+	// SLA, with Now, keeps the cases in one SLA state: SLABreached (open
+	// past the deadline, or closed after it), SLADueSoon (open, due
+	// within the hour) or SLAOnTime (open and due later, or closed in
+	// time).
+	SLA string
+	Now warden.Micros
+	// Subject, when set, finds the cases about that account or content id:
+	// its own, those of content it posted, and campaigns it is a member
+	// of; with Status "" it finds them whether open or closed.
+	Subject string
+	// After is the cursor of the last case of the page before.
+	After *CaseCursor
+	Limit int
+}
+
+// Unassigned, as CaseFilter.Assignee, keeps the cases nobody holds.
+const Unassigned = "-"
+
+// SLA states a CaseFilter can keep.
+const (
+	SLABreached = "breached"
+	SLADueSoon  = "due_soon"
+	SLAOnTime   = "on_time"
+)
+
+// CaseCursor is where a page of cases ends: the order it was listed in and
+// the last case's sort keys. Pages are keyset-paged, so a page deep in a
+// million cases costs what the first does.
+type CaseCursor struct {
+	Order string  `json:"o"`
+	Keys  []int64 `json:"k"`
+	ID    string  `json:"id"`
+}
+
+// sortKey is one column of a listing's order.
+type sortKey struct {
+	col  string
+	desc bool
+	of   func(*warden.Case) int64
+}
+
+// caseOrders are the orders a listing can be in, by name.
+var caseOrders = map[string][]sortKey{
+	"urgent": {{"priority", true, func(c *warden.Case) int64 { return int64(c.Priority) }}, {"due_us", false, func(c *warden.Case) int64 { return int64(c.DueAt) }}},
+	"due":    {{"due_us", false, func(c *warden.Case) int64 { return int64(c.DueAt) }}, {"priority", true, func(c *warden.Case) int64 { return int64(c.Priority) }}},
+	"closed": {{"closed_us", true, func(c *warden.Case) int64 { return int64(c.ClosedAt) }}},
+	"recent": {{"opened_us", true, func(c *warden.Case) int64 { return int64(c.OpenedAt) }}},
+}
+
+// order names the order f lists in: most urgent first, soonest due for the
+// about-to-breach view, latest closed for closed cases, newest first for a
+// subject's history.
+func (f *CaseFilter) order() string {
+	switch {
+	case f.Status == warden.CaseClosed:
+		return "closed"
+	case f.DueTo != 0:
+		return "due"
+	case f.Subject != "" && f.Status == "":
+		return "recent"
+	}
+	return "urgent"
+}
+
+// CaseOrderOf returns the order a listing with f is in, for a cursor.
+func CaseOrderOf(f CaseFilter) string { return f.order() }
+
+// CursorAfter returns the cursor that continues a listing in order after c.
+func CursorAfter(order string, c *warden.Case) *CaseCursor {
+	keys := caseOrders[order]
+	cur := &CaseCursor{Order: order, ID: c.ID, Keys: make([]int64, len(keys))}
+	for i, k := range keys {
+		cur.Keys[i] = k.of(c)
+	}
+	return cur
 }
 
 // Cases lists cases, most urgent first (highest priority, then the SLA
-// deadline). The partial indexes on open cases keep this fast with millions
-// of closed cases behind them.
+// deadline), in pages of f.Limit continued with f.After. The partial
+// indexes on open cases keep this fast with millions of closed cases behind
+// them.
 func (db *DB) Cases(ctx context.Context, f CaseFilter) ([]warden.Case, error) {
-	var where []string
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	if f.Status == warden.CaseClosed {
-		where = append(where, "closed_us <> 0")
-	} else {
+	where := caseWhere(f, arg)
+	order := f.order()
+	keys := caseOrders[order]
+	if c := f.After; c != nil {
+		if c.Order != order || len(c.Keys) != len(keys) {
+			return nil, warden.FieldErrorf("cursor", "the cursor belongs to another listing: start again without it")
+		}
+		// (k1, k2, id) after (v1, v2, last), each key in its direction
+		var or []string
+		for i := 0; i <= len(keys); i++ {
+			var and []string
+			for j := 0; j < i; j++ {
+				and = append(and, keys[j].col+" = "+arg(c.Keys[j]))
+			}
+			if i < len(keys) {
+				op := " > "
+				if keys[i].desc {
+					op = " < "
+				}
+				and = append(and, keys[i].col+op+arg(c.Keys[i]))
+			} else {
+				and = append(and, "id > "+arg(c.ID))
+			}
+			or = append(or, "("+strings.Join(and, " AND ")+")")
+		}
+		where = append(where, "("+strings.Join(or, " OR ")+")")
+	}
+	var by []string
+	for _, k := range keys {
+		if k.desc {
+			by = append(by, k.col+" DESC")
+		} else {
+			by = append(by, k.col)
+		}
+	}
+	by = append(by, "id")
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	q := "SELECT " + caseCols + " FROM incident_cases"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY " + strings.Join(by, ", ") + fmt.Sprintf(" LIMIT %d", limit)
+	var out []warden.Case
+	err := db.Reader.SelectContext(ctx, &out, q, args...)
+	return out, err
+}
+
+// caseWhere is the WHERE clause of f, without its cursor.
+func caseWhere(f CaseFilter, arg func(any) string) []string {
+	var where []string
+	closed := false
+	switch {
+	case f.Status == warden.CaseClosed:
+		where, closed = append(where, "closed_us <> 0"), true
+	case f.Status == "" && f.Subject != "":
+		// every case of the subject, open or closed
+	default:
 		where = append(where, "closed_us = 0")
 		if f.Status != "" {
 			where = append(where, "status = "+arg(f.Status))
@@ -42,24 +175,53 @@ func (db *DB) Cases(ctx context.Context, f CaseFilter) ([]warden.Case, error) {
 	if f.Queue != "" {
 		where = append(where, "queue = "+arg(f.Queue))
 	}
-	if f.Assignee != "" {
+	if f.Category != "" {
+		where = append(where, "category = "+arg(f.Category))
+	}
+	if f.Subject != "" {
+		a := arg(f.Subject)
+		where = append(where, "(subject_id = "+a+" OR owner = "+a+" OR id IN (SELECT case_id FROM incident_reports WHERE subject_id = "+a+"))")
+	}
+	switch f.Assignee {
+	case "":
+	case Unassigned:
+		where = append(where, "assignee = ''")
+	default:
 		where = append(where, "assignee = "+arg(f.Assignee))
 	}
-	order := "priority DESC, due_us, id"
 	if f.DueTo != 0 {
 		where = append(where, "due_us >= "+arg(f.DueFrom), "due_us < "+arg(f.DueTo))
-		order = "due_us, priority DESC, id"
 	}
-	if f.Status == warden.CaseClosed {
-		order = "closed_us DESC, id"
+	soon := f.Now + warden.Micros(time.Hour.Microseconds())
+	switch {
+	case f.SLA == SLABreached && closed:
+		where = append(where, "closed_us > due_us")
+	case f.SLA == SLABreached:
+		where = append(where, "due_us < "+arg(f.Now))
+	case f.SLA == SLADueSoon:
+		where = append(where, "closed_us = 0", "due_us >= "+arg(f.Now), "due_us < "+arg(soon))
+	case f.SLA == SLAOnTime && closed:
+		where = append(where, "closed_us <= due_us")
+	case f.SLA == SLAOnTime:
+		where = append(where, "due_us >= "+arg(soon))
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	q := "SELECT " + caseCols + " FROM incident_cases WHERE " + strings.Join(where, " AND ") + " ORDER BY " + order + fmt.Sprintf(" LIMIT %d", limit)
-	var out []warden.Case
-	err := db.Reader.SelectContext(ctx, &out, q, args...)
+	return where
+}
+
+// CaseCount is how many cases one queue holds in one status.
+type CaseCount struct {
+	Queue  string `db:"queue" json:"queue"`
+	Status string `db:"status" json:"status"`
+	N      int64  `db:"n" json:"count"`
+}
+
+// CaseCounts counts cases per queue and status: open and in review from the
+// partial indexes on open cases, closed ones in full.
+func (db *DB) CaseCounts(ctx context.Context) ([]CaseCount, error) {
+	var out []CaseCount
+	err := db.Reader.SelectContext(ctx, &out, `SELECT queue, status, COUNT(*) AS n FROM incident_cases WHERE closed_us = 0 GROUP BY queue, status
+		UNION ALL SELECT queue, 'closed' AS status, COUNT(*) AS n FROM incident_cases WHERE closed_us <> 0 GROUP BY queue
+		ORDER BY queue, status`)
 	return out, err
 }
 

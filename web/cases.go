@@ -8,10 +8,12 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/incident"
+	"github.com/wardenhq/warden/sqlstore"
 )
 
 // MountCases adds the moderator pages of the incident workflow: the queue,
@@ -44,48 +46,137 @@ type casePages struct {
 
 // queueData is the queue page.
 type queueData struct {
-	Queues    []incident.Queue
-	Queue     string
-	Breaching bool
-	Cases     []incident.CaseSummary
-	Query     string
-	Now       time.Time
+	Queues     []queueTab
+	Statuses   []queueTab
+	Categories []string
+	Queue      string
+	Breaching  bool
+	Status     string // "" (waiting: open and in review), open, in_review or closed
+	Category   string
+	Assignee   string // "", "me" or "none"
+	SLA        string
+	Subject    string // search: the cases about this account or content
+	Cases      []incident.CaseSummary
+	Query      string // the filters, for the live refresh
+	Next       string // the next page's URL, "" on the last
+	Paged      bool   // this page continues an earlier one
+	Now        time.Time
 }
 
-func (p *casePages) queueData(r *http.Request) (*queueData, error) {
+// queueTab is one queue or status link with its count.
+type queueTab struct {
+	Name, Label, Href string
+	N                 int64
+	Current           bool
+}
+
+func (p *casePages) queueData(r *http.Request, u *warden.User) (*queueData, error) {
 	q := r.URL.Query()
-	d := &queueData{Queues: p.svc.Queues(), Queue: q.Get("queue"), Breaching: q.Get("breaching") == "1", Now: time.Now()}
-	f := incident.CaseList{Queue: d.Queue, Limit: 200}
-	if d.Breaching {
-		f.DueWithin = time.Hour
+	d := &queueData{Queue: q.Get("queue"), Breaching: q.Get("breaching") == "1", Now: time.Now(), Status: q.Get("status"),
+		Category: q.Get("category"), Assignee: q.Get("assignee"), SLA: q.Get("sla"), Subject: strings.TrimSpace(q.Get("subject")),
+		Categories: warden.Categories, Paged: q.Get("cursor") != ""}
+	lq := url.Values{}
+	for k, v := range q {
+		lq[k] = v
 	}
-	var err error
-	if d.Cases, err = p.svc.Cases(r.Context(), f); err != nil {
+	lq.Del("breaching")
+	if d.Breaching {
+		lq.Set("due_within", "1h")
+	}
+	switch d.Assignee {
+	case "", "none":
+	case "me":
+		lq.Set("assignee", UserPrincipal(u).ID)
+	default:
+		return nil, warden.FieldErrorf("assignee", "assignee must be me or none")
+	}
+	f, err := incident.ParseCaseList(lq, 50)
+	if err != nil {
 		return nil, err
 	}
-	v := url.Values{}
-	if d.Queue != "" {
-		v.Set("queue", d.Queue)
+	page, err := p.svc.Cases(r.Context(), f)
+	if err != nil {
+		return nil, err
+	}
+	d.Cases = page.Cases
+	counts, err := p.svc.CaseCounts(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	d.tabs(p.svc.Queues(), counts)
+	// the filters as they came, without the cursor: links keep them
+	keep := url.Values{}
+	for _, k := range []string{"queue", "status", "category", "assignee", "sla", "subject"} {
+		if v := q.Get(k); v != "" {
+			keep.Set(k, v)
+		}
 	}
 	if d.Breaching {
-		v.Set("breaching", "1")
+		keep.Set("breaching", "1")
 	}
-	if len(v) > 0 {
-		d.Query = "?" + v.Encode()
+	if len(keep) > 0 {
+		d.Query = "?" + keep.Encode()
+	}
+	if page.NextCursor != "" {
+		keep.Set("cursor", page.NextCursor)
+		d.Next = "/cases?" + keep.Encode()
 	}
 	return d, nil
 }
 
-func (p *casePages) queue(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
-	d, err := p.queueData(r)
+// tabs builds the queue and status links with their counts: a queue's count
+// is its waiting cases (open and in review); a status's count is within
+// the chosen queue.
+func (d *queueData) tabs(queues []incident.Queue, counts []sqlstore.CaseCount) {
+	waiting := map[string]int64{}
+	byStatus := map[string]int64{}
+	var all int64
+	for _, c := range counts {
+		if c.Status != warden.CaseClosed {
+			waiting[c.Queue] += c.N
+			all += c.N
+		}
+		if d.Queue == "" || c.Queue == d.Queue {
+			byStatus[c.Status] += c.N
+		}
+	}
+	link := func(set url.Values) string {
+		v := url.Values{}
+		for _, k := range []string{"queue", "status"} {
+			if x := set.Get(k); x != "" {
+				v.Set(k, x)
+			}
+		}
+		if len(v) == 0 {
+			return "/cases"
+		}
+		return "/cases?" + v.Encode()
+	}
+	d.Queues = append(d.Queues, queueTab{Label: "All queues", Href: link(url.Values{"status": {d.Status}}), N: all, Current: d.Queue == ""})
+	for _, q := range queues {
+		d.Queues = append(d.Queues, queueTab{Name: q.Name, Label: q.Name, N: waiting[q.Name], Current: d.Queue == q.Name,
+			Href: link(url.Values{"queue": {q.Name}, "status": {d.Status}})})
+	}
+	for _, s := range []struct{ name, label string }{{"", "Waiting"}, {warden.CaseOpen, "Open"}, {warden.CaseInReview, "In review"}, {warden.CaseClosed, "Closed"}} {
+		n := byStatus[s.name]
+		if s.name == "" {
+			n = byStatus[warden.CaseOpen] + byStatus[warden.CaseInReview]
+		}
+		d.Statuses = append(d.Statuses, queueTab{Name: s.name, Label: s.label, N: n, Current: d.Status == s.name,
+			Href: link(url.Values{"queue": {d.Queue}, "status": {s.name}})})
+	}
+}
+
+func (p *casePages) queue(w http.ResponseWriter, r *http.Request, u *warden.User) error {
+	d, err := p.queueData(r, u)
 	if err != nil {
 		return err
 	}
 	return p.c.Render(w, r, "cases.html", d)
 }
 
-func (p *casePages) queueLive(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
-	d, err := p.queueData(r)
+func (p *casePages) queueLive(w http.ResponseWriter, r *http.Request, u *warden.User) error {
+	d, err := p.queueData(r, u)
 	if err != nil {
 		return err
 	}

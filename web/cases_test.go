@@ -19,16 +19,9 @@ import (
 // the next case, deciding it from the form, and an admin reversing it on
 // appeal and reading the transparency charts.
 func TestCasePages(t *testing.T) {
-	tc := newTestConsole(t, Options{})
+	tc, svc, app := caseConsole(t)
 	ctx := context.Background()
-	svc, err := incident.New(ctx, incident.Options{DB: tc.db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc.MountCases(svc)
-	tc.user(t, "mia", warden.RoleModerator)
 	tc.user(t, "ada", warden.RoleAdmin)
-	app := &warden.Principal{ID: "k", Role: warden.RoleApp, Kind: "key"}
 	tf := &warden.Principal{ID: "tf", Role: warden.RoleTrustedFlagger, Kind: "key"}
 	var caseID string
 	for i, p := range []*warden.Principal{app, tf} {
@@ -134,4 +127,92 @@ func TestDeadLetterPage(t *testing.T) {
 	if _, body = tc.do(t, cl, "GET", "/deliveries", nil, nil); !strings.Contains(body, "No delivery has been given up on.") {
 		t.Fatalf("after retry:\n%s", body)
 	}
+}
+
+// TestQueuePage: counts per queue and status, filters, a search by subject,
+// the closed history and paging through the queue with next links.
+func TestQueuePage(t *testing.T) {
+	tc, svc, app := caseConsole(t)
+	ctx := context.Background()
+	var cases []string
+	for i := 0; i < 5; i++ {
+		cat := []string{"scam", "harassment"}[i%2]
+		r, _, err := svc.Report(ctx, app, incident.ReportRequest{Reporter: "ann", Subject: incident.SubjectRef{Kind: "account", ID: "acct" + string(rune('a'+i))}, Category: cat}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, r.CaseID)
+	}
+	mia := &warden.Principal{ID: "mia-id", Role: warden.RoleModerator, Kind: "user"}
+	if _, err := svc.Decide(ctx, mia, cases[4], incident.DecisionRequest{Action: warden.ActBanAccount, Policy: "Terms §4.5", Explanation: "Asked for money."}); err != nil {
+		t.Fatal(err)
+	}
+	cl := tc.client(t)
+	tok := tc.signIn(t, cl, "mia")
+	rows := regexp.MustCompile(`data-case-id="([^"]+)"`)
+	seen := map[string]bool{}
+	next := "/cases?limit=2"
+	for pages := 0; next != ""; pages++ {
+		resp, body := tc.do(t, cl, "GET", next, nil, nil)
+		if resp.StatusCode != 200 || pages > 3 {
+			t.Fatalf("%s = %d after %d pages:\n%s", next, resp.StatusCode, pages, body)
+		}
+		for _, m := range rows.FindAllStringSubmatch(body, -1) {
+			if seen[m[1]] {
+				t.Fatalf("case %s on two pages", m[1])
+			}
+			seen[m[1]] = true
+		}
+		next = ""
+		if m := regexp.MustCompile(`<a href="([^"]+)" rel="next">`).FindStringSubmatch(body); m != nil {
+			next = strings.ReplaceAll(m[1], "&amp;", "&")
+		}
+		if pages == 0 && (!strings.Contains(body, `Waiting <span class="count">4</span>`) || !strings.Contains(body, `Closed <span class="count">1</span>`)) {
+			t.Fatalf("the status tabs lack their counts:\n%s", body)
+		}
+	}
+	if len(seen) != 4 || seen[cases[4]] {
+		t.Fatalf("pages showed %v, want the 4 waiting cases", seen)
+	}
+	_, body := tc.do(t, cl, "GET", "/cases?status=closed", nil, nil)
+	if got := rows.FindAllStringSubmatch(body, -1); len(got) != 1 || got[0][1] != cases[4] {
+		t.Fatalf("closed cases = %v", got)
+	}
+	_, body = tc.do(t, cl, "GET", "/cases?subject=acctb", nil, nil)
+	if got := rows.FindAllStringSubmatch(body, -1); len(got) != 1 || got[0][1] != cases[1] {
+		t.Fatalf("search acctb = %v", got)
+	}
+	_, body = tc.do(t, cl, "GET", "/cases?category=harassment", nil, nil)
+	if got := rows.FindAllStringSubmatch(body, -1); len(got) != 2 {
+		t.Fatalf("harassment = %v", got)
+	}
+	_, body = tc.do(t, cl, "GET", "/cases?assignee=me", nil, nil)
+	if got := rows.FindAllStringSubmatch(body, -1); len(got) != 0 || !strings.Contains(body, "No case matches") {
+		t.Fatalf("mine before claiming = %v", got)
+	}
+	tc.do(t, cl, "POST", "/cases/next", url.Values{"csrf": {tok}}, nil)
+	_, body = tc.do(t, cl, "GET", "/cases?assignee=me", nil, nil)
+	if got := rows.FindAllStringSubmatch(body, -1); len(got) != 1 {
+		t.Fatalf("mine after taking one = %v", got)
+	}
+	_, body = tc.do(t, cl, "GET", "/cases?assignee=none", nil, nil)
+	if got := rows.FindAllStringSubmatch(body, -1); len(got) != 3 {
+		t.Fatalf("nobody's = %v", got)
+	}
+	if resp, _ := tc.do(t, cl, "GET", "/cases?status=done", nil, nil); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status=done = %d", resp.StatusCode)
+	}
+}
+
+// caseConsole is a console with the case pages, a moderator "mia" and an app
+// key's principal to file reports with.
+func caseConsole(t *testing.T) (*testConsole, *incident.Service, *warden.Principal) {
+	tc := newTestConsole(t, Options{})
+	svc, err := incident.New(context.Background(), incident.Options{DB: tc.db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.MountCases(svc)
+	tc.user(t, "mia", warden.RoleModerator)
+	return tc, svc, &warden.Principal{ID: "k", Role: warden.RoleApp, Kind: "key"}
 }

@@ -38,6 +38,7 @@ func parseTemplates(fsys fs.FS, dir string, asset func(string) (string, error)) 
 		"timeUS": formatUS,
 		"mul100": func(f float64) float64 { return 100 * f },
 		"clock":  func(t time.Time) string { return t.UTC().Format("15:04:05") },
+		"span":   span,
 		"datetime": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
@@ -85,4 +86,21 @@ func (t *templates) page(name string) (*template.Template, error) {
 		return nil, fmt.Errorf("no console page template %q in web/templates", name)
 	}
 	return p, nil
+}
+
+// span writes a length of time the way a queue reads it: "2d 4h", "3h 12m",
+// "45m", "under a minute"; negative lengths as their size.
+func span(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	switch {
+	case d < time.Minute:
+		return "under a minute"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh %dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%dd %dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
 }
