@@ -13,6 +13,7 @@ const (
 	EFORBIDDEN    = "forbidden"    // valid credentials, wrong role
 	ENOTFOUND     = "not_found"    // no such resource
 	ECONFLICT     = "conflict"     // the resource's state forbids the change
+	EUNVERIFIED   = "unverified"   // well-formed, but its signature does not verify (a partner feed)
 	ERATELIMIT    = "rate_limited" // too many requests; retry later
 	EUNAVAILABLE  = "unavailable"  // the server is shutting down or overloaded
 	EINTERNAL     = "internal"     // a bug or an infrastructure failure; details are logged, not shown
