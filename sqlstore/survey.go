@@ -127,3 +127,52 @@ func (db *DB) Wave(ctx context.Context, name string) (*survey.Wave, error) {
 	}
 	return w, rows.Err()
 }
+
+// PlatformExperience returns, by account id, what the platform did around
+// each account that has any: whether it received an event from an account
+// later restricted (restrict, suspend_account or ban_account decided after
+// the event and not reversed), and the reports it made, decided and acted
+// on (a decision other than no_violation). Accounts with none are absent.
+func (db *DB) PlatformExperience(ctx context.Context) (map[string]survey.Experience, error) {
+	out := map[string]survey.Experience{}
+	rows, err := db.Reader.QueryContext(ctx, `SELECT DISTINCT e.target FROM incident_decisions d
+		JOIN events e ON e.actor = d.subject_id AND e.time_us <= d.decided_us
+		WHERE d.subject_kind = $1 AND d.action IN ($2, $3, $4) AND d.reversed_us = 0 AND e.target <> ''`,
+		warden.TargetAccount, warden.ActRestrict, warden.ActSuspendAccount, warden.ActBanAccount)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		e := out[id]
+		e.Exposed = true
+		out[id] = e
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var reports []struct {
+		Reporter string `db:"reporter"`
+		Reports  int    `db:"reports"`
+		Decided  int    `db:"decided"`
+		Actioned int    `db:"actioned"`
+	}
+	err = db.Reader.SelectContext(ctx, &reports, `SELECT r.reporter, COUNT(*) AS reports,
+		SUM(CASE WHEN d.id IS NOT NULL THEN 1 ELSE 0 END) AS decided,
+		SUM(CASE WHEN d.id IS NOT NULL AND d.action <> $1 AND d.reversed_us = 0 THEN 1 ELSE 0 END) AS actioned
+		FROM incident_reports r LEFT JOIN incident_decisions d ON d.id = r.decision_id
+		WHERE r.reporter <> '' GROUP BY r.reporter`, warden.ActNoViolation)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range reports {
+		e := out[r.Reporter]
+		e.Reports, e.Decided, e.Actioned = r.Reports, r.Decided, r.Actioned
+		out[r.Reporter] = e
+	}
+	return out, nil
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,7 +62,7 @@ orderings above, with the 95 % error bound printed), lmg_rela (lmg as shares of 
 				return fileError(in, err)
 			}
 			if asJSON {
-				return writeJSON(os.Stdout, driversJSON(d))
+				return writeJSON(os.Stdout, d)
 			}
 			printDrivers(os.Stdout, d)
 			return nil
@@ -78,75 +77,6 @@ orderings above, with the 95 % error bound printed), lmg_rela (lmg as shares of 
 	f.Uint64Var(&seed, "seed", 1, "seed of the bootstrap and of sampled orderings")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
-}
-
-// named is an object of per-predictor values printed in predictor order.
-type named[T any] struct {
-	names  []string
-	values []T
-}
-
-func (n named[T]) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, name := range n.names {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, err := json.Marshal(name)
-		if err != nil {
-			return nil, err
-		}
-		v, err := json.Marshal(n.values[i])
-		if err != nil {
-			return nil, err
-		}
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-// driversOut is the JSON of `insights drivers` (CONTRACT §9); the keys
-// after pratt are extras.
-type driversOut struct {
-	N            int                   `json:"n"`
-	R2           float64               `json:"r2"`
-	LMG          named[float64]        `json:"lmg"`
-	LMGRela      named[float64]        `json:"lmg_rela"`
-	Johnson      named[float64]        `json:"johnson"`
-	First        named[float64]        `json:"first"`
-	Last         named[float64]        `json:"last"`
-	Betasq       named[float64]        `json:"betasq"`
-	Pratt        named[float64]        `json:"pratt"`
-	Method       string                `json:"method"`
-	Permutations int                   `json:"permutations,omitempty"`
-	LMGError     *named[float64]       `json:"lmg_error,omitempty"`
-	Intervals    *named[[2]float64]    `json:"lmg_rela_interval,omitempty"`
-	Bootstrap    *driversBootstrapInfo `json:"bootstrap,omitempty"`
-}
-
-type driversBootstrapInfo struct {
-	Level      float64 `json:"level"`
-	Replicates int     `json:"replicates"`
-	Seed       uint64  `json:"seed"`
-}
-
-func driversJSON(d *insights.Drivers) driversOut {
-	nm := func(v []float64) named[float64] { return named[float64]{d.Names, v} }
-	out := driversOut{N: d.N, R2: d.R2, LMG: nm(d.LMG), LMGRela: nm(d.LMGRela), Johnson: nm(d.Johnson),
-		First: nm(d.First), Last: nm(d.Last), Betasq: nm(d.Betasq), Pratt: nm(d.Pratt), Method: d.Method, Permutations: d.Permutations}
-	if d.LMGError != nil {
-		e := nm(d.LMGError)
-		out.LMGError = &e
-	}
-	if iv := d.Intervals; iv != nil {
-		out.Intervals = &named[[2]float64]{d.Names, iv.LMGRela}
-		out.Bootstrap = &driversBootstrapInfo{iv.Level, iv.Replicates, iv.Seed}
-	}
-	return out
 }
 
 func printDrivers(w io.Writer, d *insights.Drivers) {

@@ -90,7 +90,7 @@ func newServed(t *testing.T, db *sqlstore.DB, pc partner.Config) *matrixServer {
 		t.Fatal(err)
 	}
 	api := httpapi.New(httpapi.Options{DB: db, Ingest: in, Logger: logger, Registry: reg, TrustedProxies: proxies})
-	console := mountRoutes(api, db, eng, svc, ps, logger, nil)
+	console := mountRoutes(api, db, eng, svc, ps, []byte("the matrix test's survey salt, 32+ bytes"), logger, nil)
 	if console == nil {
 		t.Fatal("the console was not mounted")
 	}
