@@ -220,6 +220,9 @@ func Region(code string) (string, error) {
 	if len(code) != 2 || strings.ToUpper(code) != code {
 		return "", fmt.Errorf("%q is not an ISO 3166-1 alpha-2 code (two capital letters, like JP)", clip(code))
 	}
+	if code == "UK" {
+		return "", fmt.Errorf("UK is not an ISO 3166-1 code: the United Kingdom is GB")
+	}
 	r, err := language.ParseRegion(code)
 	if err != nil || !r.IsCountry() || r.String() != code {
 		return "", fmt.Errorf("%q is not an ISO 3166-1 country code", code)

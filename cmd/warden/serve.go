@@ -267,6 +267,15 @@ func serve(parent context.Context, c serveConfig) error {
 			}
 		})
 		go func() { feeders.Wait(); close(demoDone) }()
+		// A survey wave in seven regions, some respondents exposed to a
+		// scammer that gets banned, so the trust call has data.
+		go func() {
+			err := demo.Survey(ctx, demo.SurveyOptions{DB: st, Service: svc, Salt: salt, Seed: 1,
+				Ingest: func(ctx context.Context, evs []warden.Event) error { _, err := in.Ingest(ctx, evs); return err }})
+			if err != nil && ctx.Err() == nil {
+				logger.Error("demo survey failed", "err", err)
+			}
+		}()
 		// Simulated moderators work the queue, so decisions, statements,
 		// appeals and the transparency report have data within a minute.
 		go func() {
