@@ -2,6 +2,7 @@ package insights
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -358,6 +359,35 @@ func TestKeyDriversRefusesBadDesigns(t *testing.T) {
 		}
 		if f := fieldOf(err); f != c.field {
 			t.Errorf("%s: field %q, want %q (%v)", name, f, c.field, err)
+		}
+	}
+}
+
+// BenchmarkLMG12x100k: exact lmg for 12 predictors over 100,000 weighted
+// respondents (the target: ≤ 2 s).
+func BenchmarkLMG12x100k(b *testing.B) {
+	rng := rand.New(rand.NewPCG(12, 100))
+	const n, p = 100_000, 12
+	in := DriverInput{Outcome: make([]float64, n), Weights: make([]float64, n), Predictors: make([][]float64, p)}
+	for j := range p {
+		in.Names = append(in.Names, fmt.Sprintf("x%d", j))
+		in.Predictors[j] = make([]float64, n)
+	}
+	for i := range n {
+		common := rng.NormFloat64()
+		y := rng.NormFloat64()
+		for j := range p {
+			x := 0.5*common + rng.NormFloat64()
+			in.Predictors[j][i] = x
+			y += float64(j+1) / 10 * x
+		}
+		in.Outcome[i], in.Weights[i] = y, 0.5+rng.Float64()
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		d, err := KeyDrivers(in, DriverOptions{})
+		if err != nil || d.Method != "exact" {
+			b.Fatal(err)
 		}
 	}
 }
