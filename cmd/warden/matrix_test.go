@@ -58,6 +58,9 @@ func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
 		SigningKey: ed25519.NewKeyFromSeed(bytes.Repeat([]byte("s"), ed25519.SeedSize)), Issuer: "matrix.example", K: partner.DefaultK})
 }
 
+// testSurveySalt is the survey salt of newServed's servers.
+var testSurveySalt = []byte("the matrix test's survey salt, 32+ bytes")
+
 // newServed is serve's HTTP server over db, with partner sharing
 // configured by pc (its Store is db).
 func newServed(t *testing.T, db *sqlstore.DB, pc partner.Config) *matrixServer {
@@ -90,7 +93,7 @@ func newServed(t *testing.T, db *sqlstore.DB, pc partner.Config) *matrixServer {
 		t.Fatal(err)
 	}
 	api := httpapi.New(httpapi.Options{DB: db, Ingest: in, Logger: logger, Registry: reg, TrustedProxies: proxies})
-	console := mountRoutes(api, db, eng, svc, ps, logger, nil)
+	console := mountRoutes(api, db, eng, svc, ps, testSurveySalt, logger, nil)
 	if console == nil {
 		t.Fatal("the console was not mounted")
 	}

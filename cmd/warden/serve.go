@@ -29,6 +29,7 @@ import (
 	"github.com/wardenhq/warden/notify"
 	"github.com/wardenhq/warden/partner"
 	"github.com/wardenhq/warden/sqlstore"
+	"github.com/wardenhq/warden/survey"
 	"github.com/wardenhq/warden/synth"
 )
 
@@ -218,7 +219,12 @@ func serve(parent context.Context, c serveConfig) error {
 	api := httpapi.New(httpapi.Options{DB: st, Ingest: in, Logger: logger, Registry: reg, TrustedProxies: proxies})
 	var ready atomic.Bool
 	api.SetReady(ready.Load)
-	mountRoutes(api, st, eng, svc, ps, logger, c.publicOrigins)
+	salt, err := survey.EnsureSalt(filepath.Join(c.data, survey.SaltFile))
+	if err != nil {
+		evlog.Close()
+		return err
+	}
+	mountRoutes(api, st, eng, svc, ps, salt, logger, c.publicOrigins)
 	go outbox.Run(ctx, time.Second)
 
 	srv := &http.Server{Addr: c.addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
@@ -261,6 +267,15 @@ func serve(parent context.Context, c serveConfig) error {
 			}
 		})
 		go func() { feeders.Wait(); close(demoDone) }()
+		// A survey wave in seven regions, some respondents exposed to a
+		// scammer that gets banned, so the trust call has data.
+		go func() {
+			err := demo.Survey(ctx, demo.SurveyOptions{DB: st, Service: svc, Salt: salt, Seed: 1,
+				Ingest: func(ctx context.Context, evs []warden.Event) error { _, err := in.Ingest(ctx, evs); return err }})
+			if err != nil && ctx.Err() == nil {
+				logger.Error("demo survey failed", "err", err)
+			}
+		}()
 		// Simulated moderators work the queue, so decisions, statements,
 		// appeals and the transparency report have data within a minute.
 		go func() {

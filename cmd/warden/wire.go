@@ -138,14 +138,16 @@ var consoleFeed = web.NewFeed(web.DefaultFeedSize)
 // feature's /v1 calls, then the console's pages (nil when the console could
 // not be built). The role × route matrix test (matrix_test.go) builds its
 // server with it, so a route mounted here is a route the matrix calls, and
-// one mounted without a declared audience fails it.
-func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, ps *partner.Service, logger *slog.Logger, origins []string) *web.Console {
+// one mounted without a declared audience fails it. salt is the survey
+// salt that platform ids in survey waves were hashed with.
+func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, ps *partner.Service, salt []byte, logger *slog.Logger, origins []string) *web.Console {
 	httpapi.RegisterIncidents(api, svc)
 	var partners httpapi.PartnerService // a nil *partner.Service would be a non-nil interface
 	if ps != nil {
 		partners = ps
 	}
 	httpapi.RegisterPartners(api, partners, st)
+	httpapi.RegisterInsights(api, st, salt)
 	return mountConsole(api, st, eng, svc, logger, origins)
 }
 
