@@ -56,7 +56,8 @@ func (h *insightsAPI) trust(w http.ResponseWriter, r *http.Request, _ *warden.Pr
 	q := r.URL.Query()
 	region := q.Get("region")
 	if region != "" {
-		if _, err := survey.Region(region); err != nil {
+		var err error
+		if region, err = survey.Region(region); err != nil {
 			return warden.FieldErrorf("region", "%s", err)
 		}
 	}

@@ -215,13 +215,16 @@ func (s Scale) Value(cell string) (int, bool, error) {
 	return v, true, nil
 }
 
-// Region checks an ISO 3166-1 alpha-2 country code (upper case).
+// Region checks an ISO 3166-1 alpha-2 country code (upper case) and returns
+// it. UK, which ISO 3166 keeps "exceptionally reserved" for the United
+// Kingdom and which the platform's own research uses, is read as GB: waves
+// and queries name the same country either way.
 func Region(code string) (string, error) {
 	if len(code) != 2 || strings.ToUpper(code) != code {
 		return "", fmt.Errorf("%q is not an ISO 3166-1 alpha-2 code (two capital letters, like JP)", clip(code))
 	}
 	if code == "UK" {
-		return "", fmt.Errorf("UK is not an ISO 3166-1 code: the United Kingdom is GB")
+		return "GB", nil
 	}
 	r, err := language.ParseRegion(code)
 	if err != nil || !r.IsCountry() || r.String() != code {

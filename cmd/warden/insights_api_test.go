@@ -124,7 +124,12 @@ func TestInsightsTrustDemo(t *testing.T) {
 		if len(one.Regions) != 1 || one.Regions[0].Region != "JP" || one.Regions[0].Change != nil || one.PreviousWave != "" || len(one.Trend) != 2 {
 			t.Errorf("one region of the first wave: %+v", one)
 		}
-		for q, want := range map[string]int{"?wave=nope": 404, "?region=XX": 400, "?region=UK": 400, "?region=jp": 400, "?wave=a%20b": 400, "?region=BR": 400} {
+		var uk trustReply
+		m.must(t, "GET", "/v1/insights/trust?region=UK", admin, "", 200, &uk)
+		if len(uk.Regions) != 1 || uk.Regions[0].Region != "GB" {
+			t.Errorf("region=UK: %+v, want the GB figures", uk.Regions)
+		}
+		for q, want := range map[string]int{"?wave=nope": 404, "?region=XX": 400, "?region=jp": 400, "?wave=a%20b": 400, "?region=BR": 400} {
 			code, body := m.do(t, "GET", "/v1/insights/trust"+q, admin, "")
 			if code != want || !strings.Contains(string(body), `"error"`) {
 				t.Errorf("%s: %d %s, want %d", q, code, body, want)
