@@ -49,7 +49,7 @@ func RegisterIncidents(s *Server, svc *incident.Service) {
 		Response: []byte(`{"type":"object","required":["cases"],"properties":{"cases":{"type":"array","items":` + ref("Case") + `},"next_cursor":{"type":"string"}}}`)}, h.listCases)
 	s.Route(RouteSpec{Pattern: "GET /v1/cases/counts", Roles: mod, Summary: "How many cases each queue holds, per status (open, in_review, closed).",
 		Response: []byte(`{"type":"object","required":["counts"],"properties":{"counts":{"type":"array","items":{"type":"object","required":["queue","status","count"],"properties":{"queue":{"type":"string"},"status":{"type":"string"},"count":{"type":"integer"}}}}}}`)}, h.caseCounts)
-	s.Route(RouteSpec{Pattern: "GET /v1/cases/{id}", Roles: mod, Summary: "The case: reports (trusted flaggers first), subject and its labels, the engine's verdicts and rule hits on it, linked accounts, earlier decisions, appeals, audit timeline.",
+	s.Route(RouteSpec{Pattern: "GET /v1/cases/{id}", Roles: mod, Summary: "The case: reports (trusted flaggers first), subject and its labels, the engine's verdicts and rule hits on it, linked accounts, earlier decisions, appeals, audit timeline (each step with actor_kind: console_user, api_key, platform_user, engine or system, and actor_name: the key's or user's name, the platform id, the rule).",
 		Response: []byte(ref("Case"))}, h.getCase)
 	s.Route(RouteSpec{Pattern: "POST /v1/cases/next", Roles: mod, Summary: "Claim the most urgent unassigned case (?queue= to pick a queue); 204 when there is none. Two moderators never get the same case.",
 		Response: []byte(ref("Case"))}, h.nextCase)

@@ -230,6 +230,23 @@ func TestIncidentLoopOverHTTP(t *testing.T) {
 		if appeal.Status != "pending" {
 			t.Fatalf("appeal = %+v", appeal)
 		}
+		// the audit log names the key by its name and the appellant as a
+		// platform user
+		var audit struct {
+			Timeline []struct {
+				Kind, Actor string
+				ActorKind   string `json:"actor_kind"`
+				ActorName   string `json:"actor_name"`
+			} `json:"timeline"`
+		}
+		f.call(t, "GET", "/v1/cases/"+caseID, mod, "", 200, &audit)
+		named := map[string]string{}
+		for _, e := range audit.Timeline {
+			named[e.Kind] = e.ActorKind + " " + e.ActorName
+		}
+		if named["claimed"] != "api_key moderator" || named["decided"] != "api_key moderator" || named["appeal_filed"] != "platform_user scam1" {
+			t.Fatalf("audit log actors = %v", named)
+		}
 
 		code, body := f.do(t, "GET", "/v1/transparency/statements", admin, "")
 		lines := bytes.Split(bytes.TrimSpace(body), []byte("\n"))

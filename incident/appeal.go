@@ -68,7 +68,7 @@ func (s *Service) Appeal(ctx context.Context, req AppealRequest) (*warden.Appeal
 		if err := t.InsertAppeal(ctx, a); err != nil {
 			return err
 		}
-		if err := audit(ctx, t, d.CaseID, "user:"+req.Appellant, "appeal_filed", now, map[string]any{"appeal": a.ID, "kind": kind, "decision": d.ID}); err != nil {
+		if err := audit(ctx, t, d.CaseID, platformActor(req.Appellant), "appeal_filed", now, map[string]any{"appeal": a.ID, "kind": kind, "decision": d.ID}); err != nil {
 			return err
 		}
 		_, err = s.notifyMsg(ctx, t, req.Appellant, warden.NoticeAppealReceived, appealReceivedMessage(a),

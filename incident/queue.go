@@ -128,6 +128,8 @@ type CaseSummary struct {
 	// SLALeft, on an open case, is the time left to its SLA deadline in
 	// seconds, negative once it has passed.
 	SLALeft *int64 `json:"sla_left_seconds,omitempty"`
+	// AssigneeName is the name of the key or console user holding the case.
+	AssigneeName string `json:"assignee_name,omitempty"`
 }
 
 // Left is the time left to the deadline, for display.
@@ -181,7 +183,7 @@ func (s *Service) Cases(ctx context.Context, f CaseList) (*CasePage, error) {
 	for _, c := range cs {
 		p.Cases = append(p.Cases, summarize(c, now))
 	}
-	return p, nil
+	return p, s.assigneeNames(ctx, p.Cases)
 }
 
 // CaseCounts counts cases per queue and status.

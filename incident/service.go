@@ -143,6 +143,9 @@ func actorOf(p *warden.Principal) string {
 	if p == nil {
 		return "system"
 	}
+	if p.Kind == "engine" && p.Name != "" {
+		return "engine:" + p.Name // the rule that acted
+	}
 	return p.Kind + ":" + p.ID
 }
 

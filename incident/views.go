@@ -110,7 +110,9 @@ type CaseView struct {
 	Decisions []warden.Decision   `json:"earlier_decisions"`
 	Decision  *warden.Decision    `json:"decision,omitempty"`
 	Appeals   []warden.Appeal     `json:"appeals"`
-	Timeline  []warden.CaseEvent  `json:"timeline"`
+	Timeline  []AuditEntry        `json:"timeline"`
+	// AssigneeName names who holds the case.
+	AssigneeName string `json:"assignee_name,omitempty"`
 	Notes     []map[string]string `json:"internal_notes"`
 }
 
@@ -226,8 +228,19 @@ func (s *Service) Case(ctx context.Context, id string) (*CaseView, error) {
 	if v.Appeals, err = s.db.CaseAppeals(ctx, c.ID); err != nil {
 		return nil, err
 	}
-	if v.Timeline, err = s.db.CaseEvents(ctx, id); err != nil {
+	evs, err := s.db.CaseEvents(ctx, id)
+	if err != nil {
 		return nil, err
+	}
+	if v.Timeline, err = s.auditEntries(ctx, evs); err != nil {
+		return nil, err
+	}
+	if v.Assignee != "" {
+		one := []CaseSummary{{Case: v.Case}}
+		if err := s.assigneeNames(ctx, one); err != nil {
+			return nil, err
+		}
+		v.AssigneeName = one[0].AssigneeName
 	}
 	return v, nil
 }

@@ -224,3 +224,37 @@ func (db *DB) UserByName(ctx context.Context, username string) (User, error) {
 	}
 	return u, err
 }
+
+// PrincipalName is who a principal id names: an API key or a console user,
+// by the name an admin gave it.
+type PrincipalName struct {
+	Kind string // "key" or "user"
+	Name string
+}
+
+// PrincipalNames looks up API keys and console users by id. Ids that are
+// neither are left out.
+func (db *DB) PrincipalNames(ctx context.Context, ids []string) (map[string]PrincipalName, error) {
+	out := make(map[string]PrincipalName, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	ph := make([]string, len(ids))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		ph[i] = fmt.Sprintf("$%d", i+1)
+		args[i] = id
+	}
+	in := strings.Join(ph, ", ")
+	var rows []struct {
+		ID   string `db:"id"`
+		Kind string `db:"kind"`
+		Name string `db:"name"`
+	}
+	err := db.Reader.SelectContext(ctx, &rows, `SELECT id, 'key' AS kind, name FROM api_keys WHERE id IN (`+in+`)
+		UNION ALL SELECT id, 'user' AS kind, username AS name FROM users WHERE id IN (`+in+`)`, args...)
+	for _, r := range rows {
+		out[r.ID] = PrincipalName{Kind: r.Kind, Name: r.Name}
+	}
+	return out, err
+}

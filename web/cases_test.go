@@ -58,6 +58,9 @@ func TestCasePages(t *testing.T) {
 		t.Fatalf("decision = %d", resp.StatusCode)
 	}
 	_, body = tc.do(t, cl, "GET", resp.Header.Get("Location"), nil, nil)
+	if !strings.Contains(body, `<span class="actor actor-console_user" title="user:`) || !strings.Contains(body, `">mia</span></li>`) {
+		t.Fatalf("the audit log does not name mia:\n%s", body)
+	}
 	if !strings.Contains(body, `role="status"`) || !strings.Contains(body, "second ring this week") {
 		t.Fatalf("decided case page lacks the status line or the internal note:\n%s", body)
 	}
