@@ -105,15 +105,15 @@ type CaseView struct {
 	Evidence []EvidenceEvent `json:"evidence"`
 	// Members, on a campaign case, are its accounts and how far each is
 	// decided.
-	Members   []CampaignMember    `json:"members,omitempty"`
-	Linked    []LinkedAccount     `json:"linked_accounts"`
-	Decisions []warden.Decision   `json:"earlier_decisions"`
-	Decision  *warden.Decision    `json:"decision,omitempty"`
-	Appeals   []warden.Appeal     `json:"appeals"`
-	Timeline  []AuditEntry        `json:"timeline"`
+	Members   []CampaignMember  `json:"members,omitempty"`
+	Linked    []LinkedAccount   `json:"linked_accounts"`
+	Decisions []warden.Decision `json:"earlier_decisions"`
+	Decision  *warden.Decision  `json:"decision,omitempty"`
+	Appeals   []warden.Appeal   `json:"appeals"`
+	Timeline  []AuditEntry      `json:"timeline"`
 	// AssigneeName names who holds the case.
-	AssigneeName string `json:"assignee_name,omitempty"`
-	Notes     []map[string]string `json:"internal_notes"`
+	AssigneeName string              `json:"assignee_name,omitempty"`
+	Notes        []map[string]string `json:"internal_notes"`
 }
 
 // CampaignMember is one account of a campaign case.
