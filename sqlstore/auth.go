@@ -225,6 +225,50 @@ func (db *DB) UserByName(ctx context.Context, username string) (User, error) {
 	return u, err
 }
 
+// ListUsers returns every console user, oldest first, without their
+// password hashes or second-factor secrets.
+func (db *DB) ListUsers(ctx context.Context) ([]User, error) {
+	var out []User
+	err := db.Reader.SelectContext(ctx, &out, `SELECT id, username, '' AS password_hash, role, '' AS totp_secret, created_us, disabled_us FROM users ORDER BY created_us, id`)
+	return out, err
+}
+
+// DisableUser stops a console user from signing in and ends their sessions,
+// in one transaction.
+func (db *DB) DisableUser(ctx context.Context, username string) error {
+	return db.userChange(ctx, username, `UPDATE users SET disabled_us = $2 WHERE id = $1 AND disabled_us IS NULL`, Now())
+}
+
+// ResetPassword sets a console user's password and ends their sessions, in
+// one transaction.
+func (db *DB) ResetPassword(ctx context.Context, username, password string) error {
+	if len(password) < MinPasswordLen {
+		return warden.FieldErrorf("password", "a password has at least %d characters", MinPasswordLen)
+	}
+	return db.userChange(ctx, username, `UPDATE users SET password_hash = $2 WHERE id = $1`, HashPassword(password))
+}
+
+// userChange runs update on the user named username (id as $1, v as $2)
+// and deletes the user's sessions.
+func (db *DB) userChange(ctx context.Context, username, update string, v any) error {
+	u, err := db.UserByName(ctx, strings.TrimSpace(username))
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, update, u.ID, v); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // PrincipalName is who a principal id names: an API key or a console user,
 // by the name an admin gave it.
 type PrincipalName struct {

@@ -48,3 +48,17 @@ func newLogger(level string, json bool) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
+
+// withStore reads the environment's defaults for cmd, opens the store named
+// by data or db, runs fn on it and closes it.
+func withStore(cmd *cobra.Command, data, db string, fn func(st *sqlstore.DB) error) error {
+	if err := envDefaults(cmd); err != nil {
+		return err
+	}
+	st, err := openStore(cmd.Context(), data, db, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
