@@ -186,7 +186,11 @@ func (s *Service) Cases(ctx context.Context, f CaseList) (*CasePage, error) {
 	return p, s.assigneeNames(ctx, p.Cases)
 }
 
-// CaseCounts counts cases per queue and status.
+// ClosedCountWindow is how far back the counts of closed cases go.
+const ClosedCountWindow = 30 * 24 * time.Hour
+
+// CaseCounts counts cases per queue and status: every open and in-review
+// case, and the cases closed within ClosedCountWindow.
 func (s *Service) CaseCounts(ctx context.Context) ([]sqlstore.CaseCount, error) {
-	return s.db.CaseCounts(ctx)
+	return s.db.CaseCounts(ctx, s.clock()-warden.Micros(ClosedCountWindow.Microseconds()))
 }

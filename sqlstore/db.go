@@ -138,7 +138,10 @@ func (db *DB) migrate(ctx context.Context) error {
 	if db.Dialect == Postgres {
 		dialect = goose.DialectPostgres
 	}
-	p, err := goose.NewProvider(dialect, db.DB.DB, fsys)
+	// Out of order: features are developed on branches that each take their
+	// own migration numbers, so a store may have a higher number applied
+	// before a lower one ships; each migration stands on its own.
+	p, err := goose.NewProvider(dialect, db.DB.DB, fsys, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

@@ -180,7 +180,9 @@ func caseWhere(f CaseFilter, arg func(any) string) []string {
 	}
 	if f.Subject != "" {
 		a := arg(f.Subject)
-		where = append(where, "(subject_id = "+a+" OR owner = "+a+" OR id IN (SELECT case_id FROM incident_reports WHERE subject_id = "+a+"))")
+		// one index lookup per branch, not an OR the planner scans for
+		where = append(where, "id IN (SELECT id FROM incident_cases WHERE subject_id = "+a+" UNION SELECT id FROM incident_cases WHERE owner = "+a+
+			" UNION SELECT case_id FROM incident_reports WHERE subject_id = "+a+")")
 	}
 	switch f.Assignee {
 	case "":
@@ -215,13 +217,15 @@ type CaseCount struct {
 	N      int64  `db:"n" json:"count"`
 }
 
-// CaseCounts counts cases per queue and status: open and in review from the
-// partial indexes on open cases, closed ones in full.
-func (db *DB) CaseCounts(ctx context.Context) ([]CaseCount, error) {
+// CaseCounts counts cases per queue and status: the open and in-review
+// ones from the partial indexes on open cases, and those closed since
+// closedSince (a range of the closed-time index: the history behind it can
+// grow without bound).
+func (db *DB) CaseCounts(ctx context.Context, closedSince warden.Micros) ([]CaseCount, error) {
 	var out []CaseCount
 	err := db.Reader.SelectContext(ctx, &out, `SELECT queue, status, COUNT(*) AS n FROM incident_cases WHERE closed_us = 0 GROUP BY queue, status
-		UNION ALL SELECT queue, 'closed' AS status, COUNT(*) AS n FROM incident_cases WHERE closed_us <> 0 GROUP BY queue
-		ORDER BY queue, status`)
+		UNION ALL SELECT queue, 'closed' AS status, COUNT(*) AS n FROM incident_cases WHERE closed_us >= $1 AND closed_us <> 0 GROUP BY queue
+		ORDER BY queue, status`, max(closedSince, 1))
 	return out, err
 }
 

@@ -157,7 +157,7 @@ func (d *queueData) tabs(queues []incident.Queue, counts []sqlstore.CaseCount) {
 		d.Queues = append(d.Queues, queueTab{Name: q.Name, Label: q.Name, N: waiting[q.Name], Current: d.Queue == q.Name,
 			Href: link(url.Values{"queue": {q.Name}, "status": {d.Status}})})
 	}
-	for _, s := range []struct{ name, label string }{{"", "Waiting"}, {warden.CaseOpen, "Open"}, {warden.CaseInReview, "In review"}, {warden.CaseClosed, "Closed"}} {
+	for _, s := range []struct{ name, label string }{{"", "Waiting"}, {warden.CaseOpen, "Open"}, {warden.CaseInReview, "In review"}, {warden.CaseClosed, "Closed in 30 days"}} {
 		n := byStatus[s.name]
 		if s.name == "" {
 			n = byStatus[warden.CaseOpen] + byStatus[warden.CaseInReview]

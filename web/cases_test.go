@@ -170,7 +170,7 @@ func TestQueuePage(t *testing.T) {
 		if m := regexp.MustCompile(`<a href="([^"]+)" rel="next">`).FindStringSubmatch(body); m != nil {
 			next = strings.ReplaceAll(m[1], "&amp;", "&")
 		}
-		if pages == 0 && (!strings.Contains(body, `Waiting <span class="count">4</span>`) || !strings.Contains(body, `Closed <span class="count">1</span>`)) {
+		if pages == 0 && (!strings.Contains(body, `Waiting <span class="count">4</span>`) || !strings.Contains(body, `Closed in 30 days <span class="count">1</span>`)) {
 			t.Fatalf("the status tabs lack their counts:\n%s", body)
 		}
 	}
