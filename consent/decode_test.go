@@ -21,7 +21,7 @@ func TestDecodeDocumentRefusals(t *testing.T) {
 		`{"kind":"terms","region":"JP","version":"1","text":"t","declares":{"controller":"C"}}`:                                     "declares.contact",
 		`{"kind":"terms","region":"JP","version":"1","text":"t","declares":{"purposes":["a","A"],"controller":"C","contact":"c"}}`:  "declares.purposes[1]",
 		`{"kind":"terms","region":"JP","version":"1","text":"t","declares":{"recipients":["x\ny"],"controller":"C","contact":"c"}}`: "declares.recipients[0]",
-		`{"kind":"terms","region":"JP","version":"1","text":"t","declares":{"controller":"C","contact":"c","extra":1}}`:             "declares.extra",
+		`{"kind":"terms","region":"JP","version":"1","text":"t","declares":{"controller":"C","contact":"c","extra":1}}`:             "extra", // DecodeStrict names an unknown key without its path
 		`{"kind":"terms","region":"JP","version":"1","text":"t","declares":{"controller":"C","contact":"c"},"url":"x"}`:             "url",
 	}
 	for body, field := range cases {

@@ -250,4 +250,3 @@ func VerifyReceipt(compact string, set jose.JSONWebKeySet) ([]byte, error) {
 	}
 	return obj.Verify(keys[0])
 }
-
