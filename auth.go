@@ -31,3 +31,43 @@ func (p *Principal) Can(roles ...string) bool {
 	}
 	return p.Role == RoleAdmin || slices.Contains(roles, p.Role)
 }
+
+// APIKey is a stored API key; the secret itself is never stored, only its
+// hash.
+type APIKey struct {
+	ID        string `db:"id" json:"id"`
+	Name      string `db:"name" json:"name"`
+	Role      string `db:"role" json:"role"`
+	CreatedUS int64  `db:"created_us" json:"-"`
+	RevokedUS *int64 `db:"revoked_us" json:"-"`
+}
+
+// User is a console user (a moderator or an admin of Warden itself, not a
+// platform user).
+type User struct {
+	ID           string `db:"id"`
+	Username     string `db:"username"`
+	PasswordHash string `db:"password_hash"`
+	Role         string `db:"role"`
+	TOTPSecret   string `db:"totp_secret"`
+	CreatedUS    int64  `db:"created_us"`
+	DisabledUS   *int64 `db:"disabled_us"`
+}
+
+// Session is a signed-in console user.
+type Session struct {
+	User      User
+	CSRF      string
+	ExpiresUS int64
+}
+
+// Label is an enforcement label on an entity (an account, a content id, a
+// client id), which rules read: set by a decision until ExpiresAt (0: no
+// end).
+type Label struct {
+	Entity     string `db:"entity"`
+	Label      string `db:"label"`
+	DecisionID string `db:"decision_id"`
+	CreatedAt  Micros `db:"created_us"`
+	ExpiresAt  Micros `db:"expires_us"`
+}

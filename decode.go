@@ -224,6 +224,11 @@ func checkText(body []byte) error {
 					return FieldErrorf(field, "%s is the number %s, out of range: numbers are at most ±1.8e308", field, clip(tok.String()))
 				}
 			}
+			if tok.Kind() == '"' {
+				if err := checkKeyCase(dec, tok.String()); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		var se *jsontext.SyntacticError
@@ -239,6 +244,31 @@ func checkText(body []byte) error {
 		}
 		return nil
 	}
+}
+
+// wireKeys are the names of an event's fields and of the batch's one
+// field, as the contract spells them.
+var wireKeys = []string{"id", "type", "time", "actor", "target", "target_kind", "ip", "device", "country", "text", "attrs", "events"}
+
+// checkKeyCase refuses an event's field name that differs from the
+// contract's only in case ("tYpe"): encoding/json would match it
+// case-insensitively and take it as "type". Names inside attrs are the
+// platform's own and are left alone.
+func checkKeyCase(dec *jsontext.Decoder, name string) error {
+	depth := dec.StackDepth()
+	if k, n := dec.StackIndex(depth); k != '{' || n%2 != 1 {
+		return nil // a string value, not a name
+	}
+	if depth != 1 && (depth != 3 || !strings.HasPrefix(string(dec.StackPointer()), "/events/")) {
+		return nil
+	}
+	for _, k := range wireKeys {
+		if k != name && strings.EqualFold(k, name) {
+			field := pointerField(dec.StackPointer())
+			return FieldErrorf(field, "field names are case-sensitive: write %q, not %q", k, clip(name))
+		}
+	}
+	return nil
 }
 
 // pointerField writes a JSON pointer as a field path: /events/3/id is

@@ -70,6 +70,10 @@ func TestDecodeEventsRejects(t *testing.T) {
 		{"bad target kind", `{` + ok + `,"target":"x","target_kind":"user"}`, warden.EINVALID, "target_kind", "account"},
 		{"nested attr", `{` + ok + `,"attrs":{"a":{"b":1}}}`, warden.EINVALID, "attrs.a", "string, number or bool"},
 		{"null attr", `{` + ok + `,"attrs":{"a":null}}`, warden.EINVALID, "attrs.a", "string, number or bool"},
+		// encoding/json matches names case-insensitively (issue 10).
+		{"name in another case", `{"id":"e1","tYpe":"signup","time":"2026-11-22T10:00:00Z","actor":"u1"}`, warden.EINVALID, "tYpe", "case-sensitive"},
+		{"name in another case in a batch", `{"events":[{"id":"e1","type":"signup","time":"2026-11-22T10:00:00Z","Actor":"u1"}]}`, warden.EINVALID, "events[0].Actor", "case-sensitive"},
+		{"batch key in another case", `{"Events":[{` + ok + `}]}`, warden.EINVALID, "Events", "case-sensitive"},
 		// Text encoding/json would have changed silently (issue 10).
 		{"invalid UTF-8 id", "{\"id\":\"utfq-\xff\",\"type\":\"like\",\"time\":\"2026-11-22T10:00:00Z\",\"actor\":\"alice\"}", warden.EINVALID, "id", "UTF-8"},
 		{"invalid UTF-8 in a batch", "{\"events\":[{" + ok + "},{\"id\":\"e2\",\"type\":\"like\",\"time\":\"2026-11-22T10:00:00Z\",\"actor\":\"b\xfeb\"}]}", warden.EINVALID, "events[1].actor", "UTF-8"},

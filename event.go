@@ -43,6 +43,9 @@ const (
 const (
 	TargetAccount = "account"
 	TargetContent = "content"
+	// TargetCampaign is the subject kind of a campaign case: a coordinated
+	// crowd moderated as one case, whose members are accounts.
+	TargetCampaign = "campaign"
 )
 
 // Event is one thing that happened on the platform (CONTRACT §1, version 1).
@@ -176,4 +179,22 @@ func clip(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// Same reports whether e and o describe the same event: equal fields, the
+// same instant (whatever its offset) and equal attributes. A re-sent id
+// must carry the same event; one that differs is a conflict, not a retry.
+func (e *Event) Same(o *Event) bool {
+	if e.ID != o.ID || e.Type != o.Type || !e.Time.Equal(o.Time) || e.Actor != o.Actor || e.Target != o.Target ||
+		e.TargetKind != o.TargetKind || e.IP != o.IP || e.Device != o.Device || e.Country != o.Country || e.Text != o.Text ||
+		len(e.Attrs) != len(o.Attrs) {
+		return false
+	}
+	for k, v := range e.Attrs {
+		w, ok := o.Attrs[k]
+		if !ok || v != w {
+			return false
+		}
+	}
+	return true
 }

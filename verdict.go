@@ -69,7 +69,23 @@ type Hit struct {
 	// Category is what the rule is about, as a report category (scam,
 	// fake_profile …): a case the hit opens goes to that category's queue.
 	Category string `json:"category,omitempty"`
+	// Case is what a flagged hit puts before a person (the rule's case:
+	// in YAML): CaseAccount, a campaign (CaseLockstep, CaseText,
+	// CaseLinked) or CaseNone. It is for incidents, not for the platform.
+	Case string `json:"-"`
 }
+
+// What a rule's flagged hits open for a person to decide.
+const (
+	CaseAccount  = "account"           // a case on the acting account (the default)
+	CaseLockstep = "campaign:lockstep" // one campaign case per lockstep crowd
+	CaseText     = "campaign:text"     // one campaign case per near-duplicate text wave
+	CaseLinked   = "campaign:linked"   // one campaign case per linked-account group
+	CaseNone     = "none"              // none: the rule enforces alone (anonymous clients, IP ranges)
+)
+
+// CaseKinds lists every value of a rule's case:.
+var CaseKinds = []string{CaseAccount, CaseLockstep, CaseText, CaseLinked, CaseNone}
 
 // Restriction is a measure in force on an account after a decision: what
 // its next event gets (block for a ban or suspension, challenge for a

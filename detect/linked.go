@@ -104,26 +104,52 @@ func (l *linker) tick(now int64) {
 
 func (l *linker) nodes() int { return l.cur.len() + l.prev.len() }
 
-// identifiers returns the link keys of ev: device, IP, normalised email and
-// phone (email and phone say whether ev has those attrs). Hashes keep the
-// maps free of per-event strings.
-func identifiers(h hasher, ev *warden.Event, email, phone bool, out []uint64) []uint64 {
+// Link is one identifier that links accounts: how (device, ip, email,
+// phone) and its normalised value.
+type Link struct {
+	Via   string `json:"via"`
+	Value string `json:"-"` // personal data: for matching, never shown
+}
+
+// linkVia names the kinds of link, by the byte eachLink passes.
+var linkVia = map[byte]string{'d': "device", 'i': "ip", 'e': "email", 'p': "phone"}
+
+// eachLink calls fn with each link identifier of ev: its device, its IP
+// address, and (when email and phone say ev has those attrs) its normalised
+// email and phone. It is the one definition of what links two accounts:
+// the detector hashes what it yields, and the case view (Links) matches on
+// it.
+func eachLink(ev *warden.Event, email, phone bool, fn func(kind byte, v string)) {
 	if ev.Device != "" {
-		out = append(out, h.key('d', ev.Device))
+		fn('d', ev.Device)
 	}
 	if ev.IP != "" {
-		out = append(out, h.key('i', ev.IP))
+		fn('i', ev.IP)
 	}
 	if email {
 		if e := NormEmail(ev.Attr("email")); e != "" {
-			out = append(out, h.key('e', e))
+			fn('e', e)
 		}
 	}
 	if phone {
 		if p := NormPhone(ev.Attr("phone")); p != "" {
-			out = append(out, h.key('p', p))
+			fn('p', p)
 		}
 	}
+}
+
+// Links returns ev's link identifiers (see eachLink).
+func Links(ev *warden.Event) []Link {
+	var out []Link
+	eachLink(ev, true, true, func(k byte, v string) { out = append(out, Link{Via: linkVia[k], Value: v}) })
+	return out
+}
+
+// identifiers returns the link keys of ev, hashed; email and phone say
+// whether ev has those attrs. Hashes keep the maps free of per-event
+// strings.
+func identifiers(h hasher, ev *warden.Event, email, phone bool, out []uint64) []uint64 {
+	eachLink(ev, email, phone, func(k byte, v string) { out = append(out, h.key(k, v)) })
 	return out
 }
 

@@ -203,3 +203,21 @@ test("the pause button holds the live view still until resumed", async () => {
   await page.locator(`tr[data-event-id="${ev.id}"]`).waitFor({ timeout: 15_000 });
   await ctx.close();
 });
+
+test("an admin previews a shadow rule against the last day's events, then enforces it", async () => {
+  const app = await w.createKey("app");
+  // Signups without a device: the shadow rule signup_without_device hits them.
+  await w.postEvents(app, Array.from({ length: 5 }, () => event({ type: "signup", device: undefined, target: undefined, target_kind: undefined })));
+  const page = await browser.newPage();
+  const watch = watchPage(page);
+  await signIn(page, w.url, "alice");
+  await page.goto(w.url + "/rules");
+  const row = page.locator("tr", { has: page.locator("a.rule", { hasText: /^signup_without_device$/ }) });
+  await Promise.all([page.waitForURL(/\/rules\/signup_without_device\/promote$/), row.getByRole("link", { name: "Preview enforcing" }).click()]);
+  const summary = await page.locator("#promote-summary").innerText();
+  assert.match(summary, /of \d+ verdicts would change/);
+  await Promise.all([page.waitForURL(/promoted=signup_without_device/), page.getByRole("button", { name: /^Enforce/ }).click()]);
+  await page.getByRole("status").filter({ hasText: "now enforces" }).waitFor();
+  assert.equal(await row.locator(".mode").innerText(), "enforce");
+  assert.deepEqual(watch.errors, []);
+});

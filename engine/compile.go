@@ -133,6 +133,7 @@ type rule struct {
 	sample   uint64 // per 10,000 actors, for sampled mode
 	tags     []string
 	category string
+	caseKind string
 	weight   float64
 	on       map[string]bool
 	prog     *program
@@ -192,6 +193,9 @@ type list struct {
 type CompileOptions struct {
 	// Labels answers has_label; nil means no entity has any label.
 	Labels Labels
+	// Modes overrides rules' modes by name (a rule promoted from shadow
+	// to enforce in the console); a name no rule has is ignored.
+	Modes map[string]string
 }
 
 var durationUnits = "use a Go duration such as 30s, 10m, 24h"
@@ -751,6 +755,9 @@ var defaultWeight = map[warden.Action]float64{
 
 func (c *compiler) compileRules() {
 	for _, d := range c.ruleDocs {
+		if m, ok := c.opts.Modes[d.Name]; ok {
+			d.Mode = m
+		}
 		r := &rule{name: d.Name, file: d.pos.File, pos: d.pos, version: d.Version, tags: d.Tags, modeStr: d.Mode}
 		if r.version == 0 {
 			r.version = 1
@@ -763,6 +770,13 @@ func (c *compiler) compileRules() {
 		r.action = act
 		if r.category, err = ruleCategory(d.Category, d.Tags); err != nil {
 			c.errorf(d.pos, "rule %q: %v", d.Name, err)
+			continue
+		}
+		switch r.caseKind = d.Case; {
+		case r.caseKind == "":
+			r.caseKind = warden.CaseAccount
+		case !slices.Contains(warden.CaseKinds, r.caseKind):
+			c.errorf(d.pos, "rule %q: case %q is not one of %s", d.Name, d.Case, strings.Join(warden.CaseKinds, ", "))
 			continue
 		}
 		if r.mode, r.sample, err = parseMode(d.Mode); err != nil {

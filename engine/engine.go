@@ -95,10 +95,11 @@ type Engine struct {
 	loadErr atomic.Pointer[loadError]
 	m       *metrics
 
-	mu      sync.Mutex // guards stats, finger, pending
+	mu      sync.Mutex // guards stats, finger, pending, modes
 	stats   map[string]*ruleStats
-	finger  uint64 // fingerprint of the rules directory last compiled
-	pending uint64 // a changed fingerprint seen once, not yet compiled
+	modes   map[string]string // mode overrides by rule name
+	finger  uint64            // fingerprint of the rules directory last compiled
+	pending uint64            // a changed fingerprint seen once, not yet compiled
 
 	lastSweep atomic.Int64  // event-time unix milliseconds of the last sweep
 	sweepNext atomic.Uint64 // the shard the next sweep takes
@@ -178,7 +179,7 @@ func (e *Engine) compile() (*RuleSet, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	rs, err := Compile(e.rulesFS(), CompileOptions{Labels: e.opts.Labels})
+	rs, err := Compile(e.rulesFS(), e.compileOptions(nil))
 	return rs, finger, err
 }
 
@@ -228,6 +229,62 @@ func (e *Engine) publish(rs *RuleSet) {
 	e.loadErr.Store(nil)
 }
 
+// compileOptions are the options every compile of the live set uses, with
+// extra mode overrides on top of the engine's.
+func (e *Engine) compileOptions(extra map[string]string) CompileOptions {
+	e.mu.Lock()
+	modes := make(map[string]string, len(e.modes)+len(extra))
+	for k, v := range e.modes {
+		modes[k] = v
+	}
+	e.mu.Unlock()
+	for k, v := range extra {
+		modes[k] = v
+	}
+	return CompileOptions{Labels: e.opts.Labels, Modes: modes}
+}
+
+// SetModes replaces the engine's mode overrides (rule name → mode) and
+// recompiles the rule set with them; on an error (an unknown mode) the
+// running set and the previous overrides stay.
+func (e *Engine) SetModes(modes map[string]string) error {
+	e.mu.Lock()
+	old := e.modes
+	e.modes = modes
+	e.mu.Unlock()
+	rs, err := Compile(e.rulesFS(), e.compileOptions(nil))
+	if err != nil {
+		e.mu.Lock()
+		e.modes = old
+		e.mu.Unlock()
+		return err
+	}
+	e.publish(rs)
+	return nil
+}
+
+// PreviewMode replays events (in event-time order) through the live rule
+// set and through the same set with rule in mode, each from a fresh state
+// with fresh detectors, and reports the verdicts that would change.
+func (e *Engine) PreviewMode(ctx context.Context, name, mode string, events []warden.Event) (DiffReport, error) {
+	known := false
+	for _, r := range e.set.Load().rules {
+		known = known || r.name == name
+	}
+	if !known {
+		return DiffReport{}, warden.Errorf(warden.ENOTFOUND, "no rule %q in the running set", name)
+	}
+	cand, err := Compile(e.rulesFS(), e.compileOptions(map[string]string{name: mode}))
+	if err != nil {
+		return DiffReport{}, err
+	}
+	base, err := Compile(e.rulesFS(), e.compileOptions(nil))
+	if err != nil {
+		return DiffReport{}, err
+	}
+	return Diff(ctx, base, cand, sortByTime(events), detect.New(detect.Config{}), nil)
+}
+
 // Reload recompiles the rules directory once a change has held still for
 // one call (so a file caught half-written by an editor is not loaded). A
 // set with errors, or with no rules at all, is rejected: the running set
@@ -249,7 +306,7 @@ func (e *Engine) Reload() error {
 	}
 	e.finger = finger
 	e.mu.Unlock()
-	rs, err := Compile(e.rulesFS(), CompileOptions{Labels: e.opts.Labels})
+	rs, err := Compile(e.rulesFS(), e.compileOptions(nil))
 	if err == nil && len(rs.rules) == 0 {
 		err = Errors{{File: e.opts.RulesDir, Msg: "the rule set has no rules; keeping the running set (an empty set would allow everything)"}}
 	}

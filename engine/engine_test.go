@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -164,7 +165,7 @@ func TestVerdictsFollowModesAndWindows(t *testing.T) {
 				}
 			}
 			v := e.Evaluate(ctx, follow("e3", "a", t0.Add(2*time.Minute)))
-			want := []warden.Hit{{Rule: "follow_burst", Version: 4, Action: warden.ActionBlock, Mode: tt.wantMode, Reason: "3 follows by a", Category: warden.CategoryOther}}
+			want := []warden.Hit{{Rule: "follow_burst", Version: 4, Action: warden.ActionBlock, Mode: tt.wantMode, Reason: "3 follows by a", Category: warden.CategoryOther, Case: warden.CaseAccount}}
 			if v.Action != tt.wantAction || !reflect.DeepEqual(v.Hits, want) || v.EventID != "e3" {
 				t.Fatalf("third follow: %+v", v)
 			}
@@ -588,5 +589,48 @@ func TestBuiltInRulesDeclareCategories(t *testing.T) {
 	writeRules(t, dir, strings.Replace(followRules, "version: 4", "version: 4\n    category: spam", 1))
 	if _, err := CompileDir(dir, CompileOptions{}); err == nil || !strings.Contains(err.Error(), `category "spam"`) {
 		t.Fatalf("an unknown category compiled: %v", err)
+	}
+}
+
+// A shadow rule promoted to enforce: the preview replays the events and
+// names the verdicts that would change; SetModes then makes it bite, and a
+// bad mode changes nothing.
+func TestPromoteShadowRule(t *testing.T) {
+	dir := t.TempDir()
+	writeRules(t, dir, followRules+"    mode: shadow\n")
+	e, err := Open(Options{RulesDir: dir, Budget: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var evs []warden.Event
+	for i := range 5 {
+		evs = append(evs, *follow(fmt.Sprintf("p%d", i), "a", t0.Add(time.Duration(i)*time.Minute)))
+	}
+	rep, err := e.PreviewMode(context.Background(), "follow_burst", warden.ModeEnforce, evs)
+	if err != nil || rep.Events != 5 || rep.Changed != 3 || rep.Changes[0].Before != "allow" || rep.Changes[0].After != "block" {
+		t.Fatalf("preview %+v, %v", rep, err)
+	}
+	if _, err := e.PreviewMode(context.Background(), "nope", warden.ModeEnforce, evs); warden.ErrorCode(err) != warden.ENOTFOUND {
+		t.Fatalf("unknown rule: %v", err)
+	}
+	ctx := context.Background()
+	for i := range 3 {
+		e.Evaluate(ctx, follow(fmt.Sprintf("q%d", i), "b", t0.Add(time.Duration(i)*time.Second)))
+	}
+	if v := e.Evaluate(ctx, follow("q3", "b", t0.Add(3*time.Second))); v.Action != warden.ActionAllow {
+		t.Fatalf("shadow rule acted: %+v", v)
+	}
+	if err := e.SetModes(map[string]string{"follow_burst": "sometimes"}); err == nil {
+		t.Fatal("a bad mode was accepted")
+	}
+	if err := e.SetModes(map[string]string{"follow_burst": warden.ModeEnforce}); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.Evaluate(ctx, follow("q4", "b", t0.Add(4*time.Second))); v.Action != warden.ActionBlock {
+		t.Fatalf("promoted rule did not act: %+v", v)
+	}
+	if rs := e.Rules(); rs[0].Mode != warden.ModeEnforce {
+		t.Fatalf("rules list mode %q", rs[0].Mode)
 	}
 }

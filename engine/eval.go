@@ -159,7 +159,7 @@ func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Sto
 			}
 		}
 		res.Verdict.Hits = append(res.Verdict.Hits, warden.Hit{
-			Rule: r.name, Version: r.version, Action: r.action, Mode: mode, Reason: x.reason(r), Category: r.category,
+			Rule: r.name, Version: r.version, Action: r.action, Mode: mode, Reason: x.reason(r), Category: r.category, Case: r.caseKind,
 		})
 		if enforced {
 			if r.action > res.Verdict.Action {

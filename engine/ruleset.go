@@ -60,9 +60,12 @@ type ruleDoc struct {
 	Tags    []string `yaml:"tags"`
 	// Category is a report category; absent, the first tag that is one,
 	// else "other".
-	Category string      `yaml:"category"`
-	Score    *float64    `yaml:"score"`
-	Labels   []effectDoc `yaml:"labels"`
+	Category string `yaml:"category"`
+	// Case is what its flagged hits open for a person: account (default),
+	// campaign:lockstep, campaign:text, campaign:linked, or none.
+	Case   string      `yaml:"case"`
+	Score  *float64    `yaml:"score"`
+	Labels []effectDoc `yaml:"labels"`
 }
 
 type effectDoc struct {
@@ -132,7 +135,7 @@ var allowed = map[string][]string{
 	"list":    {"name", "file", "values"},
 	"counter": {"name", "kind", "on", "key", "of", "where", "window", "k", "limit"},
 	"feature": {"name", "expr"},
-	"rule":    {"name", "on", "when", "action", "reason", "mode", "version", "tags", "category", "score", "labels"},
+	"rule":    {"name", "on", "when", "action", "reason", "mode", "version", "tags", "category", "case", "score", "labels"},
 	"label":   {"entity", "label", "ttl"},
 }
 

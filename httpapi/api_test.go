@@ -208,11 +208,12 @@ func TestPostEvents(t *testing.T) {
 		})
 
 		t.Run("a repeated id within one request gets the first verdict", func(t *testing.T) {
-			code, body := f.do(t, "POST", "/v1/events", app, `{"events":[`+event("r1", "bad")+`,`+event("r1", "follow")+`]}`)
+			evals := f.engine.n.Load()
+			code, body := f.do(t, "POST", "/v1/events", app, `{"events":[`+event("r1", "bad")+`,`+event("r1", "bad")+`]}`)
 			var v verdicts
 			json.Unmarshal(body, &v)
-			if code != 200 || len(v.Verdicts) != 2 || v.Verdicts[1].Action != warden.ActionBlock {
-				t.Fatalf("status %d body %s", code, body)
+			if code != 200 || len(v.Verdicts) != 2 || v.Verdicts[1].Action != warden.ActionBlock || f.engine.n.Load()-evals != 1 {
+				t.Fatalf("status %d body %s, %d evaluations", code, body, f.engine.n.Load()-evals)
 			}
 		})
 
@@ -394,4 +395,38 @@ func TestUnroutedCallsAnswerInJSON(t *testing.T) {
 			t.Errorf("%s %s: %d %q allow %q, body %+v (%v)", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Allow"), e, err)
 		}
 	}
+}
+
+// A re-sent id with a different event is a 409 naming the id, and a batch
+// carrying one changes nothing; the same event re-sent (in any time
+// offset) is a retry answered with its first verdict.
+func TestResentIDWithAnotherEventConflicts(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db)
+		app := f.keys[warden.RoleApp]
+		if code, body := f.do(t, "POST", "/v1/events", app, event("c1", "bad")); code != 200 {
+			t.Fatalf("first: %d %s", code, body)
+		}
+		retry := `{"id":"c1","type":"bad","time":"2026-11-22T11:00:00+01:00","actor":"u1","target":"u2"}`
+		if code, body := f.do(t, "POST", "/v1/events", app, retry); code != 200 || !strings.Contains(string(body), `"block"`) {
+			t.Fatalf("retry: %d %s", code, body)
+		}
+		evals := f.engine.n.Load()
+		for name, body := range map[string]string{
+			"other actor": `{"id":"c1","type":"bad","time":"2026-11-22T10:00:00Z","actor":"u9","target":"u2"}`,
+			"in a batch":  `{"events":[` + event("c2", "like") + `,` + event("c1", "like") + `]}`,
+			"twice in one batch": `{"events":[` + event("c3", "like") + `,` +
+				`{"id":"c3","type":"like","time":"2026-11-22T10:00:00Z","actor":"u1","target":"u2","text":"x"}]}`,
+		} {
+			code, resp := f.do(t, "POST", "/v1/events", app, body)
+			var e apiError
+			json.Unmarshal(resp, &e)
+			if code != http.StatusConflict || e.Error.Code != warden.ECONFLICT || !strings.HasSuffix(e.Error.Field, "].id") || !strings.Contains(e.Error.Message, `"c`) {
+				t.Fatalf("%s: %d %s", name, code, resp)
+			}
+		}
+		if n := f.count(t); n != 1 || f.engine.n.Load() != evals {
+			t.Fatalf("after refused requests: %d events logged, %d evaluations (was %d)", n, f.engine.n.Load(), evals)
+		}
+	})
 }

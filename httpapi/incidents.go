@@ -42,7 +42,7 @@ func RegisterIncidents(s *Server, svc *incident.Service) {
 		Request: []byte(ref("Report")),
 		Response: []byte(`{"type":"object","required":["id","case_id","status","received_at"],"properties":{"id":{"type":"string"},"case_id":{"type":"string"},
 "status":{"enum":["received","in_review","decided"]},"received_at":{"type":"string","format":"date-time"}}}`)}, h.postReport)
-	s.Route(RouteSpec{Pattern: "GET /v1/reports/{id}", Roles: []string{warden.RoleApp}, Summary: "The reporter's view: status and a timeline with one message per step.",
+	s.Route(RouteSpec{Pattern: "GET /v1/reports/{id}", Roles: []string{warden.RoleApp, warden.RoleTrustedFlagger}, Summary: "The reporter's view: status and a timeline with one message per step. A trusted flagger sees the reports it filed (others are 404 to it).",
 		Response: []byte(`{"type":"object","required":["id","case_id","status","timeline"],"properties":{"id":{"type":"string"},"case_id":{"type":"string"},"status":{"type":"string"},
 "timeline":{"type":"array","items":{"type":"object","required":["status","at","message"],"properties":{"status":{"type":"string"},"at":{"type":"string","format":"date-time"},"message":{"type":"string"}}}}}}`)}, h.getReport)
 	s.Route(RouteSpec{Pattern: "GET /v1/cases", Roles: mod, Summary: "Open cases, most urgent first. ?queue=, ?status=open|in_review|closed, ?due_within=2h (the about-to-breach view, soonest first), ?assignee=, ?limit=.",
@@ -58,7 +58,8 @@ func RegisterIncidents(s *Server, svc *incident.Service) {
 		Request: []byte(`{"type":"object","additionalProperties":false,"required":["action","policy","explanation"],"properties":{
 "action":` + decisionEnum + `,"policy":{"type":"string","maxLength":500},
 "explanation":{"type":"string","maxLength":2000,"description":"public: shown to the user and in the statement of reasons; no personal data"},
-"duration":{"type":"string","description":"Go duration such as 720h; required for suspend_account"},"note":{"type":"string","maxLength":10000,"description":"internal"}}}`),
+"duration":{"type":"string","description":"Go duration such as 720h; required for suspend_account"},"note":{"type":"string","maxLength":10000,"description":"internal"},
+"members":{"type":"array","maxItems":1000,"items":{"type":"string"},"description":"on a campaign case: the members the decision applies to (default: every member not yet decided); each gets its own decision and statement of reasons"}}}`),
 		Response: []byte(`{"type":"object","properties":{"id":{"type":"string"},"case_id":{"type":"string"},"action":{"type":"string"},"statement_of_reasons":{"type":["object","null"]}}}`)}, h.decide)
 	s.Route(RouteSpec{Pattern: "GET /v1/users/{id}/notifications", Roles: []string{warden.RoleApp}, Summary: "The user's inbox, oldest first: receipts, status updates, decisions with redress, statements of reasons, exposure notices, appeal outcomes. ?after=<next> pages.",
 		Response: []byte(`{"type":"object","properties":{"notifications":{"type":"array","items":` + ref("Notification") + `},"next":{"type":"integer"}}}`)}, h.inbox)
@@ -111,8 +112,8 @@ func (h *incidentsAPI) postReport(w http.ResponseWriter, r *http.Request, p *war
 	return WriteJSON(w, http.StatusCreated, map[string]any{"id": rep.ID, "case_id": rep.CaseID, "status": rep.Status, "received_at": rep.ReceivedAt})
 }
 
-func (h *incidentsAPI) getReport(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
-	v, err := h.svc.ReportView(r.Context(), r.PathValue("id"))
+func (h *incidentsAPI) getReport(w http.ResponseWriter, r *http.Request, p *warden.Principal) error {
+	v, err := h.svc.ReportView(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -110,6 +110,13 @@ func TestIncidentLoopOverHTTP(t *testing.T) {
 		}
 		f.call(t, "POST", "/v1/reports", tf, reportBody("safety-ngo", "scam1", "scam"), 201, &c)
 		reports = append(reports, created{c.ID, c.CaseID, "received"})
+		// The trusted flagger follows its own report, and only its own.
+		var view0 struct{ ID, Status string }
+		f.call(t, "GET", "/v1/reports/"+c.ID, tf, "", 200, &view0)
+		if view0.ID != c.ID || view0.Status != "received" {
+			t.Fatalf("the flagger's view of its report: %+v", view0)
+		}
+		f.call(t, "GET", "/v1/reports/"+reports[0].ID, tf, "", 404, nil)
 		caseID := reports[0].CaseID
 		for _, r := range reports {
 			if r.CaseID != caseID {

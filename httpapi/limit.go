@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/sqlstore"
 )
 
@@ -24,17 +25,17 @@ type keyCache struct {
 }
 
 type cachedKey struct {
-	key     sqlstore.APIKey
+	key     warden.APIKey
 	expires time.Time
 }
 
-func (c *keyCache) get(secret string) (sqlstore.APIKey, bool) {
+func (c *keyCache) get(secret string) (warden.APIKey, bool) {
 	h := sqlstore.HashToken(secret)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[h]
 	if !ok || time.Now().After(e.expires) {
-		return sqlstore.APIKey{}, false
+		return warden.APIKey{}, false
 	}
 	return e.key, true
 }
@@ -50,7 +51,7 @@ func (c *keyCache) forget(id string) {
 	}
 }
 
-func (c *keyCache) put(secret string, k sqlstore.APIKey) {
+func (c *keyCache) put(secret string, k warden.APIKey) {
 	h := sqlstore.HashToken(secret)
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -116,7 +116,7 @@ func (s *Service) DecideAppeal(ctx context.Context, p *warden.Principal, appealI
 		return nil, warden.Errorf(warden.EFORBIDDEN, "appeals are decided by a person")
 	}
 	var a *warden.Appeal
-	var removed []sqlstore.Label
+	var removed []warden.Label
 	err := s.db.Incidents(ctx, func(t *sqlstore.IncidentTx) error {
 		removed = nil
 		var err error
@@ -169,11 +169,14 @@ func (s *Service) DecideAppeal(ctx context.Context, p *warden.Principal, appealI
 
 // reverse undoes d and tells the affected user, the reporters and the users
 // sent exposure notices (the appellant has their appeal decision already).
-func (s *Service) reverse(ctx context.Context, t *sqlstore.IncidentTx, p *warden.Principal, d *warden.Decision, a *warden.Appeal, now warden.Micros) ([]sqlstore.Label, error) {
+func (s *Service) reverse(ctx context.Context, t *sqlstore.IncidentTx, p *warden.Principal, d *warden.Decision, a *warden.Appeal, now warden.Micros) ([]warden.Label, error) {
 	if err := t.ReverseDecision(ctx, d.ID, now); err != nil {
 		return nil, err
 	}
 	d.ReversedAt = now
+	if err := s.queueLifted(ctx, t, d, now); err != nil {
+		return nil, err
+	}
 	removed, err := t.DeleteDecisionLabels(ctx, d.ID)
 	if err != nil {
 		return nil, err

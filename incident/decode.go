@@ -22,6 +22,9 @@ const (
 	MaxNoteLen        = 10000
 	MaxReasonLen      = 5000
 	MaxBodyBytes      = 64 << 10
+	// MaxCampaignMembers bounds a decision's explicit member selection (a
+	// decision on every member needs no list).
+	MaxCampaignMembers = 1000
 )
 
 // SubjectRef names what a report is about. Owner, for content, is the
@@ -115,6 +118,9 @@ type DecisionRequest struct {
 	Explanation string `json:"explanation"`
 	Duration    string `json:"duration,omitempty"`
 	Note        string `json:"note,omitempty"`
+	// Members, on a campaign case, selects the members the decision
+	// applies to; absent, it applies to every member not yet decided.
+	Members []string `json:"members,omitempty"`
 }
 
 // DecodeDecision decodes and validates a decision request.
@@ -131,6 +137,14 @@ func DecodeDecision(body []byte) (DecisionRequest, time.Duration, error) {
 func (d *DecisionRequest) Validate() (time.Duration, error) {
 	if !slices.Contains(warden.DecisionActions, d.Action) {
 		return 0, warden.FieldErrorf("action", "action must be one of %s", strings.Join(warden.DecisionActions, ", "))
+	}
+	if len(d.Members) > MaxCampaignMembers {
+		return 0, warden.FieldErrorf("members", "at most %d members per decision", MaxCampaignMembers)
+	}
+	for i, m := range d.Members {
+		if err := checkText(fmt.Sprintf("members[%d]", i), m, MaxIDLen, true); err != nil {
+			return 0, err
+		}
 	}
 	if err := checkText("policy", d.Policy, MaxPolicyLen, true); err != nil {
 		return 0, err

@@ -51,15 +51,19 @@ func (b *VerdictBridge) Observe(evs []warden.Event, vs []warden.Verdict) {
 			}
 		}
 		actor := evs[i].Actor
-		if hit == nil || actor == "" || !b.fresh(actor, now) {
-			continue
+		if hit == nil || hit.Case == warden.CaseNone || actor == "" || !b.fresh(actor, now) {
+			continue // CaseNone: the rule enforces alone (anonymous clients, IP ranges)
 		}
 		category := hit.Category
 		if !slices.Contains(warden.Categories, category) {
 			category = warden.CategoryOther
 		}
 		det := Detection{Subject: SubjectRef{Kind: warden.TargetAccount, ID: actor}, Category: category,
-			Confidence: vs[i].Score, Rule: hit.Rule, Reason: hit.Reason}
+			Confidence: vs[i].Score, Rule: hit.Rule, Reason: hit.Reason, Case: hit.Case}
+		if hit.Case != "" && hit.Case != warden.CaseAccount {
+			ev := evs[i]
+			det.Event = &ev
+		}
 		select {
 		case b.queue <- det:
 		default:

@@ -33,7 +33,7 @@ func NewLabels() *Labels {
 // Load replaces the set with the store's labels.
 func (l *Labels) Load(ctx context.Context, db *sqlstore.DB) error {
 	m := map[string]map[string]labelEntry{}
-	err := db.AllLabels(ctx, func(lb sqlstore.Label) {
+	err := db.AllLabels(ctx, func(lb warden.Label) {
 		if m[lb.Entity] == nil {
 			m[lb.Entity] = map[string]labelEntry{}
 		}
@@ -58,7 +58,7 @@ func (l *Labels) Has(entity, label string) bool {
 
 func (e labelEntry) live(now int64) bool { return e.exp == 0 || e.exp > now }
 
-func entryOf(lb sqlstore.Label) labelEntry {
+func entryOf(lb warden.Label) labelEntry {
 	return labelEntry{exp: int64(lb.ExpiresAt), since: int64(lb.CreatedAt), decision: lb.DecisionID}
 }
 
@@ -102,7 +102,7 @@ func (l *Labels) Of(entity string) []string {
 	return out
 }
 
-func (l *Labels) put(lb sqlstore.Label) {
+func (l *Labels) put(lb warden.Label) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.m[lb.Entity] == nil {
@@ -111,7 +111,7 @@ func (l *Labels) put(lb sqlstore.Label) {
 	l.m[lb.Entity][lb.Label] = entryOf(lb)
 }
 
-func (l *Labels) remove(lb sqlstore.Label) {
+func (l *Labels) remove(lb warden.Label) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.m[lb.Entity], lb.Label)
@@ -123,19 +123,19 @@ func (l *Labels) remove(lb sqlstore.Label) {
 // decisionLabels are the labels a decision puts on its subject: the measure
 // ("banned", "suspended", …) and, for a restriction, the category ("scam"),
 // so that a rule can say labels.Has(actor, "scam").
-func decisionLabels(d *warden.Decision) []sqlstore.Label {
+func decisionLabels(d *warden.Decision) []warden.Label {
 	if !d.Restrictive() {
 		return nil
 	}
 	entity := d.SubjectID
-	mk := func(name string) sqlstore.Label {
-		return sqlstore.Label{Entity: entity, Label: name, DecisionID: d.ID, CreatedAt: d.DecidedAt, ExpiresAt: d.EndsAt}
+	mk := func(name string) warden.Label {
+		return warden.Label{Entity: entity, Label: name, DecisionID: d.ID, CreatedAt: d.DecidedAt, ExpiresAt: d.EndsAt}
 	}
-	out := []sqlstore.Label{mk(measureLabel[d.Action]), mk(d.Category)}
+	out := []warden.Label{mk(measureLabel[d.Action]), mk(d.Category)}
 	// A content decision also marks the owner's account, so rules can treat
 	// repeat offenders differently.
 	if d.SubjectKind == warden.TargetContent && d.Owner != "" {
-		out = append(out, sqlstore.Label{Entity: d.Owner, Label: "offender:" + d.Category, DecisionID: d.ID, CreatedAt: d.DecidedAt, ExpiresAt: d.EndsAt})
+		out = append(out, warden.Label{Entity: d.Owner, Label: "offender:" + d.Category, DecisionID: d.ID, CreatedAt: d.DecidedAt, ExpiresAt: d.EndsAt})
 	}
 	return out
 }

@@ -21,12 +21,14 @@ func seedScammer(t testing.TB, db *sqlstore.DB, now time.Time) {
 	ago := func(d time.Duration) time.Time { return now.Add(-d) }
 	day := 24 * time.Hour
 	logEvents(t, db, []warden.Event{
-		{ID: "s0", Type: warden.EventSignup, Time: ago(40 * day), Actor: "scam1", IP: "203.0.113.7", Device: "dev-9"},
+		{ID: "s0", Type: warden.EventSignup, Time: ago(40 * day), Actor: "scam1", IP: "203.0.113.7", Device: "dev-9", Attrs: map[string]any{"email": "Scam.One+x@gmail.com"}},
 		{ID: "s1", Type: warden.EventMessage, Time: ago(10 * day), Actor: "scam1", Target: "v1", TargetKind: warden.TargetAccount, Text: "send 200 EUR"},
 		{ID: "s2", Type: warden.EventMessage, Time: ago(9 * day), Actor: "scam1", Target: "v2", TargetKind: warden.TargetAccount, Text: "send 200 EUR"},
 		{ID: "s3", Type: warden.EventFollow, Time: ago(9 * day), Actor: "scam1", Target: "v2", TargetKind: warden.TargetAccount},
 		{ID: "s4", Type: warden.EventMessage, Time: ago(120 * day), Actor: "scam1", Target: "old1", TargetKind: warden.TargetAccount},
 		{ID: "o1", Type: warden.EventLogin, Time: ago(day), Actor: "alt7", IP: "203.0.113.7", Device: "dev-9"},
+		// Linked as the detector links: the same gmail address, written otherwise.
+		{ID: "o2", Type: warden.EventSignup, Time: ago(2 * day), Actor: "alt8", IP: "198.51.100.3", Device: "dev-2", Attrs: map[string]any{"email": "scamone@googlemail.com"}},
 	}, "s1", "s2")
 }
 
@@ -82,8 +84,8 @@ func TestMustShowLoop(t *testing.T) {
 		if view.Reach != 2 || view.Detections != 2 || len(view.History) != 2 {
 			t.Fatalf("reach %d detections %d history %d, want 2, 2, 2", view.Reach, view.Detections, len(view.History))
 		}
-		if len(view.Linked) != 1 || view.Linked[0].Account != "alt7" {
-			t.Fatalf("linked = %v, want alt7 (shared device)", view.Linked)
+		if len(view.Linked) != 2 || !slices.Contains(view.Linked, LinkedAccount{"alt7", "device"}) || !slices.Contains(view.Linked, LinkedAccount{"alt8", "email"}) {
+			t.Fatalf("linked = %v, want alt7 (shared device) and alt8 (same email)", view.Linked)
 		}
 
 		clk.Advance(20 * time.Minute)
@@ -106,7 +108,7 @@ func TestMustShowLoop(t *testing.T) {
 			if kinds(ns) != "receipt,in_review,decision" {
 				t.Fatalf("%s's inbox = %s", r.Reporter, kinds(ns))
 			}
-			v, err := s.ReportView(ctx, r.ID)
+			v, err := s.ReportView(ctx, app, r.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

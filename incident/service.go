@@ -16,10 +16,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/sqlstore"
 )
@@ -50,13 +50,12 @@ type Options struct {
 	// AutoThreshold is the detection confidence at or above which the engine
 	// may decide on its own; 0.97 if zero.
 	AutoThreshold float64
-	// Webhook, when URL is set, receives every notification, signed.
-	Webhook Webhook
-	// SMTP, when Addr is set, e-mails notifications to users who gave an
-	// address with a report.
-	SMTP SMTP
-	// HTTPClient delivers webhooks; a client with a 10s timeout if nil.
-	HTTPClient *http.Client
+	// Outbound sends notices and decision events by webhook and e-mail (a
+	// notify.Worker); nil keeps them in the inbox only.
+	Outbound Outbound
+	// Registerer, when set, gets the workflow's operations figures (cases
+	// per queue, SLA breaches, notices).
+	Registerer prometheus.Registerer
 }
 
 // Service runs the incident workflow.
@@ -65,7 +64,6 @@ type Service struct {
 	db     *sqlstore.DB
 	labels *Labels
 	now    func() time.Time
-	wake   chan struct{}
 	queue  intakeQueue
 }
 
@@ -99,10 +97,12 @@ func New(ctx context.Context, opt Options) (*Service, error) {
 	if opt.AutoThreshold == 0 {
 		opt.AutoThreshold = 0.97
 	}
-	if opt.HTTPClient == nil {
-		opt.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	s := &Service{opt: opt, db: opt.DB, labels: opt.Labels, now: opt.Now}
+	if opt.Registerer != nil {
+		if err := opt.Registerer.Register(&metrics{db: s.db, now: opt.Now}); err != nil {
+			return nil, fmt.Errorf("register incident metrics: %w", err)
+		}
 	}
-	s := &Service{opt: opt, db: opt.DB, labels: opt.Labels, now: opt.Now, wake: make(chan struct{}, 1)}
 	if err := s.labels.Load(ctx, s.db); err != nil {
 		return nil, fmt.Errorf("load labels: %w", err)
 	}
@@ -540,7 +540,7 @@ func (s *Service) Decide(ctx context.Context, p *warden.Principal, caseID string
 		return nil, err
 	}
 	var d *warden.Decision
-	var labels []sqlstore.Label
+	var labels []warden.Label
 	err = s.db.Incidents(ctx, func(t *sqlstore.IncidentTx) error {
 		c, err := t.Case(ctx, caseID)
 		if err != nil {
@@ -552,7 +552,18 @@ func (s *Service) Decide(ctx context.Context, p *warden.Principal, caseID string
 		if _, err := t.LockSubject(ctx, c.SubjectKind, c.SubjectID); err != nil {
 			return err
 		}
-		d, labels, err = s.decide(ctx, t, caseID, decisionInput{DecisionRequest: req, duration: dur, by: p})
+		in := decisionInput{DecisionRequest: req, duration: dur, by: p}
+		if c.SubjectKind == warden.TargetCampaign {
+			ds, ls, err := s.decideCampaign(ctx, t, c, in)
+			if err == nil {
+				d, labels = ds[0], ls
+			}
+			return err
+		}
+		if len(req.Members) > 0 {
+			return warden.FieldErrorf("members", "members applies to campaign cases; case %s is about one %s", c.ID, c.SubjectKind)
+		}
+		d, labels, err = s.decide(ctx, t, caseID, in)
 		return err
 	})
 	if err != nil {
@@ -572,7 +583,7 @@ var exposureCategories = []string{warden.CategoryScam, warden.CategoryFakeProfil
 // ExposureWindow is how far back exposure notices look.
 const ExposureWindow = 90 * 24 * time.Hour
 
-func (s *Service) decide(ctx context.Context, t *sqlstore.IncidentTx, caseID string, in decisionInput) (*warden.Decision, []sqlstore.Label, error) {
+func (s *Service) decide(ctx context.Context, t *sqlstore.IncidentTx, caseID string, in decisionInput) (*warden.Decision, []warden.Label, error) {
 	c, err := t.Case(ctx, caseID) // re-read under the subject lock
 	if err != nil {
 		return nil, nil, err
@@ -619,24 +630,7 @@ func (s *Service) decide(ctx context.Context, t *sqlstore.IncidentTx, caseID str
 			return nil, nil, warden.FieldErrorf(field, "%s holds %s; it is shown to the user and published in the statement of reasons, so leave personal data out (put it in the internal note)", field, kind)
 		}
 	}
-	if d.Restrictive() {
-		content, err := t.FirstEventTime(ctx, c.Owner)
-		if err != nil {
-			return nil, nil, err
-		}
-		if content == 0 || content > c.OpenedAt {
-			content = c.OpenedAt
-		}
-		if content.Time().Before(minContentDate) {
-			content = warden.MicrosOf(minContentDate)
-		}
-		st := buildStatement(statementInput{decision: d, contentDate: content.Time(), reports: users + boolInt(d.Source == warden.SourceTrustedFlagger), trusted: c.Trusted, policyURL: s.opt.PolicyURL})
-		if err := st.Check(identifiers...); err != nil {
-			return nil, nil, err
-		}
-		d.SoR = marshalStatement(st)
-	}
-	if err := t.InsertDecision(ctx, d); err != nil {
+	if err := s.record(ctx, t, d, c, users+boolInt(d.Source == warden.SourceTrustedFlagger), identifiers); err != nil {
 		return nil, nil, err
 	}
 	c.Status, c.ClosedAt, c.DecisionID = warden.CaseClosed, now, d.ID
@@ -685,6 +679,33 @@ func (s *Service) decide(ctx context.Context, t *sqlstore.IncidentTx, caseID str
 		return nil, nil, err
 	}
 	return d, labels, nil
+}
+
+// record stores decision d taken on case c, with its statement of reasons
+// when it restricts (notices counts the notices behind it; identifiers
+// are what must not appear in the statement) and its webhooks.
+func (s *Service) record(ctx context.Context, t *sqlstore.IncidentTx, d *warden.Decision, c *warden.Case, notices int, identifiers []string) error {
+	if d.Restrictive() {
+		content, err := t.FirstEventTime(ctx, d.Owner)
+		if err != nil {
+			return err
+		}
+		if content == 0 || content > c.OpenedAt {
+			content = c.OpenedAt
+		}
+		if content.Time().Before(minContentDate) {
+			content = warden.MicrosOf(minContentDate)
+		}
+		st := buildStatement(statementInput{decision: d, contentDate: content.Time(), reports: notices, trusted: c.Trusted, policyURL: s.opt.PolicyURL})
+		if err := st.Check(identifiers...); err != nil {
+			return err
+		}
+		d.SoR = marshalStatement(st)
+	}
+	if err := t.InsertDecision(ctx, d); err != nil {
+		return err
+	}
+	return s.queueDecisionEvents(ctx, t, d)
 }
 
 // checkActionFits refuses measures that do not apply to the subject's kind.
@@ -786,6 +807,12 @@ type Detection struct {
 	// automatic threshold; empty Action means always queue for a human.
 	Action   string
 	Duration time.Duration
+	// Case is what the flagging rule opens (warden.CaseAccount when
+	// empty, or a campaign kind: the subject, an account, then joins a
+	// campaign case); Event is the flagged event, which places the member
+	// in its campaign.
+	Case  string
+	Event *warden.Event
 }
 
 // Detect records a detection: it joins or opens the subject's case as an
@@ -804,12 +831,23 @@ func (s *Service) Detect(ctx context.Context, det Detection) (*warden.Case, *war
 	if rule == "" {
 		rule = "engine"
 	}
+	switch det.Case {
+	case "", warden.CaseAccount:
+	case warden.CaseLockstep, warden.CaseText, warden.CaseLinked:
+		if det.Subject.Kind != warden.TargetAccount || det.Event == nil {
+			return nil, nil, warden.FieldErrorf("case", "a campaign member must be an account, with the event that flagged it")
+		}
+		c, err := s.detectCampaign(ctx, det, rule)
+		return c, nil, err
+	default:
+		return nil, nil, warden.FieldErrorf("case", "case %q does not open a case for a person", det.Case)
+	}
 	r := &warden.Report{ID: newID("R-"), Reporter: "engine:" + rule, Source: warden.SourceDetection, SubjectKind: det.Subject.Kind,
 		SubjectID: det.Subject.ID, Category: det.Category, Description: det.Reason, Status: warden.ReportReceived}
 	engine := &warden.Principal{ID: "engine", Name: rule, Kind: "engine"}
 	var c *warden.Case
 	var d *warden.Decision
-	var labels []sqlstore.Label
+	var labels []warden.Label
 	err := s.db.Incidents(ctx, func(t *sqlstore.IncidentTx) error {
 		c, d, labels = nil, nil, nil
 		r.ReceivedAt = s.clock()

@@ -1,12 +1,14 @@
 package incident
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
 	"time"
 
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/sqlstore"
 )
 
@@ -35,14 +37,18 @@ var timelineStatus = map[string]string{
 	warden.NoticeReversal:       "reversed",
 }
 
-// Report returns the reporter's view of a report: its status and one
+// ReportView returns the reporter's view of a report: its status and one
 // templated message per step, exactly the notices the reporter received.
-func (s *Service) ReportView(ctx context.Context, id string) (*ReportView, error) {
+// The platform (an app key) sees every report; a trusted flagger only
+// those it filed (DSA Art. 22 expects flaggers to be kept informed), and
+// any other report is not found for it.
+func (s *Service) ReportView(ctx context.Context, p *warden.Principal, id string) (*ReportView, error) {
 	r, err := s.db.ReportByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if r == nil || r.Source == warden.SourceDetection {
+	if r == nil || r.Source == warden.SourceDetection ||
+		(p.Role == warden.RoleTrustedFlagger && (r.Source != warden.SourceTrustedFlagger || r.Flagger != p.ID)) {
 		return nil, warden.Errorf(warden.ENOTFOUND, "no report %s", id)
 	}
 	ns, err := s.db.ReportNotifications(ctx, id)
@@ -122,15 +128,62 @@ func summarize(c warden.Case, now warden.Micros) CaseSummary {
 // CaseView is everything a moderator needs to decide a case.
 type CaseView struct {
 	CaseSummary
-	SubjectLabels []string            `json:"subject_labels"`
-	Reports       []warden.Report     `json:"reports"`
-	History       []DetectionView     `json:"detection_history"`
-	Linked        []LinkedAccount     `json:"linked_accounts"`
-	Decisions     []warden.Decision   `json:"earlier_decisions"`
-	Decision      *warden.Decision    `json:"decision,omitempty"`
-	Appeals       []warden.Appeal     `json:"appeals"`
-	Timeline      []warden.CaseEvent  `json:"timeline"`
-	Notes         []map[string]string `json:"internal_notes"`
+	SubjectLabels []string        `json:"subject_labels"`
+	Reports       []warden.Report `json:"reports"`
+	History       []DetectionView `json:"detection_history"`
+	// Evidence is what the reports cite, resolved to the logged events,
+	// then the subject's recent events that carry text (messages,
+	// comments, posts, profile edits), each with the rule hits on it.
+	Evidence []EvidenceEvent `json:"evidence"`
+	// Members, on a campaign case, are its accounts and how far each is
+	// decided.
+	Members   []CampaignMember    `json:"members,omitempty"`
+	Linked    []LinkedAccount     `json:"linked_accounts"`
+	Decisions []warden.Decision   `json:"earlier_decisions"`
+	Decision  *warden.Decision    `json:"decision,omitempty"`
+	Appeals   []warden.Appeal     `json:"appeals"`
+	Timeline  []warden.CaseEvent  `json:"timeline"`
+	Notes     []map[string]string `json:"internal_notes"`
+}
+
+// CampaignMember is one account of a campaign case.
+type CampaignMember struct {
+	Account    string `json:"account"`
+	Reason     string `json:"reason"` // why the rule placed it in the campaign
+	Status     string `json:"status"` // received, decided
+	DecisionID string `json:"decision_id,omitempty"`
+}
+
+// EvidenceEvent is one logged event shown as evidence.
+type EvidenceEvent struct {
+	EventID string        `json:"event_id"`
+	Type    string        `json:"type"`
+	Time    warden.Micros `json:"time"`
+	Actor   string        `json:"actor"`
+	Target  string        `json:"target,omitempty"`
+	Text    string        `json:"text,omitempty"`
+	Action  string        `json:"action"`
+	Hits    []warden.Hit  `json:"hits"`
+	Cited   bool          `json:"cited"` // named by a report's evidence
+}
+
+// maxEvidence bounds the events a case view resolves.
+const maxEvidence = 50
+
+func evidenceOf(e sqlstore.SubjectEvent, cited bool) (EvidenceEvent, bool) {
+	var ev warden.Event
+	if json.Unmarshal([]byte(e.Body), &ev) != nil {
+		return EvidenceEvent{}, false
+	}
+	x := EvidenceEvent{EventID: e.ID, Type: e.Type, Time: e.Time, Actor: ev.Actor, Target: ev.Target, Text: ev.Text, Action: "allow", Hits: []warden.Hit{}, Cited: cited}
+	var v warden.Verdict
+	if json.Unmarshal([]byte(e.Verdict), &v) == nil {
+		x.Action = v.Action.String()
+		if v.Hits != nil {
+			x.Hits = v.Hits
+		}
+	}
+	return x, true
 }
 
 // DetectionView is one of the subject's events the engine flagged.
@@ -143,11 +196,11 @@ type DetectionView struct {
 	Hits    []warden.Hit  `json:"hits"`
 }
 
-// LinkedAccount is another account seen on the subject's devices or IP
-// addresses in recent traffic.
+// LinkedAccount is another account linked to the subject in recent
+// traffic, and how (never the shared value itself).
 type LinkedAccount struct {
 	Account string `json:"account"`
-	Via     string `json:"via"` // "device" or "ip"
+	Via     string `json:"via"` // "device", "ip", "email" or "phone"
 }
 
 // Case returns the case view.
@@ -179,6 +232,14 @@ func (s *Service) Case(ctx context.Context, id string) (*CaseView, error) {
 		v.History = detectionHistory(evs, 50)
 		v.Linked = linkedAccounts(ctx, s.db, account, evs)
 	}
+	if v.Evidence, err = s.evidence(ctx, v.Reports, account); err != nil {
+		return nil, err
+	}
+	if c.SubjectKind == warden.TargetCampaign {
+		for _, r := range v.Reports {
+			v.Members = append(v.Members, CampaignMember{Account: r.SubjectID, Reason: r.Description, Status: r.Status, DecisionID: r.DecisionID})
+		}
+	}
 	decs, err := s.db.SubjectDecisions(ctx, c.SubjectKind, c.SubjectID, 20)
 	if err != nil {
 		return nil, err
@@ -203,6 +264,54 @@ func (s *Service) Case(ctx context.Context, id string) (*CaseView, error) {
 	return v, nil
 }
 
+// evidence resolves the reports' evidence ids that name logged events, and
+// adds account's recent events with text.
+func (s *Service) evidence(ctx context.Context, reports []warden.Report, account string) ([]EvidenceEvent, error) {
+	out := []EvidenceEvent{}
+	seen := map[string]bool{}
+	var ids []string
+	for _, r := range reports {
+		for _, id := range r.Evidence {
+			if !seen[id] && len(ids) < maxEvidence {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	cited, err := s.db.EventsByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(cited, func(a, b sqlstore.SubjectEvent) int { return cmp.Compare(a.Time, b.Time) })
+	for _, e := range cited {
+		if x, ok := evidenceOf(e, true); ok {
+			out = append(out, x)
+		}
+	}
+	if account == "" {
+		return out, nil
+	}
+	recent, err := s.db.SubjectEvents(ctx, account, 0, textTypes, maxEvidence)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range recent {
+		if len(out) >= maxEvidence {
+			break
+		}
+		if seen[e.ID] {
+			continue
+		}
+		if x, ok := evidenceOf(e, false); ok && x.Text != "" {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// textTypes are the event types whose text is evidence.
+var textTypes = []string{warden.EventMessage, warden.EventComment, warden.EventPost, warden.EventProfileUpdate}
+
 func detectionHistory(evs []sqlstore.SubjectEvent, limit int) []DetectionView {
 	out := []DetectionView{}
 	for _, e := range evs {
@@ -221,27 +330,22 @@ func detectionHistory(evs []sqlstore.SubjectEvent, limit int) []DetectionView {
 	return out
 }
 
-// linkedAccounts finds other accounts that used the subject's devices or IP
-// addresses, in the most recent events of the log (a bounded scan: the log
-// has no index on device or IP).
+// linkedAccounts finds other accounts linked to the subject as the
+// linked-accounts detector links them (detect.Links: a shared device, IP
+// address, normalised email or phone), in the most recent events of the
+// log (a bounded scan: the log has no index on those fields).
 func linkedAccounts(ctx context.Context, db *sqlstore.DB, account string, evs []sqlstore.SubjectEvent) []LinkedAccount {
-	devices, ips := map[string]bool{}, map[string]bool{}
+	mine := map[detect.Link]bool{}
 	for _, e := range evs {
-		var b struct {
-			IP     string `json:"ip"`
-			Device string `json:"device"`
-		}
-		if json.Unmarshal([]byte(e.Body), &b) == nil {
-			if b.Device != "" {
-				devices[b.Device] = true
-			}
-			if b.IP != "" {
-				ips[b.IP] = true
+		var ev warden.Event
+		if json.Unmarshal([]byte(e.Body), &ev) == nil {
+			for _, l := range detect.Links(&ev) {
+				mine[l] = true
 			}
 		}
 	}
 	out := []LinkedAccount{}
-	if len(devices) == 0 && len(ips) == 0 {
+	if len(mine) == 0 {
 		return out
 	}
 	seen := map[string]bool{account: true}
@@ -250,22 +354,17 @@ func linkedAccounts(ctx context.Context, db *sqlstore.DB, account string, evs []
 		if seen[r.Actor] || len(out) >= 50 {
 			return nil
 		}
-		var b struct {
-			IP     string `json:"ip"`
-			Device string `json:"device"`
-		}
-		if json.Unmarshal(r.Body, &b) != nil {
+		var ev warden.Event
+		if json.Unmarshal(r.Body, &ev) != nil {
 			return nil
 		}
-		switch {
-		case b.Device != "" && devices[b.Device]:
-			out = append(out, LinkedAccount{Account: r.Actor, Via: "device"})
-		case b.IP != "" && ips[b.IP]:
-			out = append(out, LinkedAccount{Account: r.Actor, Via: "ip"})
-		default:
-			return nil
+		for _, l := range detect.Links(&ev) {
+			if mine[l] {
+				out = append(out, LinkedAccount{Account: r.Actor, Via: l.Via})
+				seen[r.Actor] = true
+				return nil
+			}
 		}
-		seen[r.Actor] = true
 		return nil
 	})
 	return out

@@ -46,7 +46,7 @@ type Options struct {
 // Log is what ingest needs of the durable event log (*sqlstore.EventLog).
 type Log interface {
 	Append(ctx context.Context, recs []sqlstore.EventRecord) ([]sqlstore.AppendResult, error)
-	Verdicts(ctx context.Context, ids []string) (map[string][]byte, error)
+	Logged(ctx context.Context, ids []string) (map[string]sqlstore.LoggedEvent, error)
 	EachID(ctx context.Context, fn func(id string)) error
 	Count(ctx context.Context) (int64, error)
 	Export(ctx context.Context, f sqlstore.ExportFilter, fn func(sqlstore.EventRecord) error) error
@@ -154,9 +154,11 @@ func (in *Ingester) Ingest(ctx context.Context, evs []warden.Event) ([][]byte, e
 	firstIdx := make(map[string]int, len(evs))
 	var unique []int
 	for i := range evs {
-		if _, ok := firstIdx[evs[i].ID]; !ok {
+		if f, ok := firstIdx[evs[i].ID]; !ok {
 			firstIdx[evs[i].ID] = i
 			unique = append(unique, i)
+		} else if !evs[f].Same(&evs[i]) {
+			return nil, conflict(i, &evs[i])
 		}
 	}
 	if err := in.ingestUnique(ctx, evs, unique, out, 0); err != nil {
@@ -169,6 +171,27 @@ func (in *Ingester) Ingest(ctx context.Context, evs []warden.Event) ([][]byte, e
 		}
 	}
 	return out, nil
+}
+
+// sameAsLogged refuses ev, at index i of the request, when the log holds
+// another event under its id.
+func sameAsLogged(i int, ev *warden.Event, body []byte) error {
+	var logged warden.Event
+	if err := json.Unmarshal(body, &logged); err != nil {
+		return fmt.Errorf("read logged event %q: %w", ev.ID, err)
+	}
+	if !logged.Same(ev) {
+		return conflict(i, ev)
+	}
+	return nil
+}
+
+// conflict is the error for ev, at index i of the request, whose id names
+// another event.
+func conflict(i int, ev *warden.Event) error {
+	return &warden.Error{Code: warden.ECONFLICT, Field: fmt.Sprintf("events[%d].id", i),
+		Message: fmt.Sprintf("event id %q was already used for a different event; an id identifies one event, "+
+			"so a retry must send the same event, and a new event needs a new id", ev.ID)}
 }
 
 func (in *Ingester) shard(id string) *inflightShard {
@@ -223,9 +246,20 @@ func (in *Ingester) ingestUnique(ctx context.Context, evs []warden.Event, idx []
 	}
 	var stored map[string][]byte
 	if len(maybe) > 0 {
-		var err error
-		if stored, err = in.opt.Log.Verdicts(ctx, maybe); err != nil {
+		logged, err := in.opt.Log.Logged(ctx, maybe)
+		if err != nil {
 			return err
+		}
+		// A logged id re-sent with another event is refused before
+		// anything of the request is evaluated or logged.
+		stored = make(map[string][]byte, len(logged))
+		for _, i := range mine {
+			if l, ok := logged[evs[i].ID]; ok {
+				if err := sameAsLogged(i, &evs[i], l.Body); err != nil {
+					return err
+				}
+				stored[evs[i].ID] = l.Verdict
+			}
 		}
 	}
 	accEvs, accVs, err := in.evaluateAndAppend(ctx, evs, mine, stored, out)
@@ -254,14 +288,22 @@ func (in *Ingester) ingestUnique(ctx context.Context, evs []warden.Event, idx []
 	for k, i := range waitIdx {
 		ids[k] = evs[i].ID
 	}
-	got, err := in.opt.Log.Verdicts(ctx, ids)
+	got, err := in.opt.Log.Logged(ctx, ids)
 	if err != nil {
 		return err
 	}
 	var retry []int
 	for _, i := range waitIdx {
-		if v, ok := got[evs[i].ID]; ok {
-			out[i] = v
+		if l, ok := got[evs[i].ID]; ok {
+			// A concurrent request logged another event with this id; the
+			// rest of this request is logged by now, so this conflict
+			// alone is refused (the one case where a refused request
+			// changed something: two clients racing one id with two
+			// different events).
+			if err := sameAsLogged(i, &evs[i], l.Body); err != nil {
+				return err
+			}
+			out[i] = l.Verdict
 			in.duplicates.Inc()
 		} else {
 			retry = append(retry, i)

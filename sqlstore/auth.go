@@ -21,14 +21,12 @@ import (
 // in logs and by secret scanners.
 const keyPrefix = "wdn_"
 
-// APIKey is a stored key; the secret itself is never stored, only its hash.
-type APIKey struct {
-	ID        string `db:"id" json:"id"`
-	Name      string `db:"name" json:"name"`
-	Role      string `db:"role" json:"role"`
-	CreatedUS int64  `db:"created_us" json:"-"`
-	RevokedUS *int64 `db:"revoked_us" json:"-"`
-}
+// The store's names for the root's domain types.
+type (
+	APIKey  = warden.APIKey
+	User    = warden.User
+	Session = warden.Session
+)
 
 func randomToken(n int) string {
 	b := make([]byte, n)
@@ -94,17 +92,6 @@ func (db *DB) RevokeKey(ctx context.Context, id string) error {
 		return warden.Errorf(warden.ENOTFOUND, "no live key %q", id)
 	}
 	return nil
-}
-
-// User is a console user.
-type User struct {
-	ID           string `db:"id"`
-	Username     string `db:"username"`
-	PasswordHash string `db:"password_hash"`
-	Role         string `db:"role"`
-	TOTPSecret   string `db:"totp_secret"`
-	CreatedUS    int64  `db:"created_us"`
-	DisabledUS   *int64 `db:"disabled_us"`
 }
 
 // MinPasswordLen is the shortest password a console user may have.
@@ -198,13 +185,6 @@ func (db *DB) CheckLogin(ctx context.Context, username, password string) (User, 
 // SessionTTL is how long a console session lasts.
 const SessionTTL = 12 * time.Hour
 
-// Session is a signed-in console user.
-type Session struct {
-	User      User
-	CSRF      string
-	ExpiresUS int64
-}
-
 // CreateSession starts a session for u and returns its cookie token.
 func (db *DB) CreateSession(ctx context.Context, u User) (token string, s Session, err error) {
 	token = randomToken(32)
@@ -233,4 +213,14 @@ func (db *DB) SessionByToken(ctx context.Context, tok string) (Session, error) {
 func (db *DB) DeleteSession(ctx context.Context, tok string) error {
 	_, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE hash = $1 OR expires_us < $2`, HashToken(tok), Now())
 	return err
+}
+
+// UserByName returns the console user with username, or ENOTFOUND.
+func (db *DB) UserByName(ctx context.Context, username string) (User, error) {
+	var u User
+	err := db.Reader.GetContext(ctx, &u, `SELECT id, username, password_hash, role, totp_secret, created_us, disabled_us FROM users WHERE username = $1`, username)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, warden.Errorf(warden.ENOTFOUND, "no console user %q", username)
+	}
+	return u, err
 }

@@ -318,29 +318,6 @@ func (t *IncidentTx) DecideAppeal(ctx context.Context, a *warden.Appeal) error {
 	return nil
 }
 
-// Delivery is one outbound copy of a notification (a webhook call or an
-// e-mail), kept until it is delivered or given up on.
-type Delivery struct {
-	Seq          int64         `db:"seq" json:"seq"`
-	Notification string        `db:"notification" json:"notification"`
-	Channel      string        `db:"channel" json:"channel"`
-	Target       string        `db:"target" json:"target"`
-	Payload      string        `db:"payload" json:"-"`
-	Status       string        `db:"status" json:"status"`
-	Attempts     int           `db:"attempts" json:"attempts"`
-	NextAt       warden.Micros `db:"next_us" json:"next_at"`
-	LastError    string        `db:"last_error" json:"last_error,omitempty"`
-	CreatedAt    warden.Micros `db:"created_us" json:"created_at"`
-	DoneAt       warden.Micros `db:"done_us" json:"done_at,omitempty"`
-}
-
-// Delivery statuses.
-const (
-	DeliveryPending   = "pending"
-	DeliveryDelivered = "delivered"
-	DeliveryDead      = "dead"
-)
-
 // InsertNotification stores n; with a Dedupe key already used for the same
 // user it stores nothing and reports false.
 func (t *IncidentTx) InsertNotification(ctx context.Context, n *warden.Notification) (bool, error) {
@@ -354,10 +331,26 @@ func (t *IncidentTx) InsertNotification(ctx context.Context, n *warden.Notificat
 }
 
 // InsertDelivery queues d.
-func (t *IncidentTx) InsertDelivery(ctx context.Context, d *Delivery) error {
-	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO incident_deliveries (notification, channel, target, payload, status, attempts, next_us, created_us)
-		VALUES (:notification, :channel, :target, :payload, :status, :attempts, :next_us, :created_us)`, d)
+func (t *IncidentTx) InsertDelivery(ctx context.Context, d *warden.Delivery) error {
+	if d.Kind == "" {
+		d.Kind = warden.DeliveryNotification
+	}
+	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO incident_deliveries (kind, notification, channel, target, payload, status, attempts, next_us, created_us)
+		VALUES (:kind, :notification, :channel, :target, :payload, :status, :attempts, :next_us, :created_us)`, d)
 	return err
+}
+
+// RescheduleDelivery makes the pending deliveries of kind for ref due at
+// next with payload (a restriction lifted early by an appeal, say, whose
+// delivery was scheduled for the end of its term) and reports how many
+// there were.
+func (t *IncidentTx) RescheduleDelivery(ctx context.Context, kind, ref, payload string, next warden.Micros) (int64, error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE incident_deliveries SET next_us = $1, payload = $2
+		WHERE notification = $3 AND kind = $4 AND status = $5`, next, payload, ref, kind, warden.DeliveryPending)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // Contact returns the e-mail address a user gave, or "".
@@ -377,14 +370,8 @@ func (t *IncidentTx) SetContact(ctx context.Context, user, email string, at ward
 	return err
 }
 
-// Label is an enforcement label on an entity, which rules can read.
-type Label struct {
-	Entity     string        `db:"entity"`
-	Label      string        `db:"label"`
-	DecisionID string        `db:"decision_id"`
-	CreatedAt  warden.Micros `db:"created_us"`
-	ExpiresAt  warden.Micros `db:"expires_us"`
-}
+// Label is the root's enforcement label.
+type Label = warden.Label
 
 // PutLabel sets a label (replacing an earlier one of the same name).
 func (t *IncidentTx) PutLabel(ctx context.Context, l Label) error {
@@ -504,5 +491,43 @@ func (t *IncidentTx) SetReporterStanding(ctx context.Context, s ReporterStanding
 		ON CONFLICT (reporter) DO UPDATE SET warned_us = excluded.warned_us, suspended_us = excluded.suspended_us,
 		suspended_until_us = excluded.suspended_until_us, suspensions = excluded.suspensions`,
 		s.Reporter, s.WarnedAt, s.SuspendedAt, s.SuspendedUntil, s.Suspensions)
+	return err
+}
+
+// OpenCampaign returns the open campaign case of kind that holds any of
+// keys, or "".
+func (t *IncidentTx) OpenCampaign(ctx context.Context, kind string, keys []string) (string, error) {
+	if len(keys) == 0 {
+		return "", nil
+	}
+	args := []any{kind}
+	ph := make([]string, len(keys))
+	for i, k := range keys {
+		args = append(args, k)
+		ph[i] = fmt.Sprintf("$%d", i+2)
+	}
+	var id string
+	err := t.tx.GetContext(ctx, &id, `SELECT k.case_id FROM incident_campaign_keys k JOIN incident_cases c ON c.id = k.case_id
+		WHERE k.kind = $1 AND k.key IN (`+strings.Join(ph, ",")+`) AND c.closed_us = 0 ORDER BY c.opened_us LIMIT 1`, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
+}
+
+// AddCampaignKeys records keys of campaign case caseID.
+func (t *IncidentTx) AddCampaignKeys(ctx context.Context, caseID, kind string, keys []string) error {
+	for _, k := range keys {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO incident_campaign_keys (kind, key, case_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, kind, k, caseID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetReportDecision marks one report decided by decisionID.
+func (t *IncidentTx) SetReportDecision(ctx context.Context, reportID, decisionID string, at warden.Micros) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE incident_reports SET status = $1, decision_id = $2, decided_us = $3 WHERE id = $4`,
+		warden.ReportDecided, decisionID, at, reportID)
 	return err
 }

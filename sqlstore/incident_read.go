@@ -1,9 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/wardenhq/warden"
@@ -250,33 +252,66 @@ func (t *IncidentTx) FirstEventTime(ctx context.Context, actor string) (warden.M
 	return us, err
 }
 
-// DueDeliveries returns up to limit pending deliveries due at or before now.
-func (db *DB) DueDeliveries(ctx context.Context, now warden.Micros, limit int) ([]Delivery, error) {
-	var out []Delivery
-	err := db.Reader.SelectContext(ctx, &out, `SELECT seq, notification, channel, target, payload, status, attempts, next_us, last_error, created_us, done_us
-		FROM incident_deliveries WHERE status = $1 AND next_us <= $2 ORDER BY next_us, seq LIMIT $3`, DeliveryPending, now, limit)
+const deliveryCols = "seq, kind, notification, channel, target, payload, status, attempts, next_us, last_error, created_us, done_us"
+
+// ClaimDeliveries leases up to limit pending deliveries due at or before now
+// to owner until leaseUntil and returns them, most overdue first. A row
+// leased to another worker whose lease has not run out is skipped, so
+// workers in several processes on one PostgreSQL never send a row twice
+// while its lease holds (FOR UPDATE SKIP LOCKED lets them claim side by side
+// without waiting on each other; SQLite has one writer, so its UPDATE is the
+// claim).
+func (db *DB) ClaimDeliveries(ctx context.Context, owner string, now, leaseUntil warden.Micros, limit int) ([]warden.Delivery, error) {
+	lock := ""
+	if db.Dialect == Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var out []warden.Delivery
+	err := db.SelectContext(ctx, &out, `UPDATE incident_deliveries SET lease_owner = $1, lease_us = $2
+		WHERE seq IN (SELECT seq FROM incident_deliveries WHERE status = $3 AND next_us <= $4 AND lease_us <= $4
+			ORDER BY next_us, seq LIMIT $5`+lock+`)
+		RETURNING `+deliveryCols, owner, leaseUntil, warden.DeliveryPending, now, max(1, limit))
+	slices.SortFunc(out, func(a, b warden.Delivery) int {
+		return cmp.Or(cmp.Compare(a.NextAt, b.NextAt), cmp.Compare(a.Seq, b.Seq))
+	})
 	return out, err
 }
 
+// SettleDelivery records the outcome of owner's attempt at d and releases
+// its lease. It reports false, changing nothing, when the lease was lost
+// (it ran out and another worker claimed the row).
+func (db *DB) SettleDelivery(ctx context.Context, d *warden.Delivery, owner string) (bool, error) {
+	res, err := db.ExecContext(ctx, `UPDATE incident_deliveries SET status = $1, attempts = $2, next_us = $3,
+		last_error = $4, done_us = $5, lease_owner = '', lease_us = 0 WHERE seq = $6 AND lease_owner = $7 AND status = $8`,
+		d.Status, d.Attempts, d.NextAt, d.LastError, d.DoneAt, d.Seq, owner, warden.DeliveryPending)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// OutboxDepth counts deliveries by status: pending (due or not) and dead.
+func (db *DB) OutboxDepth(ctx context.Context) (pending, dead int, err error) {
+	err = db.Reader.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN status = $1 THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = $2 THEN 1 ELSE 0 END), 0) FROM incident_deliveries`,
+		warden.DeliveryPending, warden.DeliveryDead).Scan(&pending, &dead)
+	return pending, dead, err
+}
+
 // Deliveries lists deliveries with status, newest first.
-func (db *DB) Deliveries(ctx context.Context, status string, limit int) ([]Delivery, error) {
-	var out []Delivery
-	err := db.Reader.SelectContext(ctx, &out, `SELECT seq, notification, channel, target, payload, status, attempts, next_us, last_error, created_us, done_us
+func (db *DB) Deliveries(ctx context.Context, status string, limit int) ([]warden.Delivery, error) {
+	var out []warden.Delivery
+	err := db.Reader.SelectContext(ctx, &out, `SELECT `+deliveryCols+`
 		FROM incident_deliveries WHERE status = $1 ORDER BY seq DESC LIMIT $2`, status, max(1, min(limit, 1000)))
 	return out, err
 }
 
-// UpdateDelivery records the outcome of an attempt.
-func (db *DB) UpdateDelivery(ctx context.Context, d *Delivery) error {
-	_, err := db.NamedExecContext(ctx, `UPDATE incident_deliveries SET status = :status, attempts = :attempts, next_us = :next_us,
-		last_error = :last_error, done_us = :done_us WHERE seq = :seq`, d)
-	return err
-}
-
 // RetryDelivery puts a dead delivery back in the queue, due now.
 func (db *DB) RetryDelivery(ctx context.Context, seq int64, now warden.Micros) (bool, error) {
-	res, err := db.ExecContext(ctx, "UPDATE incident_deliveries SET status = $1, attempts = 0, next_us = $2 WHERE seq = $3 AND status = $4",
-		DeliveryPending, now, seq, DeliveryDead)
+	res, err := db.ExecContext(ctx, "UPDATE incident_deliveries SET status = $1, attempts = 0, next_us = $2, lease_owner = '', lease_us = 0 WHERE seq = $3 AND status = $4",
+		warden.DeliveryPending, now, seq, warden.DeliveryDead)
 	if err != nil {
 		return false, err
 	}
@@ -349,4 +384,83 @@ func (db *DB) MarkSubmitted(ctx context.Context, puids []string, existing bool, 
 		}
 	}
 	return tx.Commit()
+}
+
+// QueueFigures are one queue's case counts, for the operations metrics.
+type QueueFigures struct {
+	Queue string `db:"queue"`
+	// Opened counts every case ever opened in the queue, Closed those
+	// decided; Open those not yet decided (open or in review), Overdue the
+	// open ones past their SLA, Breached the decided ones decided after it.
+	Opened   int64 `db:"opened"`
+	Closed   int64 `db:"closed"`
+	Open     int64 `db:"open"`
+	Overdue  int64 `db:"overdue"`
+	Breached int64 `db:"breached"`
+}
+
+// IncidentFigures returns per-queue case counts as of now and the number
+// of notifications stored per kind.
+func (db *DB) IncidentFigures(ctx context.Context, now warden.Micros) ([]QueueFigures, map[string]int64, error) {
+	var qs []QueueFigures
+	err := db.Reader.SelectContext(ctx, &qs, `SELECT queue, COUNT(*) AS opened,
+		COALESCE(SUM(CASE WHEN closed_us <> 0 THEN 1 ELSE 0 END), 0) AS closed,
+		COALESCE(SUM(CASE WHEN closed_us = 0 THEN 1 ELSE 0 END), 0) AS open,
+		COALESCE(SUM(CASE WHEN closed_us = 0 AND due_us < $1 THEN 1 ELSE 0 END), 0) AS overdue,
+		COALESCE(SUM(CASE WHEN closed_us <> 0 AND closed_us > due_us THEN 1 ELSE 0 END), 0) AS breached
+		FROM incident_cases GROUP BY queue ORDER BY queue`, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := db.Reader.QueryContext(ctx, "SELECT kind, COUNT(*) FROM incident_notifications GROUP BY kind")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	notices := map[string]int64{}
+	for rows.Next() {
+		var k string
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, nil, err
+		}
+		notices[k] = n
+	}
+	return qs, notices, rows.Err()
+}
+
+// EventsByID returns the logged events among ids (as SubjectEvents), in no
+// particular order; ids not in the log are left out.
+func (db *DB) EventsByID(ctx context.Context, ids []string) ([]SubjectEvent, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	var out []SubjectEvent
+	err := db.Reader.SelectContext(ctx, &out, "SELECT id, type, target, time_us, body, verdict FROM events WHERE id IN ("+placeholders(len(ids))+")", args...)
+	return out, err
+}
+
+// RuleOutcome is what people decided on the subjects a rule flagged.
+type RuleOutcome struct {
+	Rule       string `db:"rule"`
+	Decided    int64  `db:"decided"`    // engine reports of the rule that a decision answered
+	Restricted int64  `db:"restricted"` // of those, decisions that restricted
+	Reversed   int64  `db:"reversed"`   // of those, restrictions reversed on appeal
+}
+
+// RuleOutcomes returns, per rule, how the engine reports it filed were
+// decided: the measure of a rule's precision that moderators and appeals
+// give.
+func (db *DB) RuleOutcomes(ctx context.Context) ([]RuleOutcome, error) {
+	var out []RuleOutcome
+	err := db.Reader.SelectContext(ctx, &out, `SELECT SUBSTR(r.reporter, 8) AS rule, COUNT(*) AS decided,
+		COALESCE(SUM(CASE WHEN d.action <> $1 THEN 1 ELSE 0 END), 0) AS restricted,
+		COALESCE(SUM(CASE WHEN d.action <> $1 AND d.reversed_us <> 0 THEN 1 ELSE 0 END), 0) AS reversed
+		FROM incident_reports r JOIN incident_decisions d ON d.id = r.decision_id
+		WHERE r.source = $2 AND r.reporter LIKE 'engine:%' GROUP BY SUBSTR(r.reporter, 8)`, warden.ActNoViolation, warden.SourceDetection)
+	return out, err
 }

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"testing"
 
@@ -151,6 +152,50 @@ func TestUsersAndSessions(t *testing.T) {
 		}
 		if _, err := db.SessionByToken(ctx, tok); warden.ErrorCode(err) != warden.EUNAUTHORIZED {
 			t.Fatalf("after sign-out: %v", err)
+		}
+	})
+}
+
+// A large group (COPY on PostgreSQL) that carries ids already logged and
+// repeats of its own: every new id lands once in arrival order, and every
+// repeat is answered with the first copy's verdict.
+func TestEventLogLargeGroupWithRepeats(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		log := sqlstore.NewEventLog(db)
+		defer log.Close()
+		var recs []sqlstore.EventRecord
+		for i := range 200 {
+			recs = append(recs, rec(fmt.Sprintf("g%03d", i)))
+		}
+		if res, err := log.Append(ctx, recs); err != nil || res[199].Duplicate {
+			t.Fatalf("first group: %v", err)
+		}
+		var next []sqlstore.EventRecord
+		for i := 150; i < 350; i++ {
+			r := rec(fmt.Sprintf("g%03d", i))
+			r.Verdict = []byte(fmt.Sprintf(`{"second":%d}`, i))
+			next = append(next, r)
+		}
+		next = append(next, next[120]) // g270 twice in one group
+		res, err := log.Append(ctx, next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			id := next[i].ID
+			wantDup := id < "g200" || i == len(next)-1
+			if r.Duplicate != wantDup {
+				t.Fatalf("%s (#%d): duplicate %v, want %v", id, i, r.Duplicate, wantDup)
+			}
+			if id < "g200" && string(r.Verdict) != `{"event_id":"`+id+`"}` {
+				t.Fatalf("%s: verdict %s, want the first copy's", id, r.Verdict)
+			}
+		}
+		var ids []string
+		log.Export(ctx, sqlstore.ExportFilter{}, func(r sqlstore.EventRecord) error { ids = append(ids, r.ID); return nil })
+		if len(ids) != 350 || ids[0] != "g000" || ids[349] != "g349" || !sort.StringsAreSorted(ids) {
+			t.Fatalf("exported %d ids, %v … %v", len(ids), ids[:3], ids[len(ids)-3:])
 		}
 	})
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden"
-	"github.com/wardenhq/warden/sqlstore"
 )
 
 // CookieName is the console's session cookie. It holds a random token; the
@@ -22,10 +21,10 @@ func (c *Console) mountAuth() {
 }
 
 // session returns the live session named by the request's cookie.
-func (c *Console) session(r *http.Request) (sqlstore.Session, error) {
+func (c *Console) session(r *http.Request) (warden.Session, error) {
 	ck, err := r.Cookie(CookieName)
 	if err != nil || ck.Value == "" {
-		return sqlstore.Session{}, warden.Errorf(warden.EUNAUTHORIZED, "sign in to continue")
+		return warden.Session{}, warden.Errorf(warden.EUNAUTHORIZED, "sign in to continue")
 	}
 	return c.opt.DB.SessionByToken(r.Context(), ck.Value)
 }
@@ -140,7 +139,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)
 }
 
-func (c *Console) signOut(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+func (c *Console) signOut(w http.ResponseWriter, r *http.Request, u *warden.User) error {
 	if ck, err := r.Cookie(CookieName); err == nil {
 		if err := c.opt.DB.DeleteSession(r.Context(), ck.Value); err != nil {
 			return err

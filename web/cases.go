@@ -12,7 +12,6 @@ import (
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/incident"
-	"github.com/wardenhq/warden/sqlstore"
 )
 
 // MountCases adds the moderator pages of the incident workflow: the queue,
@@ -77,7 +76,7 @@ func (p *casePages) queueData(r *http.Request) (*queueData, error) {
 	return d, nil
 }
 
-func (p *casePages) queue(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+func (p *casePages) queue(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
 	d, err := p.queueData(r)
 	if err != nil {
 		return err
@@ -85,7 +84,7 @@ func (p *casePages) queue(w http.ResponseWriter, r *http.Request, _ *sqlstore.Us
 	return p.c.Render(w, r, "cases.html", d)
 }
 
-func (p *casePages) queueLive(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+func (p *casePages) queueLive(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
 	d, err := p.queueData(r)
 	if err != nil {
 		return err
@@ -93,7 +92,7 @@ func (p *casePages) queueLive(w http.ResponseWriter, r *http.Request, _ *sqlstor
 	return p.c.Fragment(w, r, "cases.html", "cases-table", d)
 }
 
-func (p *casePages) next(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+func (p *casePages) next(w http.ResponseWriter, r *http.Request, u *warden.User) error {
 	c, err := p.svc.Next(r.Context(), UserPrincipal(u), r.FormValue("queue"))
 	if err != nil {
 		return err
@@ -135,7 +134,7 @@ var contentActions = []actionChoice{
 	{warden.ActNoViolation, "No violation", "n", false},
 }
 
-func (p *casePages) view(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+func (p *casePages) view(w http.ResponseWriter, r *http.Request, u *warden.User) error {
 	v, err := p.svc.Case(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -148,7 +147,7 @@ func (p *casePages) view(w http.ResponseWriter, r *http.Request, u *sqlstore.Use
 	return p.c.Render(w, r, "cases_view.html", d)
 }
 
-func (p *casePages) claim(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+func (p *casePages) claim(w http.ResponseWriter, r *http.Request, u *warden.User) error {
 	if _, err := p.svc.Claim(r.Context(), UserPrincipal(u), r.PathValue("id")); err != nil {
 		return err
 	}
@@ -156,7 +155,7 @@ func (p *casePages) claim(w http.ResponseWriter, r *http.Request, u *sqlstore.Us
 	return nil
 }
 
-func (p *casePages) release(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+func (p *casePages) release(w http.ResponseWriter, r *http.Request, u *warden.User) error {
 	if err := p.svc.Release(r.Context(), UserPrincipal(u), r.PathValue("id")); err != nil {
 		return err
 	}
@@ -164,7 +163,7 @@ func (p *casePages) release(w http.ResponseWriter, r *http.Request, u *sqlstore.
 	return nil
 }
 
-func (p *casePages) decide(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+func (p *casePages) decide(w http.ResponseWriter, r *http.Request, u *warden.User) error {
 	req := incident.DecisionRequest{Action: r.FormValue("action"), Policy: r.FormValue("policy"),
 		Explanation: r.FormValue("explanation"), Duration: r.FormValue("duration"), Note: r.FormValue("note")}
 	timed := false
@@ -182,7 +181,7 @@ func (p *casePages) decide(w http.ResponseWriter, r *http.Request, u *sqlstore.U
 	return nil
 }
 
-func (p *casePages) appeals(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+func (p *casePages) appeals(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
 	as, err := p.svc.Appeals(r.Context(), warden.AppealPending)
 	if err != nil {
 		return err
@@ -201,7 +200,7 @@ func (p *casePages) appeals(w http.ResponseWriter, r *http.Request, _ *sqlstore.
 	return p.c.Render(w, r, "cases_appeals.html", rows)
 }
 
-func (p *casePages) decideAppeal(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+func (p *casePages) decideAppeal(w http.ResponseWriter, r *http.Request, u *warden.User) error {
 	req := incident.AppealDecisionRequest{Outcome: r.FormValue("outcome"), Explanation: r.FormValue("explanation")}
 	if _, err := p.svc.DecideAppeal(r.Context(), UserPrincipal(u), r.PathValue("id"), req); err != nil {
 		return err
@@ -246,7 +245,7 @@ type chart struct {
 	Bars  []bar
 }
 
-func (p *casePages) transparency(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+func (p *casePages) transparency(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
 	to := time.Now().UTC()
 	from := to.AddDate(0, -6, 0)
 	q := r.URL.Query()
@@ -290,7 +289,7 @@ func (p *casePages) transparency(w http.ResponseWriter, r *http.Request, _ *sqls
 
 // deliveries is the dead-letter view: notices the platform's webhook or the
 // mail server never accepted, with a way to send them again.
-func (p *casePages) deliveries(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+func (p *casePages) deliveries(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
 	dead, err := p.svc.DeadLetters(r.Context(), 200)
 	if err != nil {
 		return err
@@ -298,7 +297,7 @@ func (p *casePages) deliveries(w http.ResponseWriter, r *http.Request, _ *sqlsto
 	return p.c.Render(w, r, "cases_deliveries.html", dead)
 }
 
-func (p *casePages) retryDelivery(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+func (p *casePages) retryDelivery(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
 	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
 	if err != nil {
 		return warden.Errorf(warden.ENOTFOUND, "no delivery %q", r.PathValue("seq"))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/incident"
+	"github.com/wardenhq/warden/notify"
 )
 
 // TestCasePages walks a moderator through the console: the queue, taking
@@ -101,7 +102,9 @@ func TestDeadLetterPage(t *testing.T) {
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }))
 	defer down.Close()
 	now := time.Now()
-	svc, err := incident.New(ctx, incident.Options{DB: tc.db, Now: func() time.Time { return now }, Webhook: incident.Webhook{URL: down.URL, Secret: "s"}})
+	clock := func() time.Time { return now }
+	outbox := notify.New(notify.Options{Outbox: tc.db, Now: clock, Webhook: &notify.Webhook{URL: down.URL, Secret: "s", Now: clock}})
+	svc, err := incident.New(ctx, incident.Options{DB: tc.db, Now: clock, Outbound: outbox})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +114,8 @@ func TestDeadLetterPage(t *testing.T) {
 	if _, _, err := svc.Report(ctx, app, incident.ReportRequest{Reporter: "ann", Subject: incident.SubjectRef{Kind: "account", ID: "x"}, Category: "scam"}, ""); err != nil {
 		t.Fatal(err)
 	}
-	for range incident.MaxAttempts {
-		if _, err := svc.DeliverDue(ctx); err != nil {
+	for range notify.MaxAttempts {
+		if _, err := outbox.DeliverDue(ctx); err != nil {
 			t.Fatal(err)
 		}
 		now = now.Add(2 * time.Hour)

@@ -9,7 +9,7 @@
 // are registered on the *Console, usually from a Mount method that wire.go
 // calls after New:
 //
-//	c.Page("GET /cases", []string{warden.RoleModerator}, func(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+//	c.Page("GET /cases", []string{warden.RoleModerator}, func(w http.ResponseWriter, r *http.Request, u *warden.User) error {
 //		cases, err := svc.Queue(r.Context())
 //		if err != nil {
 //			return err
@@ -71,7 +71,7 @@
 // the page alone, which is what an htmx request (hx-get with hx-trigger
 // "every 2s", a form's hx-post) swaps into the page. In both the template's
 // dot is a View: {{.Data}} is what the handler passed, {{.User}} the
-// signed-in *sqlstore.User, {{.CSRF}} the session's token.
+// signed-in *warden.User, {{.CSRF}} the session's token.
 //
 // Template functions: asset (the URL of a file in web/static/, with a content
 // hash so it can be cached), timeUS (unix microseconds, as in the store, to
@@ -156,14 +156,14 @@ type Console struct {
 }
 
 // PageFunc handles a console request for the signed-in user u.
-type PageFunc func(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error
+type PageFunc func(w http.ResponseWriter, r *http.Request, u *warden.User) error
 
 // View is the dot of every template the console executes.
 type View struct {
-	User *sqlstore.User // nil on the sign-in page
-	CSRF string         // the session's CSRF token; "" when signed out
-	Nav  []NavItem      // the links this user may follow
-	Data any            // what the handler passed to Render or Fragment
+	User *warden.User // nil on the sign-in page
+	CSRF string       // the session's CSRF token; "" when signed out
+	Nav  []NavItem    // the links this user may follow
+	Data any          // what the handler passed to Render or Fragment
 }
 
 // NavItem is one link of the layout's navigation.
@@ -251,7 +251,7 @@ func (c *Console) Page(pattern string, roles []string, h PageFunc) {
 // UserPrincipal is the signed-in user u as the services see a caller (for
 // their role checks and audit logs): Kind "user", the user's id, username
 // and role.
-func UserPrincipal(u *sqlstore.User) *warden.Principal {
+func UserPrincipal(u *warden.User) *warden.Principal {
 	return &warden.Principal{ID: u.ID, Name: u.Username, Role: u.Role, Kind: "user"}
 }
 
@@ -310,7 +310,7 @@ func (c *Console) execute(w http.ResponseWriter, r *http.Request, status int, pa
 	return nil
 }
 
-func (c *Console) navFor(u *sqlstore.User, path string) []NavItem {
+func (c *Console) navFor(u *warden.User, path string) []NavItem {
 	p := UserPrincipal(u)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -357,8 +357,8 @@ type errorPage struct {
 
 type sessionKey struct{}
 
-func sessionFrom(ctx context.Context) *sqlstore.Session {
-	s, _ := ctx.Value(sessionKey{}).(*sqlstore.Session)
+func sessionFrom(ctx context.Context) *warden.Session {
+	s, _ := ctx.Value(sessionKey{}).(*warden.Session)
 	return s
 }
 
@@ -377,7 +377,7 @@ var errCSRF = warden.Errorf(warden.EFORBIDDEN, "this request did not come from a
 // the other's gap: the origin check stops forms posted from other sites even
 // in browsers that leak nothing else, and the token stops clients that send
 // neither Origin nor Sec-Fetch-Site.
-func (c *Console) checkCSRF(w http.ResponseWriter, r *http.Request, s *sqlstore.Session) error {
+func (c *Console) checkCSRF(w http.ResponseWriter, r *http.Request, s *warden.Session) error {
 	if err := c.cop.Check(r); err != nil {
 		return errCSRF
 	}

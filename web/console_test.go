@@ -337,14 +337,14 @@ func TestSignInRateLimit(t *testing.T) {
 
 func TestPageRoles(t *testing.T) {
 	tc := newTestConsole(t, Options{})
-	tc.Page("GET /queue", []string{warden.RoleModerator}, func(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+	tc.Page("GET /queue", []string{warden.RoleModerator}, func(w http.ResponseWriter, r *http.Request, u *warden.User) error {
 		return tc.Render(w, r, "error.html", errorPage{Title: "Queue", Message: "queue of " + u.Username})
 	})
 	tc.Nav("Queue", "/queue", warden.RoleModerator)
-	tc.Page("GET /broken", nil, func(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+	tc.Page("GET /broken", nil, func(w http.ResponseWriter, r *http.Request, u *warden.User) error {
 		return errors.New("database on fire")
 	})
-	tc.Page("GET /missing", nil, func(w http.ResponseWriter, r *http.Request, u *sqlstore.User) error {
+	tc.Page("GET /missing", nil, func(w http.ResponseWriter, r *http.Request, u *warden.User) error {
 		return warden.Errorf(warden.ENOTFOUND, "no case c_42")
 	})
 	for _, u := range []struct{ name, role string }{{"mo", warden.RoleModerator}, {"ad", warden.RoleAdmin}, {"ap", warden.RoleApp}} {

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/wardenhq/warden/sqlstore"
+	"github.com/wardenhq/warden"
 )
 
 // liveRows is how many verdicts the dashboard lists.
@@ -25,13 +25,26 @@ type dashboardData struct {
 	Query    string // the view's query string, for the poll
 	Stats    FeedStats
 	Verdicts []FeedItem
-	Top      []RuleCount
+	Top      []topRule
+	Chart    verdictChart
 }
+
+// topRule is a rule that fires often, with its hits per minute.
+type topRule struct {
+	RuleCount
+	Spark sparkline
+}
+
+// chartMinutes is how far back the dashboard's charts look.
+const chartMinutes = 20
 
 func (c *Console) dashboardData(r *http.Request) dashboardData {
 	q := r.URL.Query()
 	f := c.opt.Feed
-	d := dashboardData{Stats: f.Stats(), Top: f.TopRules(10)}
+	d := dashboardData{Stats: f.Stats(), Chart: newVerdictChart(f.Minutes(chartMinutes))}
+	for _, rc := range f.TopRules(10) {
+		d.Top = append(d.Top, topRule{RuleCount: rc, Spark: newSparkline(f.RuleMinutes(rc.Rule, chartMinutes))})
+	}
 	switch {
 	case q.Get("rule") != "":
 		d.Rule = q.Get("rule")
@@ -47,11 +60,11 @@ func (c *Console) dashboardData(r *http.Request) dashboardData {
 	return d
 }
 
-func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
 	return c.Render(w, r, "dashboard.html", c.dashboardData(r))
 }
 
 // liveVerdicts is the fragment the dashboard polls every two seconds.
-func (c *Console) liveVerdicts(w http.ResponseWriter, r *http.Request, _ *sqlstore.User) error {
+func (c *Console) liveVerdicts(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
 	return c.Fragment(w, r, "dashboard.html", "live", c.dashboardData(r))
 }

@@ -30,6 +30,10 @@ const maxFeedRules = 1024
 // minute.
 const topWindow = 10
 
+// chartWindow is how many minutes the dashboard's charts show; the feed
+// keeps that many per-minute buckets.
+const chartWindow = 30
+
 // Feed is a bounded, in-memory view of recently accepted events and their
 // verdicts, for the console's live dashboard. Add is meant for ingest's
 // OnAccepted callback: it takes one lock per batch, keeps only the newest
@@ -44,7 +48,7 @@ type Feed struct {
 	total   uint64
 	flags   uint64
 	actions [5]uint64 // by warden.Action
-	minutes [topWindow]minuteHits
+	minutes [chartWindow]minuteHits
 	now     func() time.Time
 }
 
@@ -92,6 +96,7 @@ type minuteHits struct {
 	minute  int64 // unix minutes; this bucket's counts are for that minute
 	events  uint64
 	flagged uint64
+	actions [5]uint64 // by warden.Action
 	hits    map[string]uint64
 }
 
@@ -121,10 +126,11 @@ func (f *Feed) Add(evs []warden.Event, vs []warden.Verdict) {
 	minute := now.Unix() / 60
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	bucket := &f.minutes[minute%topWindow]
+	bucket := &f.minutes[minute%chartWindow]
 	if bucket.minute != minute {
 		bucket.minute = minute
 		bucket.events, bucket.flagged = 0, 0
+		bucket.actions = [5]uint64{}
 		clear(bucket.hits)
 	}
 	var flagged int
@@ -133,6 +139,7 @@ func (f *Feed) Add(evs []warden.Event, vs []warden.Verdict) {
 		f.total++
 		if int(v.Action) < len(f.actions) {
 			f.actions[v.Action]++
+			bucket.actions[v.Action]++
 		}
 		if len(v.Hits) > 0 || v.Action != warden.ActionAllow {
 			flagged++
@@ -282,13 +289,65 @@ func (f *Feed) TopRules(limit int) []RuleCount {
 	return out
 }
 
+// MinuteCount is one minute of verdicts, by action.
+type MinuteCount struct {
+	Minute   time.Time
+	ByAction [5]uint64 // by warden.Action
+	Total    uint64
+}
+
+// Minutes returns the verdicts of each of the last n full minutes (n ≤
+// chartWindow-1), oldest first; minutes with nothing are zero.
+func (f *Feed) Minutes(n int) []MinuteCount {
+	var out []MinuteCount
+	f.lastMinutes(n, func(m int64, b *minuteHits) {
+		c := MinuteCount{Minute: time.Unix(m*60, 0).UTC()}
+		if b != nil {
+			c.ByAction, c.Total = b.actions, b.events
+		}
+		out = append(out, c)
+	})
+	return out
+}
+
+// RuleMinutes returns rule's hits in each of the last n full minutes,
+// oldest first.
+func (f *Feed) RuleMinutes(rule string, n int) []uint64 {
+	var out []uint64
+	f.lastMinutes(n, func(_ int64, b *minuteHits) {
+		var k uint64
+		if b != nil {
+			k = b.hits[rule]
+		}
+		out = append(out, k)
+	})
+	return out
+}
+
+// lastMinutes calls fn, oldest first, with each of the last n full minutes
+// and its bucket (nil when the feed saw nothing that minute).
+func (f *Feed) lastMinutes(n int, fn func(minute int64, b *minuteHits)) {
+	n = min(n, chartWindow-1)
+	cur := f.now().Unix() / 60
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range n {
+		m := cur - int64(n-i)
+		if b := &f.minutes[m%chartWindow]; b.minute == m {
+			fn(m, b)
+		} else {
+			fn(m, nil)
+		}
+	}
+}
+
 // Stats returns the feed's counts since it was made.
 func (f *Feed) Stats() FeedStats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := FeedStats{Events: f.total, Flagged: f.flags}
 	prev := f.now().Unix()/60 - 1
-	if b := &f.minutes[prev%topWindow]; b.minute == prev {
+	if b := &f.minutes[prev%chartWindow]; b.minute == prev {
 		s.LastMinute, s.FlaggedLastMinute = b.events, b.flagged
 	}
 	for _, a := range warden.Actions {

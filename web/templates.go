@@ -36,6 +36,7 @@ func parseTemplates(fsys fs.FS, dir string, asset func(string) (string, error)) 
 	funcs := template.FuncMap{
 		"asset":  asset,
 		"timeUS": formatUS,
+		"mul100": func(f float64) float64 { return 100 * f },
 		"clock":  func(t time.Time) string { return t.UTC().Format("15:04:05") },
 		"datetime": func(t time.Time) string {
 			if t.IsZero() {

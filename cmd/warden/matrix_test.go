@@ -57,7 +57,7 @@ func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := openEngine(serveConfig{data: t.TempDir()}, svc.Labels(), logger, reg)
+	eng, err := openEngine(serveConfig{data: t.TempDir()}, db, svc.Labels(), logger, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,8 +201,19 @@ func (m *matrixServer) apiCallers(t *testing.T) []apiCaller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.db.RevokeKey(ctx, k.ID); err != nil {
-		t.Fatal(err)
+	// Used first, so the server has it cached, then revoked through the
+	// API: every cell must see it refused at once.
+	if code, _, body := m.call(t, "GET /v1/keys", bearer(secret)); code != 200 {
+		t.Fatalf("the key to revoke: %d %s", code, body)
+	}
+	var admin string
+	for _, c := range out {
+		if c.role == warden.RoleAdmin {
+			admin = c.secret
+		}
+	}
+	if code, _, body := m.call(t, "DELETE /v1/keys/"+k.ID, bearer(admin)); code != 200 {
+		t.Fatalf("revoke: %d %s", code, body)
 	}
 	return append(out,
 		apiCaller{name: "no key"},
@@ -259,9 +270,9 @@ func (m *matrixServer) apiMatrix(t *testing.T) {
 }
 
 type consoleCaller struct {
-	name, role string         // role "": not signed in
-	user       *sqlstore.User // nil: no session cookie
-	signedOut  bool           // the session was ended before the call
+	name, role string       // role "": not signed in
+	user       *warden.User // nil: no session cookie
+	signedOut  bool         // the session was ended before the call
 }
 
 func (m *matrixServer) consoleCallers(t *testing.T) []consoleCaller {

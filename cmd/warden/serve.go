@@ -23,7 +23,9 @@ import (
 	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
+	"github.com/wardenhq/warden/internal/demo"
 	"github.com/wardenhq/warden/internal/httpx"
+	"github.com/wardenhq/warden/notify"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/synth"
 )
@@ -39,6 +41,7 @@ type serveConfig struct {
 	smtpFrom        string
 	smtpUser        string
 	smtpPassword    string
+	smtpTLS         string
 	policyURL       string
 	demoRate        float64
 	logLevel        string
@@ -83,6 +86,7 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 	f.StringVar(&c.smtpFrom, "smtp-from", "", "sender address for e-mailed notifications")
 	f.StringVar(&c.smtpUser, "smtp-user", "", "SMTP user (PLAIN auth)")
 	f.StringVar(&c.smtpPassword, "smtp-password", "", "SMTP password (prefer WARDEN_SMTP_PASSWORD)")
+	f.StringVar(&c.smtpTLS, "smtp-tls", "opportunistic", "STARTTLS policy for --smtp-addr: opportunistic, mandatory or none")
 	f.StringVar(&c.policyURL, "policy-url", "", "the public terms page cited in statements of reasons")
 	f.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
@@ -94,6 +98,11 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 }
 
 func serve(parent context.Context, c serveConfig) error {
+	if c.smtpAddr != "" {
+		if err := (&notify.Mail{Addr: c.smtpAddr, From: c.smtpFrom, TLS: c.smtpTLS}).Check(); err != nil {
+			return usagef("--smtp-*: %v", err)
+		}
+	}
 	if c.webhookURL != "" && c.webhookSecret == "" {
 		return usagef("--webhook-url needs --webhook-secret (or WARDEN_WEBHOOK_SECRET): the platform must be able to verify notifications")
 	}
@@ -123,13 +132,16 @@ func serve(parent context.Context, c serveConfig) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	svc, err := incident.New(ctx, incident.Options{DB: st, Logger: logger, PolicyURL: c.policyURL,
-		Webhook: incident.Webhook{URL: c.webhookURL, Secret: c.webhookSecret},
-		SMTP:    incident.SMTP{Addr: c.smtpAddr, From: c.smtpFrom, Username: c.smtpUser, Password: c.smtpPassword}})
+	// One outbox worker per process: claims let every replica on one
+	// PostgreSQL run one.
+	outbox := notify.New(notify.Options{Outbox: st, Logger: logger, Registerer: reg,
+		Webhook: &notify.Webhook{URL: c.webhookURL, Secret: c.webhookSecret},
+		Mail:    &notify.Mail{Addr: c.smtpAddr, From: c.smtpFrom, Username: c.smtpUser, Password: c.smtpPassword, TLS: c.smtpTLS}})
+	svc, err := incident.New(ctx, incident.Options{DB: st, Logger: logger, PolicyURL: c.policyURL, Outbound: outbox, Registerer: reg})
 	if err != nil {
 		return err
 	}
-	eng, err := openEngine(c, svc.Labels(), logger, reg)
+	eng, err := openEngine(c, st, svc.Labels(), logger, reg)
 	if err != nil {
 		return err
 	}
@@ -154,7 +166,7 @@ func serve(parent context.Context, c serveConfig) error {
 	var ready atomic.Bool
 	api.SetReady(ready.Load)
 	mountRoutes(api, st, eng, svc, logger, c.publicOrigins)
-	go svc.RunDelivery(ctx, time.Second)
+	go outbox.Run(ctx, time.Second)
 
 	srv := &http.Server{Addr: c.addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
@@ -186,6 +198,13 @@ func serve(parent context.Context, c serveConfig) error {
 			logger.Error("demo setup failed", "err", err)
 		}
 		go func() { defer close(demoDone); runDemo(ctx, in, c.demoRate, logger) }()
+		// Simulated moderators work the queue, so decisions, statements,
+		// appeals and the transparency report have data within a minute.
+		go func() {
+			if err := demo.Run(ctx, demo.Options{DB: st, Service: svc, Logger: logger}); err != nil {
+				logger.Error("demo moderators stopped", "err", err)
+			}
+		}()
 	} else {
 		close(demoDone)
 	}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/enforce"
 	"github.com/wardenhq/warden/engine"
@@ -22,8 +25,56 @@ type servedEngine interface {
 	Run(ctx context.Context)
 }
 
-// ruleEngine adapts the engine to the console's rules page.
-type ruleEngine struct{ *engine.Engine }
+// ruleEngine adapts the engine to the console's rules page, and lets
+// admins promote rules to enforce (the mode is kept in the store and
+// applied over the rule files at every start).
+type ruleEngine struct {
+	*engine.Engine
+	db *sqlstore.DB
+}
+
+// promotionWindow and promotionEvents bound the replay a promotion
+// preview runs: the last day, at most the newest 200,000 events.
+const (
+	promotionWindow = 24 * time.Hour
+	promotionEvents = 200_000
+)
+
+func (e ruleEngine) PreviewPromotion(ctx context.Context, rule string) (web.Promotion, error) {
+	since := time.Now().Add(-promotionWindow)
+	var evs []warden.Event
+	err := e.db.RecentEvents(ctx, promotionEvents, func(r sqlstore.EventRecord) error {
+		var ev warden.Event
+		if json.Unmarshal(r.Body, &ev) == nil && !ev.Time.Before(since) {
+			evs = append(evs, ev)
+		}
+		return nil
+	})
+	if err != nil {
+		return web.Promotion{}, err
+	}
+	rep, err := e.PreviewMode(ctx, rule, warden.ModeEnforce, evs)
+	if err != nil {
+		return web.Promotion{}, err
+	}
+	p := web.Promotion{Rule: rule, Window: promotionWindow, Events: rep.Events, Changed: rep.Changed}
+	for _, c := range rep.Changes {
+		p.Changes = append(p.Changes, web.PromotionChange{EventID: c.EventID, Before: c.Before, After: c.After})
+	}
+	return p, nil
+}
+
+func (e ruleEngine) Promote(ctx context.Context, rule, by string) error {
+	modes, err := e.db.RuleModes(ctx)
+	if err != nil {
+		return err
+	}
+	modes[rule] = warden.ModeEnforce
+	if err := e.SetModes(modes); err != nil {
+		return err
+	}
+	return e.db.SetRuleMode(ctx, rule, warden.ModeEnforce, by, warden.MicrosOf(time.Now()))
+}
 
 func (e ruleEngine) Rules() []web.RuleView {
 	rs := e.Engine.Rules()
@@ -37,11 +88,10 @@ func (e ruleEngine) Rules() []web.RuleView {
 	return out
 }
 
-// ruleLabels holds the labels rules set on entities (signup_burst,
-// possibly_compromised …), each until its TTL runs out.
-var ruleLabels = enforce.NewLabels(1_000_000)
-
-func openEngine(c serveConfig, labels *incident.Labels, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
+func openEngine(c serveConfig, st *sqlstore.DB, labels *incident.Labels, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
+	// The labels rules set on entities (signup_burst, possibly_compromised
+	// …), each until its TTL runs out; this engine's own, in its snapshots.
+	ruleLabels := enforce.NewLabels(1_000_000)
 	eng, err := engine.Open(engine.Options{
 		RulesDir:   c.rules,
 		Logger:     logger,
@@ -61,7 +111,15 @@ func openEngine(c serveConfig, labels *incident.Labels, logger *slog.Logger, reg
 	if err != nil {
 		return nil, err
 	}
-	return ruleEngine{eng}, nil
+	// Modes set in the console apply over the rule files.
+	if modes, err := st.RuleModes(context.Background()); err != nil {
+		return nil, err
+	} else if len(modes) > 0 {
+		if err := eng.SetModes(modes); err != nil {
+			logger.Error("rule modes set in the console do not apply to this rule set", "err", err)
+		}
+	}
+	return ruleEngine{eng, st}, nil
 }
 
 // consoleFeed is the console's live view of accepted events, fed by

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,6 +46,36 @@ var schemaSeq atomic.Int64
 // WARDEN_TEST_POSTGRES, and skips the test when it is unset.
 func Postgres(t testing.TB) *sqlstore.DB {
 	t.Helper()
+	u := PostgresURL(t)
+	db, err := sqlstore.Open(context.Background(), u, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgURLs.Store(db, u)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// URL returns the URL that opens db again (from another pool or process).
+func URL(t testing.TB, db *sqlstore.DB) string {
+	t.Helper()
+	if db.Dialect == sqlstore.SQLite {
+		return "sqlite:" + db.Path
+	}
+	u, ok := pgURLs.Load(db)
+	if !ok {
+		t.Fatal("sqlstoretest.URL: not a store opened by sqlstoretest.Postgres")
+	}
+	return u.(string)
+}
+
+var pgURLs sync.Map // *sqlstore.DB → its URL
+
+// PostgresURL creates a new schema in the database named by
+// WARDEN_TEST_POSTGRES, dropped when the test ends, and returns the URL
+// that opens a store in it; it skips the test when the variable is unset.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
 	base := os.Getenv("WARDEN_TEST_POSTGRES")
 	if base == "" {
 		t.Skip("WARDEN_TEST_POSTGRES is not set")
@@ -72,10 +103,5 @@ func Postgres(t testing.TB) *sqlstore.DB {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	db, err := sqlstore.Open(context.Background(), strings.Replace(u.String(), "postgresql://", "postgres://", 1), "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return strings.Replace(u.String(), "postgresql://", "postgres://", 1)
 }
