@@ -6,6 +6,10 @@ import (
 	"unicode/utf8"
 )
 
+// Markets are the regions the platform's policies and funnels are kept
+// for: the seven markets (UK as the platform names it, not ISO's GB).
+var Markets = []string{"US", "UK", "MX", "JP", "FR", "DE", "ID"}
+
 // MaxUserIDLen bounds a platform account id in a path such as
 // /v1/users/{user}/consent.
 const MaxUserIDLen = 256

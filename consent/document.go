@@ -31,7 +31,7 @@ var Kinds = []string{KindTerms, KindPrivacyPolicy, KindCommunityGuidelines}
 const AnyRegion = "*"
 
 // Regions lists the markets a document may be written for, then AnyRegion.
-var Regions = []string{"US", "UK", "MX", "JP", "FR", "DE", "ID", AnyRegion}
+var Regions = append(slices.Clone(warden.Markets), AnyRegion)
 
 // Limits on documents.
 const (

@@ -25,6 +25,8 @@ func StatusOf(code string) int {
 		return http.StatusNotFound
 	case warden.ECONFLICT:
 		return http.StatusConflict
+	case warden.EUNPROCESSABLE:
+		return http.StatusUnprocessableEntity
 	case warden.ERATELIMIT:
 		return http.StatusTooManyRequests
 	case warden.EUNAVAILABLE:
