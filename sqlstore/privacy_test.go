@@ -212,7 +212,7 @@ func TestFunnelCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []sqlstore.FunnelCount{
-			{Stage: "opened", Region: "US", Moment: "security_event", Variant: "b", Week: (20451 + 3) / 7 - 1, N: 1},
+			{Stage: "opened", Region: "US", Moment: "security_event", Variant: "b", Week: (20451+3)/7 - 1, N: 1},
 			{Stage: "shown", Region: "JP", Moment: "after_login", Week: (20451 + 3) / 7, N: 2},
 		}
 		if len(cs) != len(want) || cs[0] != want[0] || cs[1] != want[1] {

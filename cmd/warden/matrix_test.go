@@ -28,7 +28,7 @@ import (
 // publicAPIRoutes are the routes the API server serves to anyone, outside
 // the /v1 route table. A new public route is added here on purpose, or the
 // matrix fails.
-var publicAPIRoutes = []string{"GET /healthz", "GET /openapi.json"}
+var publicAPIRoutes = []string{"GET /healthz", "GET /openapi.json", "GET /.well-known/jwks.json"}
 
 // unroutedPattern answers, to anyone, the /v1 calls no route takes with
 // the JSON 404 or 405.
@@ -72,7 +72,11 @@ func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
 		t.Fatal(err)
 	}
 	api := httpapi.New(httpapi.Options{DB: db, Ingest: in, Logger: logger, Registry: reg, TrustedProxies: proxies})
-	console := mountRoutes(api, db, eng, svc, logger, nil)
+	priv, err := openPrivacy(t.TempDir(), db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	console := mountRoutes(api, db, eng, svc, priv, logger, nil)
 	if console == nil {
 		t.Fatal("the console was not mounted")
 	}

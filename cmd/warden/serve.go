@@ -165,7 +165,12 @@ func serve(parent context.Context, c serveConfig) error {
 	api := httpapi.New(httpapi.Options{DB: st, Ingest: in, Logger: logger, Registry: reg, TrustedProxies: proxies})
 	var ready atomic.Bool
 	api.SetReady(ready.Load)
-	mountRoutes(api, st, eng, svc, logger, c.publicOrigins)
+	priv, err := openPrivacy(c.data, st, c.policyURL)
+	if err != nil {
+		evlog.Close()
+		return err
+	}
+	mountRoutes(api, st, eng, svc, priv, logger, c.publicOrigins)
 	go outbox.Run(ctx, time.Second)
 
 	srv := &http.Server{Addr: c.addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,

@@ -131,9 +131,18 @@ var consoleFeed = web.NewFeed(web.DefaultFeedSize)
 // not be built). The role × route matrix test (matrix_test.go) builds its
 // server with it, so a route mounted here is a route the matrix calls, and
 // one mounted without a declared audience fails it.
-func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, logger *slog.Logger, origins []string) *web.Console {
+func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, priv *privacy, logger *slog.Logger, origins []string) *web.Console {
 	httpapi.RegisterIncidents(api, svc)
-	return mountConsole(api, st, eng, svc, logger, origins)
+	c := mountConsole(api, st, eng, svc, logger, origins)
+	p := httpapi.Privacy{Consent: priv.consent, MFA: priv.mfa}
+	if len(origins) > 0 {
+		p.Origin = origins[0]
+	}
+	if c != nil {
+		p.Center = c.MountCenter(web.CenterOptions{Mac: priv.centerMac, Consent: priv.consent, MFA: priv.mfa, Incidents: svc})
+	}
+	httpapi.RegisterPrivacy(api, p)
+	return c
 }
 
 func mountConsole(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, logger *slog.Logger, origins []string) *web.Console {
