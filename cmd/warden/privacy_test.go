@@ -147,8 +147,8 @@ func TestPrivacyOverAPI(t *testing.T) {
 		}
 		// Bad input: a clear 4xx naming the field, nothing recorded.
 		for body, field := range map[string]string{
-			`{"document_id":"doc_nope","decision":"accept","collection_method":"x"}`: "document_id",
-			fmt.Sprintf(`{"document_id":%q,"decision":"maybe","collection_method":"x"}`, v3.ID): "decision",
+			`{"document_id":"doc_nope","decision":"accept","collection_method":"x"}`:                       "document_id",
+			fmt.Sprintf(`{"document_id":%q,"decision":"maybe","collection_method":"x"}`, v3.ID):            "decision",
 			fmt.Sprintf(`{"document_id":%q,"decision":"accept","collection_method":"x","extra":1}`, v3.ID): "extra",
 		} {
 			code, _, b := c.do("POST", "/v1/users/u1/consent", c.app, body)
