@@ -41,6 +41,7 @@ type matrixServer struct {
 	db      *sqlstore.DB
 	api     *httpapi.Server
 	console *web.Console
+	priv    *privacy
 	// Every request comes from its own client address (forwarded by the
 	// test, a trusted proxy), so that the per-address limits on calls
 	// without a valid key answer none of them with 429.
@@ -82,7 +83,7 @@ func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
 	}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
-	return &matrixServer{srv: srv, db: db, api: api, console: console}
+	return &matrixServer{srv: srv, db: db, api: api, console: console, priv: priv}
 }
 
 // call sends method to pattern's path (wildcards filled with ids that name

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"path/filepath"
 
 	"github.com/wardenhq/warden/consent"
 	"github.com/wardenhq/warden/internal/sealed"
 	"github.com/wardenhq/warden/mfa"
 	"github.com/wardenhq/warden/sqlstore"
+	"github.com/wardenhq/warden/web"
 )
 
 // privacy is what the calls of CONTRACT §7 need, opened from the data
@@ -20,6 +23,7 @@ type privacy struct {
 	consent   *consent.Service
 	mfa       *mfa.Service
 	centerMac *sealed.Mac
+	center    *web.Center // set by mountRoutes when the console is served
 }
 
 func openPrivacy(data string, st *sqlstore.DB, policyURL string) (*privacy, error) {
@@ -45,4 +49,45 @@ func openPrivacy(data string, st *sqlstore.DB, policyURL string) (*privacy, erro
 		mfa:       mfa.New(mfa.Options{DB: st, Box: box, Mac: recovery}),
 		centerMac: center,
 	}, nil
+}
+
+// demoUser is the platform account the demo sets up with a pending
+// material change to the terms.
+const demoUser = "demo-user"
+
+// demoPrivacy publishes, on a store with no terms yet, two versions of the
+// terms for every region: the first accepted by the demo user, the second a
+// material change (a new purpose, longer retention), so the demo user is
+// pending. It returns a center link for the demo user.
+func demoPrivacy(ctx context.Context, p *privacy, origin string) (string, error) {
+	st, err := p.consent.Status(ctx, demoUser, consent.AnyRegion)
+	if err != nil {
+		return "", err
+	}
+	if len(st.Pending) == 0 && len(st.Current) == 0 {
+		decl := consent.Declarations{Purposes: []string{"providing the service", "safety and security"},
+			DataCategories: []string{"profile", "messages", "device identifiers"}, Recipients: []string{"cloud hosting provider"},
+			Retention: "18 months", Controller: "Example Platform Ltd", Contact: "privacy@example.com"}
+		v1, err := p.consent.AddDocument(ctx, nil, consent.DocumentRequest{Kind: consent.KindTerms, Region: consent.AnyRegion, Version: "2026-01",
+			Text: "Terms of service\n\nWe use your data to provide the service and keep it safe.\nWe keep it for 18 months.\n", Declares: &decl})
+		if err != nil {
+			return "", err
+		}
+		if _, err := p.consent.Decide(ctx, demoUser, consent.DecisionRequest{DocumentID: v1.ID, Decision: consent.Accept, CollectionMethod: "signup form"}); err != nil {
+			return "", err
+		}
+		decl2 := decl
+		decl2.Purposes = append(slices.Clone(decl.Purposes), "ads measurement")
+		decl2.Recipients = append(slices.Clone(decl.Recipients), "advertising measurement partner")
+		decl2.Retention = "24 months"
+		if _, err := p.consent.AddDocument(ctx, nil, consent.DocumentRequest{Kind: consent.KindTerms, Region: consent.AnyRegion, Version: "2026-12",
+			Text: "Terms of service\n\nWe use your data to provide the service, keep it safe and measure ads.\nWe keep it for 24 months.\n", Declares: &decl2}); err != nil {
+			return "", err
+		}
+	}
+	if p.center == nil {
+		return "", nil
+	}
+	u, _ := p.center.Link(origin, demoUser, consent.AnyRegion)
+	return u, nil
 }

@@ -366,3 +366,31 @@ func TestCenterLink(t *testing.T) {
 		t.Errorf("tampered link: %d", code)
 	}
 }
+
+// TestDemoConsentPending: after the demo's setup (run twice, as restarts
+// do), the demo user has the material change to the terms pending, over
+// the API and on the center page its link opens.
+func TestDemoConsentPending(t *testing.T) {
+	c := newPrivacyClient(t, sqlstoretest.SQLite(t))
+	ctx := context.Background()
+	var link string
+	for range 2 {
+		var err error
+		if link, err = demoPrivacy(ctx, c.m.priv, c.m.srv.URL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var st consent.Status
+	c.call("GET", "/v1/users/"+demoUser+"/consent", c.app, "", 200, &st)
+	if len(st.Pending) != 1 || len(st.Current) != 1 || !strings.Contains(strings.Join(st.Pending[0].WhatChanged, "|"), `added purpose "ads measurement"`) {
+		t.Fatalf("demo user: %+v", st)
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(c.call("GET", u.Path, "", "", 200, nil))
+	if !strings.Contains(page, "retention 18 months → 24 months") {
+		t.Fatalf("the demo link's page does not show the change:\n%s", page)
+	}
+}

@@ -139,7 +139,8 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 		p.Origin = origins[0]
 	}
 	if c != nil {
-		p.Center = c.MountCenter(web.CenterOptions{Mac: priv.centerMac, Consent: priv.consent, MFA: priv.mfa, Incidents: svc})
+		priv.center = c.MountCenter(web.CenterOptions{Mac: priv.centerMac, Consent: priv.consent, MFA: priv.mfa, Incidents: svc})
+		p.Center = priv.center
 	}
 	httpapi.RegisterPrivacy(api, p)
 	return c
