@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"path/filepath"
+	"slices"
 
 	"github.com/wardenhq/warden/consent"
 	"github.com/wardenhq/warden/internal/sealed"
