@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
 
+	"github.com/spf13/cobra"
 	"github.com/wardenhq/warden/consent"
 	"github.com/wardenhq/warden/internal/sealed"
 	"github.com/wardenhq/warden/mfa"
@@ -90,4 +92,49 @@ func demoPrivacy(ctx context.Context, p *privacy, origin string) (string, error)
 	}
 	u, _ := p.center.Link(origin, demoUser, consent.AnyRegion)
 	return u, nil
+}
+
+func init() {
+	receipts := &cobra.Command{Use: "receipts", Short: "Manage the keys that sign consent receipts"}
+	var data string
+	var asJSON bool
+	rotate := &cobra.Command{
+		Use:   "rotate-key [--data DIR] [--json]",
+		Short: "Make a new receipt-signing key; older keys keep verifying",
+		Long: "Makes a new ES256 key under DIR/keys/receipts (sealed with DIR/keys/box.key, file mode 0600).\n" +
+			"New receipts are signed with it, a running server's at once; every older public key stays in\n" +
+			"/.well-known/jwks.json, so receipts signed before still verify. Prints the new key id.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := envDefaults(cmd); err != nil {
+				return err
+			}
+			dir := filepath.Join(data, "keys")
+			box, err := sealed.OpenBox(dir, "box.key")
+			if err != nil {
+				return err
+			}
+			ring, err := consent.OpenKeyring(filepath.Join(dir, "receipts"), box, 0)
+			if err != nil {
+				return err
+			}
+			kid, err := ring.Rotate()
+			if err != nil {
+				return err
+			}
+			set, err := ring.JWKS()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"kid": kid, "keys": len(set.Keys)})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "new receipt key %s (%d keys published)\n", kid, len(set.Keys))
+			return nil
+		},
+	}
+	rotate.Flags().StringVar(&data, "data", "warden-data", "data directory (its keys/ holds the receipt keys)")
+	rotate.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	receipts.AddCommand(rotate)
+	root.AddCommand(receipts)
 }
