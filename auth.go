@@ -8,13 +8,22 @@ const (
 	RoleModerator      = "moderator"       // cases, decisions, appeals
 	RoleTrustedFlagger = "trusted_flagger" // reports with priority (DSA Art. 22)
 	RoleAdmin          = "admin"           // everything, including keys and transparency exports
+	RolePartner        = "partner"         // a partner platform: reads this server's signed indicator feed, nothing else
 )
 
 // Roles lists every role.
-var Roles = []string{RoleApp, RoleModerator, RoleTrustedFlagger, RoleAdmin}
+var Roles = []string{RoleApp, RoleModerator, RoleTrustedFlagger, RoleAdmin, RolePartner}
+
+// UserRoles lists the roles a console user may have: every role but
+// partner, which is for API keys only (a partner platform has no business
+// in the console).
+var UserRoles = []string{RoleApp, RoleModerator, RoleTrustedFlagger, RoleAdmin}
 
 // ValidRole reports whether r is a known role.
 func ValidRole(r string) bool { return slices.Contains(Roles, r) }
+
+// ValidUserRole reports whether r is a role a console user may have.
+func ValidUserRole(r string) bool { return slices.Contains(UserRoles, r) }
 
 // Principal is who is calling: an API key or a signed-in console user.
 type Principal struct {

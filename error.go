@@ -14,6 +14,7 @@ const (
 	ENOTFOUND      = "not_found"     // no such resource
 	ECONFLICT      = "conflict"      // the resource's state forbids the change
 	EUNPROCESSABLE = "unprocessable" // well-formed but refused on its merits: a wrong or already used code
+	EUNVERIFIED    = "unverified"    // well-formed, but its signature does not verify (a partner feed)
 	ERATELIMIT     = "rate_limited"  // too many requests; retry later
 	EUNAVAILABLE   = "unavailable"   // the server is shutting down or overloaded
 	EINTERNAL      = "internal"      // a bug or an infrastructure failure; details are logged, not shown

@@ -73,6 +73,10 @@ type Hit struct {
 	// in YAML): CaseAccount, a campaign (CaseLockstep, CaseText,
 	// CaseLinked) or CaseNone. It is for incidents, not for the platform.
 	Case string `json:"-"`
+	// Partners names the partner platforms whose imported lists the
+	// rule's condition found the event's values on (partner_listed), when
+	// it read any.
+	Partners []string `json:"partners,omitempty"`
 }
 
 // What a rule's flagged hits open for a person to decide.

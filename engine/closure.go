@@ -25,8 +25,9 @@ type cl struct {
 
 // closureCompiler knows the rule set's lists and labels, for the calls.
 type closureCompiler struct {
-	lists  map[string]*list
-	labels Labels
+	lists    map[string]*list
+	labels   Labels
+	partners Partners
 }
 
 // compile returns the closure for n, or ok=false when n uses something the
@@ -174,6 +175,9 @@ func (c *closureCompiler) member(x *ast.MemberNode) (cl, bool) {
 
 func (c *closureCompiler) call(x *ast.CallNode) (cl, bool) {
 	id, ok := x.Callee.(*ast.IdentifierNode)
+	if ok && partnerFuncs[id.Value] && len(x.Arguments) == 3 {
+		return c.partnerCall(id.Value, x)
+	}
 	if !ok || len(x.Arguments) != 2 {
 		return cl{}, false
 	}
@@ -205,6 +209,27 @@ func (c *closureCompiler) call(x *ast.CallNode) (cl, bool) {
 		return cl{k: kindBool, b: func(e *Env) bool { return labels.Has(a.s(e), b.s(e)) }}, true
 	}
 	return cl{}, false
+}
+
+// partnerCall compiles partner_listed and partner_trust, whose third
+// argument (the partnerCtx the compiler appends) is read from the Env.
+func (c *closureCompiler) partnerCall(name string, x *ast.CallNode) (cl, bool) {
+	a, ok1 := c.compile(x.Arguments[0])
+	b, ok2 := c.compile(x.Arguments[1])
+	if !ok1 || !ok2 || a.k != kindStr || b.k != kindStr {
+		return cl{}, false
+	}
+	ps := c.partners
+	if name == "partner_listed" {
+		return cl{k: kindBool, b: func(e *Env) bool {
+			_, t := e.P.lookup(ps, a.s(e), b.s(e))
+			return t != TrustNone
+		}}, true
+	}
+	return cl{k: kindStr, s: func(e *Env) string {
+		_, t := e.P.lookup(ps, a.s(e), b.s(e))
+		return TrustName(t)
+	}}, true
 }
 
 func (c *closureCompiler) binary(x *ast.BinaryNode) (cl, bool) {

@@ -196,6 +196,9 @@ type CompileOptions struct {
 	// Modes overrides rules' modes by name (a rule promoted from shadow
 	// to enforce in the console); a name no rule has is ignored.
 	Modes map[string]string
+	// Partners answers partner_listed and partner_trust; nil means no
+	// partner lists anything.
+	Partners Partners
 }
 
 var durationUnits = "use a Go duration such as 30s, 10m, 24h"
@@ -488,6 +491,12 @@ func (c *compiler) compileNodes() {
 			all = c.refs(d.pos, d.Expr)
 			c.checkLists(d.pos, all)
 		}
+		for _, n := range all {
+			if partnerFuncs[n] {
+				c.errorf(declPos(c.decl[name]), "%q calls %s: partner lists may be read only in a rule's when, so that its hits name the partner and a low-trust listing cannot block alone", name, n)
+				break
+			}
+		}
 		in.deps = c.deps(all)
 		in.uses = usesOf(all)
 		infos[name] = in
@@ -655,6 +664,7 @@ func (c *compiler) valueFn(p pos, s src) valueFn {
 type patcher struct{ known map[string]*node }
 
 func (p *patcher) Visit(n *ast.Node) {
+	patchPartnerCall(n)
 	id, ok := (*n).(*ast.IdentifierNode)
 	if !ok {
 		return
@@ -670,6 +680,7 @@ func (p *patcher) Visit(n *ast.Node) {
 func (c *compiler) exprOptions() []expr.Option {
 	lists := c.rs.lists
 	labels := c.opts.Labels
+	partners := c.opts.Partners
 	return []expr.Option{
 		expr.Env(Env{}),
 		expr.Patch(&patcher{known: c.known}),
@@ -694,6 +705,24 @@ func (c *compiler) exprOptions() []expr.Option {
 			}
 			return labels.Has(p[0].(string), p[1].(string)), nil
 		}, new(func(string, string) bool)),
+		// The compiler appends the evaluation's partnerCtx to each call
+		// (patchPartnerCall): rules write partner_listed("email", attrs.email).
+		expr.Function("partner_listed", func(p ...any) (any, error) {
+			pc, _ := p[2].(*partnerCtx)
+			if pc == nil {
+				return false, nil
+			}
+			_, t := pc.lookup(partners, p[0].(string), p[1].(string))
+			return t != TrustNone, nil
+		}, new(func(string, string, *partnerCtx) bool)),
+		expr.Function("partner_trust", func(p ...any) (any, error) {
+			pc, _ := p[2].(*partnerCtx)
+			if pc == nil {
+				return "", nil
+			}
+			_, t := pc.lookup(partners, p[0].(string), p[1].(string))
+			return TrustName(t), nil
+		}, new(func(string, string, *partnerCtx) string)),
 	}
 }
 
@@ -708,7 +737,7 @@ func (c *compiler) compile(p pos, s src, extra ...expr.Option) *program {
 		c.exprError(p, s, err)
 		return nil
 	}
-	cc := closureCompiler{lists: c.rs.lists, labels: c.opts.Labels}
+	cc := closureCompiler{lists: c.rs.lists, labels: c.opts.Labels, partners: c.opts.Partners}
 	fast, ok := cc.compile(prog.Node())
 	return &program{vm: prog, fast: fast, ok: ok}
 }

@@ -36,6 +36,7 @@ type Options struct {
 	Registerer prometheus.Registerer // nil means no metrics are registered
 	Detectors  *detect.Set           // observed once per event when set
 	Labels     Labels                // answers has_label; nil means no labels
+	Partners   Partners              // answers partner_listed; nil means no partner lists
 	// Standing answers whether an account is under a moderator's measure;
 	// such an account's events get the measure's action and a hit naming
 	// the decision, whatever the rules say. nil: no account is.
@@ -241,7 +242,7 @@ func (e *Engine) compileOptions(extra map[string]string) CompileOptions {
 	for k, v := range extra {
 		modes[k] = v
 	}
-	return CompileOptions{Labels: e.opts.Labels, Modes: modes}
+	return CompileOptions{Labels: e.opts.Labels, Partners: e.opts.Partners, Modes: modes}
 }
 
 // SetModes replaces the engine's mode overrides (rule name → mode) and

@@ -52,10 +52,13 @@ type Env struct {
 	N []float64 `expr:"_n"`
 	B []bool    `expr:"_b"`
 	S []string  `expr:"_s"`
+	// P is the evaluation's partner-call state, passed by the compiler to
+	// every partner_listed and partner_trust call.
+	P *partnerCtx `expr:"_p"`
 }
 
 // builtinFuncs are the functions rules may call besides expr's builtins.
-var builtinFuncs = []string{"in_list", "list_match", "has_label"}
+var builtinFuncs = []string{"in_list", "list_match", "has_label", "partner_listed", "partner_trust"}
 
 // envNames are the identifiers Env and the built-in functions take, which
 // counters, features and lists may not reuse.

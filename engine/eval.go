@@ -52,6 +52,7 @@ type evaluator struct {
 	env     Env
 	updates []Update
 	buf     []byte
+	partner partnerCtx
 }
 
 var evaluators = sync.Pool{New: func() any { return new(evaluator) }}
@@ -61,6 +62,8 @@ func (x *evaluator) reset(rs *RuleSet) {
 	x.env.B = resize(x.env.B, rs.nB)
 	x.env.S = resize(x.env.S, rs.nS)
 	x.updates = x.updates[:0]
+	x.partner.min, x.partner.seen = TrustNone, x.partner.seen[:0]
+	x.env.P = &x.partner
 }
 
 func resize[T any](s []T, n int) []T {
@@ -76,6 +79,9 @@ func resize[T any](s []T, n int) []T {
 type hooks struct {
 	hit     func(r *rule)
 	ruleErr func(r *rule, err error)
+	// partners, when set, answers the partner functions instead of the
+	// rule set's Partners (a fixture's listings).
+	partners Partners
 }
 
 // evaluate is the core. With commit unset it is pure: it reads st without
@@ -92,6 +98,7 @@ func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Sto
 	x := evaluators.Get().(*evaluator)
 	defer evaluators.Put(x)
 	x.reset(rs)
+	x.partner.override = h.partners
 	env := &x.env
 	env.fill(ev, p.needs)
 	if feats != nil {
@@ -139,6 +146,7 @@ func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Sto
 			break
 		}
 		res.RuleEvals++
+		x.partner.seen = x.partner.seen[:0]
 		matched, err := x.runBool(r.prog)
 		if err != nil {
 			res.Errors++
@@ -150,6 +158,22 @@ func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Sto
 		if !matched {
 			continue
 		}
+		action := r.action
+		var partners []string
+		if len(x.partner.seen) > 0 {
+			partners = partnersOf(x.partner.seen)
+			// A partner's listing can raise the score but not block
+			// alone: a block stands only if the rule still matches with
+			// low and medium-trust partners' listings ignored.
+			if action == warden.ActionBlock && onlyBelowHigh(x.partner.seen) {
+				x.partner.min = TrustHigh
+				still, err := x.runBool(r.prog)
+				x.partner.min = TrustNone
+				if err != nil || !still {
+					action = warden.ActionReview
+				}
+			}
+		}
 		mode := r.modeStr
 		enforced := r.mode == modeEnforce
 		if r.mode == modeSampled {
@@ -159,11 +183,12 @@ func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Sto
 			}
 		}
 		res.Verdict.Hits = append(res.Verdict.Hits, warden.Hit{
-			Rule: r.name, Version: r.version, Action: r.action, Mode: mode, Reason: x.reason(r), Category: r.category, Case: r.caseKind,
+			Rule: r.name, Version: r.version, Action: action, Mode: mode, Reason: x.reason(r), Category: r.category, Case: r.caseKind,
+			Partners: partners,
 		})
 		if enforced {
-			if r.action > res.Verdict.Action {
-				res.Verdict.Action = r.action
+			if action > res.Verdict.Action {
+				res.Verdict.Action = action
 			}
 			score *= 1 - r.weight
 		}

@@ -35,8 +35,11 @@ type fixtureFile struct {
 	name  string
 	Start time.Time `yaml:"start"`
 	// Defaults fill the fields an event leaves empty, attrs key by key.
-	Defaults fixtureEvent  `yaml:"defaults"`
-	Tests    []fixtureTest `yaml:"tests"`
+	Defaults fixtureEvent `yaml:"defaults"`
+	// Partners are the values partner platforms list for the file's
+	// tests (partner_listed, partner_trust).
+	Partners []FixtureListing `yaml:"partners"`
+	Tests    []fixtureTest    `yaml:"tests"`
 }
 
 type fixtureTest struct {
@@ -114,6 +117,11 @@ func parseFixture(name string, data []byte) (fixtureFile, error) {
 	}
 	if f.Start.IsZero() {
 		f.Start = fixtureStart
+	}
+	for i, l := range f.Partners {
+		if l.Kind == "" || l.Value == "" || l.Partner == "" || trustLevel(l.Trust) == TrustNone {
+			return f, fmt.Errorf("partners[%d]: a listing has kind, value, partner and trust (low, medium or high)", i)
+		}
 	}
 	for _, t := range f.Tests {
 		if t.Name == "" {
@@ -248,7 +256,11 @@ func (rs *RuleSet) runFixture(f fixtureFile, t fixtureTest) FixtureResult {
 				feats = &detect.Features{BotScore: fe.Detect.BotScore, DupTextAccounts: fe.Detect.DupTextAccounts,
 					LockstepGroup: fe.Detect.LockstepGroup, LinkedAccounts: fe.Detect.LinkedAccounts, LinkedNewShare: fe.Detect.LinkedNewShare}
 			}
-			last = rs.evaluate(context.Background(), &ev, st, feats, 0, false, hooks{})
+			var h hooks
+			if len(f.Partners) > 0 {
+				h.partners = fixturePartners(f.Partners)
+			}
+			last = rs.evaluate(context.Background(), &ev, st, feats, 0, false, h)
 			last.apply(st, ev.Time)
 		}
 		if fe.Expect != nil {

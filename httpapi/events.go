@@ -73,4 +73,5 @@ var verdictSchema = `{"type":"object","required":["event_id","action","score","h
 "score":{"type":"number","minimum":0,"maximum":1},
 "hits":{"type":"array","items":{"type":"object","required":["rule","version","action","mode","reason"],"properties":{
 "rule":{"type":"string"},"version":{"type":"integer"},"action":` + actionEnum + `,
-"mode":{"type":"string"},"reason":{"type":"string"}}}}}}`
+"mode":{"type":"string"},"reason":{"type":"string"},
+"partners":{"type":"array","items":{"type":"string"},"description":"the partner platforms whose imported lists the rule found the event's values on"}}}}}}`

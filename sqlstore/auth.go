@@ -141,8 +141,8 @@ func (db *DB) CreateUser(ctx context.Context, username, password, role string) (
 	switch {
 	case u.Username == "" || len(u.Username) > 64:
 		return u, warden.FieldErrorf("username", "a username is 1..64 characters")
-	case !warden.ValidRole(role):
-		return u, warden.FieldErrorf("role", "unknown role %q: use one of %s", role, strings.Join(warden.Roles, ", "))
+	case !warden.ValidUserRole(role):
+		return u, warden.FieldErrorf("role", "%q is not a console user's role: use one of %s", role, strings.Join(warden.UserRoles, ", "))
 	case len(password) < MinPasswordLen:
 		return u, warden.FieldErrorf("password", "a password has at least %d characters", MinPasswordLen)
 	}

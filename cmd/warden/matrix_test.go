@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ import (
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/internal/httpx"
+	"github.com/wardenhq/warden/partner"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
 	"github.com/wardenhq/warden/web"
@@ -37,11 +40,12 @@ const unroutedPattern = "/v1/"
 // matrixServer is serve's HTTP server, with every route mountRoutes
 // registers, over a real store, on loopback.
 type matrixServer struct {
-	srv     *httptest.Server
-	db      *sqlstore.DB
-	api     *httpapi.Server
-	console *web.Console
-	priv    *privacy
+	srv      *httptest.Server
+	db       *sqlstore.DB
+	api      *httpapi.Server
+	console  *web.Console
+	partners *partner.Service
+	priv     *privacy
 	// Every request comes from its own client address (forwarded by the
 	// test, a trusted proxy), so that the per-address limits on calls
 	// without a valid key answer none of them with 429.
@@ -49,6 +53,15 @@ type matrixServer struct {
 }
 
 func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
+	t.Helper()
+	// Partner sharing on, so the partner calls answer as they do in use.
+	return newServed(t, db, partner.Config{GroupKey: bytes.Repeat([]byte("g"), partner.MinKeySize),
+		SigningKey: ed25519.NewKeyFromSeed(bytes.Repeat([]byte("s"), ed25519.SeedSize)), Issuer: "matrix.example", K: partner.DefaultK})
+}
+
+// newServed is serve's HTTP server over db, with partner sharing
+// configured by pc (its Store is db).
+func newServed(t *testing.T, db *sqlstore.DB, pc partner.Config) *matrixServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -58,7 +71,12 @@ func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := openEngine(serveConfig{data: t.TempDir()}, db, svc.Labels(), logger, reg)
+	pc.Store = db
+	ps, err := partner.New(ctx, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := openEngine(serveConfig{data: t.TempDir()}, db, svc.Labels(), ps, logger, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,13 +95,13 @@ func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	console := mountRoutes(api, db, eng, svc, priv, logger, nil)
+	console := mountRoutes(api, db, eng, svc, ps, priv, logger, nil)
 	if console == nil {
 		t.Fatal("the console was not mounted")
 	}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
-	return &matrixServer{srv: srv, db: db, api: api, console: console, priv: priv}
+	return &matrixServer{srv: srv, db: db, api: api, console: console, partners: ps, priv: priv}
 }
 
 // call sends method to pattern's path (wildcards filled with ids that name
@@ -282,7 +300,7 @@ type consoleCaller struct {
 
 func (m *matrixServer) consoleCallers(t *testing.T) []consoleCaller {
 	var out []consoleCaller
-	for _, role := range warden.Roles {
+	for _, role := range warden.UserRoles {
 		u, err := m.db.CreateUser(context.Background(), "matrix_"+role, "correct horse battery staple", role)
 		if err != nil {
 			t.Fatal(err)

@@ -48,7 +48,7 @@ func packCopy(t *testing.T, file, old, new string) string {
 }
 
 func TestRulesCheckAndTest(t *testing.T) {
-	if out, code := run(t, "rules", "check", "../../rules"); code != 0 || !strings.HasPrefix(out, "ok: 49 rules") {
+	if out, code := run(t, "rules", "check", "../../rules"); code != 0 || !strings.HasPrefix(out, "ok: 51 rules") {
 		t.Fatalf("check of the built-in pack: exit %d\n%s", code, out)
 	}
 	if out, code := run(t, "rules", "test", "../../rules"); code != 0 || !strings.Contains(out, "fixture tests passed") {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/wardenhq/warden/internal/demo"
 	"github.com/wardenhq/warden/internal/httpx"
 	"github.com/wardenhq/warden/notify"
+	"github.com/wardenhq/warden/partner"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/synth"
 )
@@ -50,6 +52,10 @@ type serveConfig struct {
 	snapshotEvery   time.Duration
 	trustedProxies  string
 	publicOrigins   []string
+	partnerKey      string
+	partnerK        int
+	partnerIssuer   string
+	partnerSigning  string
 }
 
 func init() {
@@ -94,7 +100,45 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 	f.DurationVar(&c.snapshotEvery, "snapshot-every", time.Minute, "how often the engine's state (counters, detectors, rule labels) is snapshotted with its event-log position; a start replays the log after it")
 	f.StringVar(&c.trustedProxies, "trusted-proxies", "", "reverse proxies in front of Warden (comma-separated addresses or CIDR prefixes): requests from them are attributed, and rate-limited, by the X-Forwarded-For address they add")
 	f.StringSliceVar(&c.publicOrigins, "public-origin", nil, "the console's public origin(s), such as https://warden.example.com, when a reverse proxy rewrites the Host header")
+	f.StringVar(&c.partnerKey, "partner-key", "", "the partner group's shared HMAC key file (mode 0600, at least 32 bytes): turns partner sharing on (docs/partners.md)")
+	f.IntVar(&c.partnerK, "partner-k", partner.DefaultK, "partner sharing: an indicator is shared only when at least this many distinct restricted accounts carry it, and imported only then")
+	f.StringVar(&c.partnerIssuer, "partner-issuer", "", "partner sharing: this server's name in its feeds (default: the host name)")
+	f.StringVar(&c.partnerSigning, "partner-signing-key", "", "partner sharing: this server's feed signing key file (default DATA/partner-signing.key, made if absent; `warden partners key` prints its public key)")
 	root.AddCommand(cmd)
+}
+
+// openPartners starts partner sharing when --partner-key is set, or with
+// --demo (a group key of the demo's own, made under --data); nil when
+// neither is. It returns the group key too, for the demo's partners.
+func openPartners(ctx context.Context, c serveConfig, st *sqlstore.DB, logger *slog.Logger) (*partner.Service, []byte, error) {
+	if c.partnerKey == "" && !c.demo {
+		return nil, nil, nil
+	}
+	if c.partnerK < 1 {
+		return nil, nil, usagef("--partner-k must be at least 1")
+	}
+	var group []byte
+	var err error
+	if c.partnerKey != "" {
+		group, err = partner.ReadGroupKey(c.partnerKey)
+	} else {
+		group, err = partner.EnsureGroupKey(filepath.Join(c.data, "partner-group.key"))
+	}
+	if err != nil {
+		return nil, nil, usagef("--partner-key: %s", cliMessage(err))
+	}
+	signing, err := partner.LoadSigningKey(signingKeyPath(c.data, c.partnerSigning))
+	if err != nil {
+		return nil, nil, usagef("--partner-signing-key: %s", cliMessage(err))
+	}
+	issuer := c.partnerIssuer
+	if issuer == "" {
+		if issuer, err = os.Hostname(); err != nil || issuer == "" {
+			issuer = "warden"
+		}
+	}
+	ps, err := partner.New(ctx, partner.Config{GroupKey: group, SigningKey: signing, Issuer: issuer, K: c.partnerK, Store: st, Logger: logger})
+	return ps, group, err
 }
 
 func serve(parent context.Context, c serveConfig) error {
@@ -141,9 +185,18 @@ func serve(parent context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	eng, err := openEngine(c, st, svc.Labels(), logger, reg)
+	ps, group, err := openPartners(ctx, c, st, logger)
 	if err != nil {
 		return err
+	}
+	eng, err := openEngine(c, st, svc.Labels(), ps, logger, reg)
+	if err != nil {
+		return err
+	}
+	if ps != nil {
+		// Lists imported on another server sharing the store are read
+		// here within 30 seconds.
+		go ps.Run(ctx, 30*time.Second)
 	}
 	go eng.Run(ctx)
 
@@ -170,7 +223,7 @@ func serve(parent context.Context, c serveConfig) error {
 		evlog.Close()
 		return err
 	}
-	mountRoutes(api, st, eng, svc, priv, logger, c.publicOrigins)
+	mountRoutes(api, st, eng, svc, ps, priv, logger, c.publicOrigins)
 	go outbox.Run(ctx, time.Second)
 
 	srv := &http.Server{Addr: c.addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
@@ -202,7 +255,17 @@ func serve(parent context.Context, c serveConfig) error {
 		if err := demoSetup(ctx, st, priv, ln.Addr().String()); err != nil {
 			logger.Error("demo setup failed", "err", err)
 		}
-		go func() { defer close(demoDone); runDemo(ctx, in, c.demoRate, logger) }()
+		var feeders sync.WaitGroup
+		feeders.Go(func() { runDemo(ctx, in, c.demoRate, logger) })
+		// A partner feed arrives, and the partners' scammers try to sign up.
+		feeders.Go(func() {
+			err := demo.Partners(ctx, demo.PartnerOptions{DB: st, Partners: ps, Group: group, Logger: logger,
+				Ingest: func(ctx context.Context, evs []warden.Event) error { _, err := in.Ingest(ctx, evs); return err }})
+			if err != nil {
+				logger.Error("demo partners stopped", "err", err)
+			}
+		})
+		go func() { feeders.Wait(); close(demoDone) }()
 		// Simulated moderators work the queue, so decisions, statements,
 		// appeals and the transparency report have data within a minute.
 		go func() {

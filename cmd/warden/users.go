@@ -28,8 +28,8 @@ func init() {
 			if username == "" {
 				return usagef("--username is required")
 			}
-			if !warden.ValidRole(role) {
-				return usagef("--role must be one of %s", strings.Join(warden.Roles, ", "))
+			if !warden.ValidUserRole(role) {
+				return usagef("--role must be one of %s", strings.Join(warden.UserRoles, ", "))
 			}
 			pw, err := readPassword(passwordStdin)
 			if err != nil {
@@ -50,7 +50,7 @@ func init() {
 	}
 	storeFlags(create, &data, &db)
 	create.Flags().StringVar(&username, "username", "", "the sign-in name")
-	create.Flags().StringVar(&role, "role", warden.RoleAdmin, "the user's role: "+strings.Join(warden.Roles, ", "))
+	create.Flags().StringVar(&role, "role", warden.RoleAdmin, "the user's role: "+strings.Join(warden.UserRoles, ", "))
 	create.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from stdin instead of the terminal")
 	users.AddCommand(create)
 	root.AddCommand(users)

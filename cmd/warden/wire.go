@@ -15,6 +15,7 @@ import (
 	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
+	"github.com/wardenhq/warden/partner"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/web"
 )
@@ -88,7 +89,13 @@ func (e ruleEngine) Rules() []web.RuleView {
 	return out
 }
 
-func openEngine(c serveConfig, st *sqlstore.DB, labels *incident.Labels, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
+func openEngine(c serveConfig, st *sqlstore.DB, labels *incident.Labels, ps *partner.Service, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
+	// Rules read partners' imported lists (partner_listed, partner_trust)
+	// when partner sharing is on.
+	var partners engine.Partners
+	if ps != nil {
+		partners = ps.Lists()
+	}
 	// The labels rules set on entities (signup_burst, possibly_compromised
 	// …), each until its TTL runs out; this engine's own, in its snapshots.
 	ruleLabels := enforce.NewLabels(1_000_000)
@@ -100,7 +107,8 @@ func openEngine(c serveConfig, st *sqlstore.DB, labels *incident.Labels, logger 
 		// Rules read the labels moderators' decisions set and the
 		// labels earlier rules set; enforce-mode label effects land in
 		// the latter.
-		Labels: enforce.Union{labels, ruleLabels},
+		Labels:   enforce.Union{labels, ruleLabels},
+		Partners: partners,
 		// A banned or suspended account's next event is blocked.
 		Standing:  labels,
 		OnEffects: ruleLabels.Apply,
@@ -131,8 +139,13 @@ var consoleFeed = web.NewFeed(web.DefaultFeedSize)
 // not be built). The role × route matrix test (matrix_test.go) builds its
 // server with it, so a route mounted here is a route the matrix calls, and
 // one mounted without a declared audience fails it.
-func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, priv *privacy, logger *slog.Logger, origins []string) *web.Console {
+func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, ps *partner.Service, priv *privacy, logger *slog.Logger, origins []string) *web.Console {
 	httpapi.RegisterIncidents(api, svc)
+	var partners httpapi.PartnerService // a nil *partner.Service would be a non-nil interface
+	if ps != nil {
+		partners = ps
+	}
+	httpapi.RegisterPartners(api, partners, st)
 	c := mountConsole(api, st, eng, svc, logger, origins)
 	p := httpapi.Privacy{Consent: priv.consent, MFA: priv.mfa}
 	if len(origins) > 0 {
