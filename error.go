@@ -7,16 +7,17 @@ import (
 
 // Error codes. Each maps to one HTTP status in the API.
 const (
-	EINVALID      = "invalid"      // the request is malformed; the message says what to fix
-	ETOOLARGE     = "too_large"    // the body or batch is over a limit
-	EUNAUTHORIZED = "unauthorized" // no valid credentials
-	EFORBIDDEN    = "forbidden"    // valid credentials, wrong role
-	ENOTFOUND     = "not_found"    // no such resource
-	ECONFLICT     = "conflict"     // the resource's state forbids the change
-	EUNVERIFIED   = "unverified"   // well-formed, but its signature does not verify (a partner feed)
-	ERATELIMIT    = "rate_limited" // too many requests; retry later
-	EUNAVAILABLE  = "unavailable"  // the server is shutting down or overloaded
-	EINTERNAL     = "internal"     // a bug or an infrastructure failure; details are logged, not shown
+	EINVALID       = "invalid"       // the request is malformed; the message says what to fix
+	ETOOLARGE      = "too_large"     // the body or batch is over a limit
+	EUNAUTHORIZED  = "unauthorized"  // no valid credentials
+	EFORBIDDEN     = "forbidden"     // valid credentials, wrong role
+	ENOTFOUND      = "not_found"     // no such resource
+	ECONFLICT      = "conflict"      // the resource's state forbids the change
+	EUNPROCESSABLE = "unprocessable" // well-formed but refused on its merits: a wrong or already used code
+	EUNVERIFIED    = "unverified"    // well-formed, but its signature does not verify (a partner feed)
+	ERATELIMIT     = "rate_limited"  // too many requests; retry later
+	EUNAVAILABLE   = "unavailable"   // the server is shutting down or overloaded
+	EINTERNAL      = "internal"      // a bug or an infrastructure failure; details are logged, not shown
 )
 
 // Error is an error a person can act on. Message is shown to the caller as is;

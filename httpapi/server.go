@@ -256,7 +256,9 @@ func writeError(w http.ResponseWriter, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="warden"`)
 	}
-	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+	if v, ok := retryAfterOf(err); ok {
+		w.Header().Set("Retry-After", v)
+	} else if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
 	WriteJSON(w, status, b)

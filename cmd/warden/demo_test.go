@@ -13,8 +13,12 @@ import (
 func TestDemoRestartsKeepOneLiveKey(t *testing.T) {
 	st := sqlstoretest.SQLite(t)
 	ctx := context.Background()
+	priv, err := openPrivacy(t.TempDir(), st, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for range 3 {
-		if err := demoSetup(ctx, st, "127.0.0.1:0"); err != nil {
+		if err := demoSetup(ctx, st, priv, "127.0.0.1:0"); err != nil {
 			t.Fatal(err)
 		}
 	}

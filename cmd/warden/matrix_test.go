@@ -31,7 +31,7 @@ import (
 // publicAPIRoutes are the routes the API server serves to anyone, outside
 // the /v1 route table. A new public route is added here on purpose, or the
 // matrix fails.
-var publicAPIRoutes = []string{"GET /healthz", "GET /openapi.json"}
+var publicAPIRoutes = []string{"GET /healthz", "GET /openapi.json", "GET /.well-known/jwks.json"}
 
 // unroutedPattern answers, to anyone, the /v1 calls no route takes with
 // the JSON 404 or 405.
@@ -45,6 +45,7 @@ type matrixServer struct {
 	api      *httpapi.Server
 	console  *web.Console
 	partners *partner.Service
+	priv     *privacy
 	// Every request comes from its own client address (forwarded by the
 	// test, a trusted proxy), so that the per-address limits on calls
 	// without a valid key answer none of them with 429.
@@ -93,13 +94,17 @@ func newServed(t *testing.T, db *sqlstore.DB, pc partner.Config) *matrixServer {
 		t.Fatal(err)
 	}
 	api := httpapi.New(httpapi.Options{DB: db, Ingest: in, Logger: logger, Registry: reg, TrustedProxies: proxies})
-	console := mountRoutes(api, db, eng, svc, ps, testSurveySalt, logger, nil)
+	priv, err := openPrivacy(t.TempDir(), db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	console := mountRoutes(api, db, eng, svc, ps, priv, testSurveySalt, logger, nil)
 	if console == nil {
 		t.Fatal("the console was not mounted")
 	}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
-	return &matrixServer{srv: srv, db: db, api: api, console: console, partners: ps}
+	return &matrixServer{srv: srv, db: db, api: api, console: console, partners: ps, priv: priv}
 }
 
 // call sends method to pattern's path (wildcards filled with ids that name

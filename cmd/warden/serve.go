@@ -224,7 +224,12 @@ func serve(parent context.Context, c serveConfig) error {
 		evlog.Close()
 		return err
 	}
-	mountRoutes(api, st, eng, svc, ps, salt, logger, c.publicOrigins)
+	priv, err := openPrivacy(c.data, st, c.policyURL)
+	if err != nil {
+		evlog.Close()
+		return err
+	}
+	mountRoutes(api, st, eng, svc, ps, priv, salt, logger, c.publicOrigins)
 	go outbox.Run(ctx, time.Second)
 
 	srv := &http.Server{Addr: c.addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
@@ -253,7 +258,7 @@ func serve(parent context.Context, c serveConfig) error {
 
 	demoDone := make(chan struct{})
 	if c.demo {
-		if err := demoSetup(ctx, st, ln.Addr().String()); err != nil {
+		if err := demoSetup(ctx, st, priv, ln.Addr().String()); err != nil {
 			logger.Error("demo setup failed", "err", err)
 		}
 		var feeders sync.WaitGroup
@@ -319,7 +324,7 @@ func serve(parent context.Context, c serveConfig) error {
 }
 
 // demoSetup makes sure someone can sign in to the console, and says how.
-func demoSetup(ctx context.Context, st *sqlstore.DB, addr string) error {
+func demoSetup(ctx context.Context, st *sqlstore.DB, priv *privacy, addr string) error {
 	host := addr
 	if h, p, err := net.SplitHostPort(addr); err == nil && (h == "::" || h == "0.0.0.0" || h == "") {
 		host = "localhost:" + p
@@ -357,7 +362,16 @@ func demoSetup(ctx context.Context, st *sqlstore.DB, addr string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "  An app key for curl: %s\n\n", secret)
+	fmt.Fprintf(os.Stderr, "  An app key for curl: %s\n", secret)
+	link, err := demoPrivacy(ctx, priv, "http://"+host)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "  %s has a material change to the terms pending: curl -H 'Authorization: Bearer %s' http://%s/v1/users/%s/consent\n", demoUser, secret, host, demoUser)
+	if link != "" {
+		fmt.Fprintf(os.Stderr, "  Their safety and privacy center (link valid 15 minutes; POST /v1/users/%s/center makes another): %s\n", demoUser, link)
+	}
+	fmt.Fprintln(os.Stderr)
 	return nil
 }
 

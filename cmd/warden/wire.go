@@ -140,7 +140,7 @@ var consoleFeed = web.NewFeed(web.DefaultFeedSize)
 // server with it, so a route mounted here is a route the matrix calls, and
 // one mounted without a declared audience fails it. salt is the survey
 // salt that platform ids in survey waves were hashed with.
-func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, ps *partner.Service, salt []byte, logger *slog.Logger, origins []string) *web.Console {
+func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, ps *partner.Service, priv *privacy, salt []byte, logger *slog.Logger, origins []string) *web.Console {
 	httpapi.RegisterIncidents(api, svc)
 	var partners httpapi.PartnerService // a nil *partner.Service would be a non-nil interface
 	if ps != nil {
@@ -148,7 +148,17 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 	}
 	httpapi.RegisterPartners(api, partners, st)
 	httpapi.RegisterInsights(api, st, salt)
-	return mountConsole(api, st, eng, svc, logger, origins)
+	c := mountConsole(api, st, eng, svc, logger, origins)
+	p := httpapi.Privacy{Consent: priv.consent, MFA: priv.mfa}
+	if len(origins) > 0 {
+		p.Origin = origins[0]
+	}
+	if c != nil {
+		priv.center = c.MountCenter(web.CenterOptions{Mac: priv.centerMac, Consent: priv.consent, MFA: priv.mfa, Incidents: svc})
+		p.Center = priv.center
+	}
+	httpapi.RegisterPrivacy(api, p)
+	return c
 }
 
 func mountConsole(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, logger *slog.Logger, origins []string) *web.Console {

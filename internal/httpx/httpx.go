@@ -25,7 +25,7 @@ func StatusOf(code string) int {
 		return http.StatusNotFound
 	case warden.ECONFLICT:
 		return http.StatusConflict
-	case warden.EUNVERIFIED:
+	case warden.EUNPROCESSABLE, warden.EUNVERIFIED:
 		return http.StatusUnprocessableEntity
 	case warden.ERATELIMIT:
 		return http.StatusTooManyRequests
