@@ -2,7 +2,7 @@
 // posted to the API, the CSRF check, sign-out.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWarden, newBrowser, signIn, watchPage, event, PASSWORD } from "./lib.mjs";
+import { startWarden, newBrowser, signIn, watchPage, event, nextCode, enrolTwoFactor, PASSWORD } from "./lib.mjs";
 
 let w;
 let browser;
@@ -39,7 +39,11 @@ test("signed in, the dashboard shows posted events live, without a reload", asyn
   assert.equal(new URL(page.url()).pathname, "/signin");
   await page.getByLabel("Username").fill("alice");
   await page.getByLabel("Password").fill(PASSWORD);
-  await Promise.all([page.waitForURL(w.url + "/?show=all"), page.getByRole("button", { name: "Sign in" }).click()]);
+  // alice is an admin without a second factor: the console asks her to turn
+  // it on first (QR code, key, a code from the app, recovery codes).
+  await Promise.all([page.waitForURL(w.url + "/account/2fa"), page.getByRole("button", { name: "Sign in" }).click()]);
+  await enrolTwoFactor(page, w.url, "alice");
+  await page.goto(w.url + "/?show=all");
   assert.equal(await page.title(), "Dashboard · Warden");
   await page.getByRole("heading", { name: "Live verdicts" }).waitFor();
   const nav = page.getByRole("navigation", { name: "Console" });
@@ -168,6 +172,11 @@ test("the console works from the keyboard: sign in, skip link, navigation", asyn
   await page.keyboard.type("alice");
   await page.keyboard.press("Tab");
   await page.keyboard.type(PASSWORD);
+  // alice is an admin, so her second factor is on by now: Tab to its field.
+  const code = nextCode(w.url, "alice");
+  assert.ok(code, "alice signed in before this test and turned on her second factor");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(code);
   await Promise.all([page.waitForURL(w.url + "/"), page.keyboard.press("Enter")]);
 
   // The first Tab on a page lands on the skip link, which moves focus to the main content.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wardenhq/warden"
@@ -119,6 +120,9 @@ func (h *privacyAPI) document(w http.ResponseWriter, r *http.Request, _ *warden.
 }
 
 func (h *privacyAPI) consentStatus(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
+	if err := checkPlatformUser(r.PathValue("user")); err != nil {
+		return err
+	}
 	st, err := h.Consent.Status(r.Context(), r.PathValue("user"), r.URL.Query().Get("region"))
 	if err != nil {
 		return err
@@ -128,7 +132,7 @@ func (h *privacyAPI) consentStatus(w http.ResponseWriter, r *http.Request, _ *wa
 
 func (h *privacyAPI) decide(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
 	user := r.PathValue("user")
-	if err := warden.CheckUserID("user", user); err != nil {
+	if err := checkPlatformUser(user); err != nil {
 		return err
 	}
 	body, err := ReadBody(r, consent.MaxDecisionBody)
@@ -158,7 +162,7 @@ func (h *privacyAPI) jwks(w http.ResponseWriter, r *http.Request) {
 
 func (h *privacyAPI) beginTOTP(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
 	user := r.PathValue("user")
-	if err := warden.CheckUserID("user", user); err != nil {
+	if err := checkPlatformUser(user); err != nil {
 		return err
 	}
 	body, err := ReadBody(r, mfa.MaxBody)
@@ -180,7 +184,7 @@ func (h *privacyAPI) beginTOTP(w http.ResponseWriter, r *http.Request, _ *warden
 
 func (h *privacyAPI) readCode(r *http.Request) (string, string, error) {
 	user := r.PathValue("user")
-	if err := warden.CheckUserID("user", user); err != nil {
+	if err := checkPlatformUser(user); err != nil {
 		return "", "", err
 	}
 	body, err := ReadBody(r, mfa.MaxBody)
@@ -217,6 +221,9 @@ func (h *privacyAPI) verify(w http.ResponseWriter, r *http.Request, _ *warden.Pr
 }
 
 func (h *privacyAPI) status(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
+	if err := checkPlatformUser(r.PathValue("user")); err != nil {
+		return err
+	}
 	st, err := h.MFA.Status(r.Context(), r.PathValue("user"))
 	if err != nil {
 		return err
@@ -277,7 +284,7 @@ func parseDay(v, field string) (time.Time, error) {
 
 func (h *privacyAPI) center(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
 	user := r.PathValue("user")
-	if err := warden.CheckUserID("user", user); err != nil {
+	if err := checkPlatformUser(user); err != nil {
 		return err
 	}
 	body, err := ReadBody(r, 4<<10)
@@ -329,4 +336,17 @@ func retryAfterOf(err error) (string, bool) {
 		return strconv.Itoa(max(ra.RetryAfterSeconds(), 1)), true
 	}
 	return "", false
+}
+
+// checkPlatformUser refuses a {user} that is no platform account id,
+// including the namespace of Warden's own console users, whose second
+// factor an app key must never read or change.
+func checkPlatformUser(user string) error {
+	if err := warden.CheckUserID("user", user); err != nil {
+		return err
+	}
+	if strings.HasPrefix(user, mfa.ConsoleNamespace) {
+		return warden.FieldErrorf("user", "ids starting %q are Warden's console users, not the platform's", mfa.ConsoleNamespace)
+	}
+	return nil
 }

@@ -124,6 +124,10 @@ type Enrolment struct {
 	OtpauthURI string `json:"otpauth_uri"`
 }
 
+// ConsoleNamespace prefixes the names of Warden's console users here, so
+// that they never meet a platform user's id (the API refuses ids with it).
+const ConsoleNamespace = "warden-console:"
+
 func secretAD(user string) []byte { return []byte("totp:" + user) }
 
 // Begin starts a TOTP enrolment for user. It is ECONFLICT when the user has

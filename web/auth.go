@@ -51,6 +51,9 @@ func (c *Console) needSignIn(w http.ResponseWriter, r *http.Request, err error) 
 
 type signInForm struct {
 	Username, Next, Error string
+	// NeedCode: the password was right and the account's second factor is
+	// on; the form asks for the code with the password again.
+	NeedCode bool
 }
 
 func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
@@ -114,6 +117,17 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	} else if err != nil {
 		c.fail(w, r, err)
+		return
+	}
+	msg, err := c.secondFactor(r, &u, r.PostForm.Get("code"))
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if msg != "" {
+		c.opt.Logger.Info("console sign-in needs its second factor", "username", f.Username, "addr", c.clientAddr(r))
+		f.Error, f.NeedCode = msg, true
+		c.renderSignIn(w, r, http.StatusUnauthorized, f)
 		return
 	}
 	tok, s, err := c.opt.DB.CreateSession(r.Context(), u)

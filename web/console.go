@@ -108,6 +108,7 @@ import (
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/internal/httpx"
+	"github.com/wardenhq/warden/mfa"
 	"github.com/wardenhq/warden/sqlstore"
 )
 
@@ -138,11 +139,15 @@ type Mux interface {
 
 // Console is the console's set of pages, mounted on one Mux.
 type Console struct {
-	opt    Options
-	mux    Mux
-	tmpl   *templates
-	assets *assets
-	cop    *http.CrossOriginProtection
+	opt Options
+	// mfa, when set, is console users' two-factor sign-in (MountTwoFactor);
+	// mfaAdmins requires it of admins.
+	mfa       *mfa.Service
+	mfaAdmins bool
+	mux       Mux
+	tmpl      *templates
+	assets    *assets
+	cop       *http.CrossOriginProtection
 
 	mu     sync.RWMutex // guards nav and routes
 	nav    []navLink
@@ -233,6 +238,19 @@ func (c *Console) Page(pattern string, roles []string, h PageFunc) {
 		if p := UserPrincipal(&s.User); len(roles) > 0 && !p.Can(roles...) {
 			c.fail(w, r, warden.Errorf(warden.EFORBIDDEN, "this page is for %s users; you are signed in as %s", strings.Join(roles, " or "), s.User.Role))
 			return
+		}
+		if !strings.HasPrefix(pattern, "GET /account/2fa") && !strings.HasPrefix(pattern, "POST /account/2fa") && pattern != "POST /signout" {
+			if must, err := c.needsEnrolment(r, &s.User); err != nil {
+				c.fail(w, r, err)
+				return
+			} else if must {
+				if r.Method == http.MethodGet {
+					http.Redirect(w, r, "/account/2fa", http.StatusSeeOther)
+					return
+				}
+				c.fail(w, r, warden.Errorf(warden.EFORBIDDEN, "admins turn on two-factor sign-in first: /account/2fa"))
+				return
+			}
 		}
 		ctx := context.WithValue(r.Context(), sessionKey{}, &s)
 		r = r.WithContext(ctx)

@@ -86,17 +86,23 @@ func (tc *testConsole) do(t *testing.T, cl *http.Client, method, path string, fo
 // signIn signs cl in as name and returns the page's CSRF token.
 func (tc *testConsole) signIn(t *testing.T, cl *http.Client, name string) string {
 	t.Helper()
+	return tc.signInAt(t, cl, name, "/")
+}
+
+// signInAt signs in as name and returns the CSRF token of page.
+func (tc *testConsole) signInAt(t *testing.T, cl *http.Client, name, page string) string {
+	t.Helper()
 	resp, _ := tc.do(t, cl, "POST", "/signin", url.Values{"username": {name}, "password": {testPassword}, "next": {"/"}}, nil)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign in as %s: status %d, want 303", name, resp.StatusCode)
 	}
-	resp, body := tc.do(t, cl, "GET", "/", nil, nil)
+	resp, body := tc.do(t, cl, "GET", page, nil, nil)
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("dashboard after sign-in: status %d", resp.StatusCode)
+		t.Fatalf("%s after sign-in: status %d", page, resp.StatusCode)
 	}
 	m := regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`).FindStringSubmatch(body)
 	if m == nil {
-		t.Fatal("the dashboard has no csrf-token meta tag")
+		t.Fatalf("%s has no csrf-token meta tag", page)
 	}
 	return m[1]
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wardenhq/warden"
@@ -22,6 +23,7 @@ import (
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/internal/httpx"
+	"github.com/wardenhq/warden/mfa"
 	"github.com/wardenhq/warden/partner"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
@@ -308,6 +310,9 @@ func (m *matrixServer) consoleCallers(t *testing.T) []consoleCaller {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if role == warden.RoleAdmin {
+			enrolConsoleUser(t, m.priv.mfa, &u)
+		}
 		out = append(out, consoleCaller{name: role + " session", role: role, user: &u})
 	}
 	admin := out[slices.IndexFunc(out, func(c consoleCaller) bool { return c.role == warden.RoleAdmin })].user
@@ -391,5 +396,23 @@ func (m *matrixServer) consoleMatrix(t *testing.T) {
 				t.Errorf("same-origin post with an admin session but no CSRF token: %d, want 403", code)
 			}
 		})
+	}
+}
+
+// enrolConsoleUser turns on u's two-factor sign-in, as an admin does on the
+// console's enrolment page, so that their session reaches every page.
+func enrolConsoleUser(t *testing.T, svc *mfa.Service, u *warden.User) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := svc.Begin(ctx, mfa.ConsoleNamespace+u.ID, mfa.Prompt{Moment: "console"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := mfa.Code(e.Secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Confirm(ctx, mfa.ConsoleNamespace+u.ID, code); err != nil {
+		t.Fatal(err)
 	}
 }

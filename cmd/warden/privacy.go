@@ -26,6 +26,9 @@ type privacy struct {
 	mfa       *mfa.Service
 	centerMac *sealed.Mac
 	center    *web.Center // set by mountRoutes when the console is served
+	// optionalAdmin2FA lets admins use the console without a second factor
+	// (serve --admin-2fa=false); by default they enrol first.
+	optionalAdmin2FA bool
 }
 
 func openPrivacy(data string, st *sqlstore.DB, policyURL string) (*privacy, error) {

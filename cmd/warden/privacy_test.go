@@ -229,6 +229,14 @@ func TestPrivacyOverAPI(t *testing.T) {
 		}
 		c.call("POST", "/v1/users/u1/2fa/verify", c.app, `{"code":"`+conf.RecoveryCodes[0]+`"}`, 422, nil)
 		var s2 mfa.Status
+		// console users' second factors are out of an app key's reach
+		for _, path := range []string{"/v1/users/warden-console:usr_x/2fa", "/v1/users/warden-console:usr_x/2fa/verify", "/v1/users/warden-console:usr_x/2fa/totp"} {
+			method := "POST"
+			if strings.HasSuffix(path, "/2fa") {
+				method = "GET"
+			}
+			c.call(method, path, c.app, `{"code":"123456"}`, 400, nil)
+		}
 		c.call("GET", "/v1/users/u1/2fa", c.app, "", 200, &s2)
 		if !s2.Enabled || s2.RecoveryCodesLeft != 9 || strings.Join(s2.Methods, ",") != "totp,recovery_code" {
 			t.Fatalf("status %+v", s2)

@@ -46,6 +46,7 @@ type serveConfig struct {
 	smtpPassword    string
 	smtpTLS         string
 	policyURL       string
+	admin2FA        bool
 	demoRate        float64
 	logLevel        string
 	logJSON         bool
@@ -95,6 +96,7 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 	f.StringVar(&c.smtpPassword, "smtp-password", "", "SMTP password (prefer WARDEN_SMTP_PASSWORD)")
 	f.StringVar(&c.smtpTLS, "smtp-tls", "opportunistic", "STARTTLS policy for --smtp-addr: opportunistic, mandatory or none")
 	f.StringVar(&c.policyURL, "policy-url", "", "the public terms page cited in statements of reasons")
+	f.BoolVar(&c.admin2FA, "admin-2fa", true, "console admins must turn on two-factor sign-in (TOTP) before anything else")
 	f.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	f.DurationVar(&c.shutdown, "shutdown-timeout", 20*time.Second, "how long to wait for in-flight requests on shutdown")
@@ -229,6 +231,7 @@ func serve(parent context.Context, c serveConfig) error {
 		evlog.Close()
 		return err
 	}
+	priv.optionalAdmin2FA = !c.admin2FA
 	mountRoutes(api, st, eng, svc, ps, priv, salt, logger, c.publicOrigins)
 	go outbox.Run(ctx, time.Second)
 

@@ -154,6 +154,7 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 		p.Origin = origins[0]
 	}
 	if c != nil {
+		c.MountTwoFactor(priv.mfa, !priv.optionalAdmin2FA)
 		priv.center = c.MountCenter(web.CenterOptions{Mac: priv.centerMac, Consent: priv.consent, MFA: priv.mfa, Incidents: svc})
 		p.Center = priv.center
 	}
