@@ -69,7 +69,8 @@ func init() {
 built-in rule pack, the API and console on :8080, metrics on 127.0.0.1:9090.
 
 --demo also feeds synthetic traffic with bot campaigns in it, creates an admin
-user if there is none, and prints how to sign in.
+user if there is none, and prints how to sign in; admins' two-factor sign-in is
+then optional (--admin-2fa=true requires it there too).
 
 Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 --admin-addr is WARDEN_ADMIN_ADDR. A flag on the command line wins.`,
@@ -77,6 +78,12 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := envDefaults(cmd); err != nil {
 				return err
+			}
+			// The demo is for seeing every pillar within a minute, without
+			// an authenticator app at hand: admins' second factor is
+			// offered there, not required, unless the flag says so.
+			if c.demo && !cmd.Flags().Changed("admin-2fa") {
+				c.admin2FA = false
 			}
 			return serve(cmd.Context(), c)
 		},
@@ -96,7 +103,7 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 	f.StringVar(&c.smtpPassword, "smtp-password", "", "SMTP password (prefer WARDEN_SMTP_PASSWORD)")
 	f.StringVar(&c.smtpTLS, "smtp-tls", "opportunistic", "STARTTLS policy for --smtp-addr: opportunistic, mandatory or none")
 	f.StringVar(&c.policyURL, "policy-url", "", "the public terms page cited in statements of reasons")
-	f.BoolVar(&c.admin2FA, "admin-2fa", true, "console admins must turn on two-factor sign-in (TOTP) before anything else")
+	f.BoolVar(&c.admin2FA, "admin-2fa", true, "console admins must turn on two-factor sign-in (TOTP) before anything else (default true; false with --demo)")
 	f.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&c.logJSON, "log-json", false, "log JSON lines instead of text")
 	f.DurationVar(&c.shutdown, "shutdown-timeout", 20*time.Second, "how long to wait for in-flight requests on shutdown")
