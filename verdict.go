@@ -77,6 +77,19 @@ type Hit struct {
 	// rule's condition found the event's values on (partner_listed), when
 	// it read any.
 	Partners []string `json:"partners,omitempty"`
+	// Escalation, on the hit an enforcement ladder adds, is the strike it
+	// counted and the step it reached.
+	Escalation *Escalation `json:"escalation,omitempty"`
+}
+
+// Escalation is a ladder step a verdict reached: the account's strike
+// number under a policy and what that strike brings (warn, challenge,
+// rate_limit, suspend with its duration, ban).
+type Escalation struct {
+	Policy   string `json:"policy"`
+	Strike   int    `json:"strike"`
+	Step     string `json:"step"`
+	Duration string `json:"duration,omitempty"`
 }
 
 // What a rule's flagged hits open for a person to decide.

@@ -56,6 +56,11 @@ type Options struct {
 	// consequences outside Warden happen only once the event is durable,
 	// downstream of ingest.
 	OnEffects func(ev *warden.Event, effects []Effect)
+	// Escalate, when set, may raise a verdict after the rules and the
+	// account's standing: an enforcement ladder counting strikes. tagsOf
+	// gives a rule's tags in the rule set that evaluated the event. Its
+	// state is a Part like OnEffects'.
+	Escalate func(ev *warden.Event, res *Result, tagsOf func(rule string) []string)
 }
 
 // Standing tells the measure in force on an account, if any.
@@ -400,6 +405,9 @@ func (e *Engine) eval(ctx context.Context, ev *warden.Event, budget time.Duratio
 	start := time.Now()
 	res := rs.evaluate(ctx, ev, e.st, feats, budget, true, hooks{hit: e.hit, ruleErr: e.ruleErr})
 	e.applyStanding(ev, &res)
+	if e.opts.Escalate != nil && len(res.Verdict.Hits) > 0 && !res.FailedOpen {
+		e.opts.Escalate(ev, &res, rs.tagsOf)
+	}
 	e.events.Add(1)
 	e.evals.Add(uint64(res.RuleEvals))
 	if e.m != nil {
@@ -560,4 +568,14 @@ func CompileDir(dir string, opts CompileOptions) (*RuleSet, error) {
 		}
 	}
 	return rs, err
+}
+
+// tagsOf returns the tags of the rule named name, nil when there is none.
+func (rs *RuleSet) tagsOf(name string) []string {
+	for _, r := range rs.rules {
+		if r.name == name {
+			return r.tags
+		}
+	}
+	return nil
 }

@@ -237,6 +237,10 @@ type source struct {
 	doc  fileDoc
 }
 
+// LadderDir is the directory of a rule set that holds enforcement ladders
+// (package enforce), not rules.
+const LadderDir = "ladders"
+
 // isRuleFile reports whether name is a rule file (not a fixture).
 func isRuleFile(name string) bool {
 	return (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) && !isFixtureFile(name)
@@ -253,6 +257,9 @@ func readSources(fsys fs.FS) ([]source, Errors) {
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if d.IsDir() && p == LadderDir {
+			return fs.SkipDir // enforcement ladders: package enforce reads them
 		}
 		if d.IsDir() || !isRuleFile(p) {
 			return nil

@@ -43,6 +43,16 @@ func (b *VerdictBridge) Observe(evs []warden.Event, vs []warden.Verdict) {
 		if i >= len(evs) || vs[i].Action < warden.ActionReview {
 			continue
 		}
+		if det, ok := escalation(evs[i], vs[i]); ok {
+			// a ladder's restriction is decided, not deduplicated: its
+			// cooldown already makes it one per offence
+			select {
+			case b.queue <- det:
+			default:
+				b.svc.opt.Logger.Warn("incident: the detection queue is full; a ladder restriction waits for the next strike", "rule", det.Rule)
+			}
+			continue
+		}
 		var hit *warden.Hit
 		for k, h := range vs[i].Hits {
 			if h.Mode == warden.ModeEnforce && h.Action >= warden.ActionReview {
@@ -107,4 +117,35 @@ func (b *VerdictBridge) Run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// escalation returns the automated restriction a verdict's ladder hit
+// reached (suspend or ban), as a detection that decides the account's case
+// with its own statement of reasons.
+func escalation(ev warden.Event, v warden.Verdict) (Detection, bool) {
+	for _, h := range v.Hits {
+		x := h.Escalation
+		if x == nil || h.Mode != warden.ModeEnforce || ev.Actor == "" {
+			continue
+		}
+		det := Detection{Subject: SubjectRef{Kind: warden.TargetAccount, ID: ev.Actor}, Category: h.Category, Confidence: 1,
+			Rule: h.Rule, Reason: h.Reason}
+		switch x.Step {
+		case "ban":
+			det.Action = warden.ActBanAccount
+		case "suspend":
+			d, err := time.ParseDuration(x.Duration)
+			if err != nil || d <= 0 {
+				continue
+			}
+			det.Action, det.Duration = warden.ActSuspendAccount, d
+		default:
+			continue
+		}
+		if !slices.Contains(warden.Categories, det.Category) {
+			det.Category = warden.CategoryOther
+		}
+		return det, true
+	}
+	return Detection{}, false
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,8 +64,10 @@ type Service struct {
 	opt    Options
 	db     *sqlstore.DB
 	labels *Labels
-	now    func() time.Time
-	queue  intakeQueue
+	// strikes, when set, lists an account's live ladder strikes (SetStrikes).
+	strikes atomic.Pointer[func(account string, now time.Time) []Strike]
+	now     func() time.Time
+	queue   intakeQueue
 }
 
 // New returns a Service and loads the enforcement labels from the store.

@@ -69,6 +69,9 @@ func (s *Service) Standing(ctx context.Context, account string) (*Standing, erro
 		}
 		st.History = append(st.History, h)
 	}
+	if f := s.strikes.Load(); f != nil {
+		st.Strikes = append(st.Strikes, (*f)(account, now.Time())...)
+	}
 	if r, ok := s.labels.Restriction(account); ok {
 		m := &StandingMeasure{Action: measureAction[r.Measure], DecisionID: r.DecisionID}
 		if r.Until != 0 {
@@ -77,4 +80,10 @@ func (s *Service) Standing(ctx context.Context, account string) (*Standing, erro
 		st.Restriction = m
 	}
 	return st, nil
+}
+
+// SetStrikes gives Standing the engine's live ladder strikes of an account
+// (package enforce), listed beside its restrictive decisions.
+func (s *Service) SetStrikes(f func(account string, now time.Time) []Strike) {
+	s.strikes.Store(&f)
 }

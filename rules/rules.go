@@ -7,7 +7,8 @@ package rules
 
 import "embed"
 
-// FS holds the pack: *.yaml rule files, lists/ and tests/*.test.yaml.
+// FS holds the pack: *.yaml rule files, lists/, tests/*.test.yaml and
+// ladders/ (enforcement ladders, package enforce).
 //
-//go:embed *.yaml lists tests
+//go:embed *.yaml lists tests ladders
 var FS embed.FS

@@ -81,13 +81,16 @@ func newServed(t *testing.T, db *sqlstore.DB, pc partner.Config) *matrixServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := openEngine(serveConfig{data: t.TempDir()}, db, svc.Labels(), ps, logger, reg)
+	eng, err := openEngine(serveConfig{data: t.TempDir()}, db, svc, ps, logger, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	evlog := sqlstore.NewEventLog(db)
 	t.Cleanup(evlog.Close)
-	in, err := ingest.New(ctx, ingest.Options{Log: evlog, Engine: eng, Logger: logger, Registerer: reg})
+	// As serve does: flagged verdicts and ladder restrictions reach cases.
+	bridge := svc.NewVerdictBridge(0)
+	go bridge.Run(ctx)
+	in, err := ingest.New(ctx, ingest.Options{Log: evlog, Engine: eng, Logger: logger, Registerer: reg, OnAccepted: bridge.Observe})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -199,7 +199,7 @@ func serve(parent context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	eng, err := openEngine(c, st, svc.Labels(), ps, logger, reg)
+	eng, err := openEngine(c, st, svc, ps, logger, reg)
 	if err != nil {
 		return err
 	}

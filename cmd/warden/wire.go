@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +18,7 @@ import (
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/partner"
+	"github.com/wardenhq/warden/rules"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/web"
 )
@@ -89,7 +92,8 @@ func (e ruleEngine) Rules() []web.RuleView {
 	return out
 }
 
-func openEngine(c serveConfig, st *sqlstore.DB, labels *incident.Labels, ps *partner.Service, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
+func openEngine(c serveConfig, st *sqlstore.DB, svc *incident.Service, ps *partner.Service, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
+	labels := svc.Labels()
 	// Rules read partners' imported lists (partner_listed, partner_trust)
 	// when partner sharing is on.
 	var partners engine.Partners
@@ -99,6 +103,27 @@ func openEngine(c serveConfig, st *sqlstore.DB, labels *incident.Labels, ps *par
 	// The labels rules set on entities (signup_burst, possibly_compromised
 	// …), each until its TTL runs out; this engine's own, in its snapshots.
 	ruleLabels := enforce.NewLabels(1_000_000)
+	// Enforcement ladders: repeated strikes escalate (rules/ladders, or
+	// the --rules directory's ladders/).
+	var ruleFS fs.FS = rules.FS
+	if c.rules != "" {
+		ruleFS = os.DirFS(c.rules)
+	}
+	policies, err := enforce.LoadLadders(ruleFS)
+	if err != nil {
+		return nil, err
+	}
+	ladder := enforce.NewLadder(policies, 1_000_000)
+	// An account's standing lists its live ladder strikes beside its
+	// restrictive decisions.
+	svc.SetStrikes(func(account string, now time.Time) []incident.Strike {
+		var out []incident.Strike
+		for _, s := range ladder.Strikes(account, now) {
+			rule := s.Rule
+			out = append(out, incident.Strike{Policy: s.Policy, Rule: &rule, At: s.At, ExpiresAt: s.ExpiresAt})
+		}
+		return out
+	})
 	eng, err := engine.Open(engine.Options{
 		RulesDir:   c.rules,
 		Logger:     logger,
@@ -112,9 +137,10 @@ func openEngine(c serveConfig, st *sqlstore.DB, labels *incident.Labels, ps *par
 		// A banned or suspended account's next event is blocked.
 		Standing:  labels,
 		OnEffects: ruleLabels.Apply,
+		Escalate:  ladder.Escalate,
 		// Rule labels are rebuilt from the log like counters, so the
 		// engine's snapshots carry them.
-		Parts: map[string]engine.Part{"rule_labels": ruleLabels},
+		Parts: map[string]engine.Part{"rule_labels": ruleLabels, "ladder": ladder},
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/sqlstore"
+	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
+)
+
+// TestSpamLadderSuspends is the issue's must-show, through the served
+// stack and the built-in pack: an account that floods links (the spam rule
+// link_flood_new_account) four times, each more than the cooldown apart,
+// climbs warn → challenge → rate_limit → a 24 h suspension; the suspension
+// is an automated decision with its statement of reasons, the account's
+// standing shows the strikes and the measure, and its next event is
+// blocked by it.
+func TestSpamLadderSuspends(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		m := newMatrixServer(t, db)
+		app, mod, admin := m.key(t, warden.RoleApp), m.key(t, warden.RoleModerator), m.key(t, warden.RoleAdmin)
+		t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+		created := t0.Add(-24 * time.Hour).Format(time.RFC3339)
+		n := 0
+		postAt := func(at time.Time) warden.Verdict {
+			n++
+			body := fmt.Sprintf(`{"id":"lf%d","type":"post","time":%q,"actor":"flooder","text":"great deal https://deals.example/%d","attrs":{"account_created":%q}}`,
+				n, at.Format(time.RFC3339), n, created)
+			var out struct{ Verdicts []warden.Verdict }
+			m.must(t, "POST", "/v1/events", app, body, 200, &out)
+			return out.Verdicts[0]
+		}
+		var steps []string
+		for _, at := range []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute, 5 * time.Minute,
+			16 * time.Minute, 27 * time.Minute, 38 * time.Minute} {
+			v := postAt(t0.Add(at))
+			for _, h := range v.Hits {
+				if h.Escalation != nil {
+					steps = append(steps, h.Escalation.Step)
+				}
+			}
+		}
+		if strings.Join(steps, ",") != "warn,challenge,rate_limit,suspend" {
+			t.Fatalf("ladder steps = %v, want warn, challenge, rate_limit, suspend", steps)
+		}
+
+		var st struct {
+			Strikes []struct {
+				Policy string  `json:"policy"`
+				Rule   *string `json:"rule"`
+			} `json:"strikes"`
+			Restriction *struct {
+				Action string `json:"action"`
+				Until  string `json:"until"`
+			} `json:"restriction"`
+			History []struct {
+				Action      string `json:"action"`
+				By          string `json:"by"`
+				StatementID string `json:"statement_id"`
+			} `json:"history"`
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			m.must(t, "GET", "/v1/accounts/flooder/standing", mod, "", 200, &st)
+			if st.Restriction != nil || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond) // the bridge files the restriction after the commit
+		}
+		if st.Restriction == nil || st.Restriction.Action != warden.ActSuspendAccount || st.Restriction.Until == "" {
+			t.Fatalf("standing = %+v, want a suspension in force", st)
+		}
+		ladder := 0
+		for _, s := range st.Strikes {
+			if s.Policy == "spam" && s.Rule != nil && *s.Rule == "link_flood_new_account" {
+				ladder++
+			}
+		}
+		if ladder != 4 || len(st.History) != 1 || st.History[0].By != "rule" || st.History[0].StatementID == "" {
+			t.Fatalf("standing = %+v, want 4 ladder strikes and one automated suspension with a statement", st)
+		}
+		code, body := m.do(t, "GET", "/v1/transparency/statements", admin, "")
+		if code != 200 || !strings.Contains(string(body), st.History[0].StatementID) || !strings.Contains(string(body), `"automated_decision":"AUTOMATED_DECISION_FULLY"`) {
+			t.Fatalf("statements = %d %s", code, body)
+		}
+		if strings.Contains(string(body), "flooder") {
+			t.Fatal("the statement of reasons names the account")
+		}
+		// the suspension bites on the next event
+		v := postAt(t0.Add(40 * time.Minute))
+		if v.Action != warden.ActionBlock || v.Hits[0].Rule != "account_restricted" {
+			t.Fatalf("the suspended account's next verdict = %+v", v)
+		}
+	})
+}
