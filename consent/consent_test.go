@@ -259,7 +259,7 @@ func TestReceiptVerifiesAndCarriesKantaraFields(t *testing.T) {
 			t.Errorf("a receipt does not verify after rotation: %v", err)
 		}
 	}
-	obj, _ := jose.ParseSigned(rec2.Receipt, []jose.SignatureAlgorithm{jose.ES256})
+	obj, _ := jose.ParseSignedCompact(rec2.Receipt, []jose.SignatureAlgorithm{jose.ES256})
 	if obj.Signatures[0].Header.KeyID != kid {
 		t.Errorf("a new receipt was signed with %s, not the new key %s", obj.Signatures[0].Header.KeyID, kid)
 	}

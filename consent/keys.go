@@ -237,7 +237,7 @@ func (k *Keyring) Verify(compact string) ([]byte, error) {
 // VerifyReceipt checks a compact JWS (ES256 only) against the key of set
 // that its kid names, and returns the payload.
 func VerifyReceipt(compact string, set jose.JSONWebKeySet) ([]byte, error) {
-	obj, err := jose.ParseSigned(strings.TrimSpace(compact), []jose.SignatureAlgorithm{jose.ES256})
+	obj, err := jose.ParseSignedCompact(strings.TrimSpace(compact), []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return nil, fmt.Errorf("not a compact ES256 JWS: %w", err)
 	}
