@@ -68,6 +68,17 @@ test("a moderator takes a reported scam case, bans the account, and the reporter
   await page.keyboard.type("The account asked several users to transfer money.");
   await Promise.all([page.waitForURL(/done=ban_account/), page.keyboard.press("Control+Enter")]);
   await page.getByRole("status").filter({ hasText: "Decided: ban_account" }).waitFor();
+  // The audit log names the moderator; the closed history holds the case,
+  // and so does a search by its subject; the next case is one click away.
+  assert.match(await page.locator("ol.audit").innerText(), /claimed mia/);
+  await page.getByRole("button", { name: /Take the next case in/ }).waitFor();
+  await page.goto(w.url + "/cases?status=closed");
+  await page.locator(`tr[data-case-id="${caseID}"]`).waitFor();
+  await page.goto(w.url + "/cases");
+  await page.getByLabel("Subject").fill("scam1");
+  await Promise.all([page.waitForURL(/subject=scam1/), page.getByRole("button", { name: "Filter" }).click()]);
+  assert.equal(await page.locator("tr[data-case-id]").count(), 1);
+  assert.equal(await page.locator("tr[data-case-id]").first().getAttribute("data-case-id"), caseID);
 
   for (const r of reports) {
     const { status, body } = await w.api("GET", "/v1/reports/" + r.id, app);
