@@ -630,3 +630,24 @@ func (db *DB) RuleOutcomes(ctx context.Context) ([]RuleOutcome, error) {
 		WHERE r.source = $2 AND r.reporter LIKE 'engine:%' GROUP BY SUBSTR(r.reporter, 8)`, warden.ActNoViolation, warden.SourceDetection)
 	return out, err
 }
+
+// RecentLogged calls fn with the log's most recent events (at most limit),
+// newest first, with body and verdict: the bounded scan behind the
+// console's address view.
+func (db *DB) RecentLogged(ctx context.Context, limit int, fn func(SubjectEvent) error) error {
+	rows, err := db.Reader.QueryxContext(ctx, fmt.Sprintf("SELECT id, type, target, time_us, body, verdict FROM events ORDER BY seq DESC LIMIT %d", max(1, limit)))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e SubjectEvent
+		if err := rows.StructScan(&e); err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

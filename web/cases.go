@@ -33,6 +33,7 @@ func (c *Console) MountCases(svc *incident.Service) {
 	c.Page("GET /transparency", []string{warden.RoleAdmin}, p.transparency)
 	c.Page("GET /deliveries", []string{warden.RoleAdmin}, p.deliveries)
 	c.Page("POST /deliveries/{seq}/retry", []string{warden.RoleAdmin}, p.retryDelivery)
+	p.mountExplore()
 	c.Nav("Cases", "/cases", warden.RoleModerator)
 	c.Nav("Appeals", "/appeals", warden.RoleModerator)
 	c.Nav("Transparency", "/transparency", warden.RoleAdmin)
