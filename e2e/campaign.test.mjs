@@ -73,3 +73,26 @@ test("a lockstep crowd is one campaign case, banned in one decision", async () =
   assert.equal(banned, n, `all ${n} members are banned`);
   assert.deepEqual(watch.errors, []);
 });
+
+test("from the dashboard to an event and the accounts on its address", async () => {
+  const app = await w.createKey("app");
+  const run = Math.random().toString(36).slice(2, 8);
+  const ip = `198.51.100.${Math.floor(Math.random() * 200) + 20}`;
+  const evs = [
+    event({ id: `msg-${run}`, type: "message", actor: `seller-${run}`, target: `buyer-${run}`, target_kind: "account", ip, text: `pay the deposit first ${run}` }),
+    event({ type: "login", actor: `helper-${run}`, ip }),
+  ];
+  await w.postEvents(app, evs);
+
+  const page = await browser.newPage();
+  const watch = watchPage(page);
+  await signIn(page, w.url, "noa");
+  await page.goto(w.url + "/?show=all");
+  await Promise.all([page.waitForURL(w.url + `/events/msg-${run}`), page.getByRole("link", { name: `msg-${run}` }).click()]);
+  assert.match(await page.locator("blockquote").innerText(), new RegExp(`pay the deposit first ${run}`));
+  await Promise.all([page.waitForURL(w.url + "/ips/" + ip), page.getByRole("link", { name: ip }).click()]);
+  const accounts = await page.locator("section", { has: page.getByRole("heading", { name: "Accounts" }) }).innerText();
+  assert.match(accounts, new RegExp(`seller-${run}`));
+  assert.match(accounts, new RegExp(`helper-${run}`));
+  assert.deepEqual(watch.errors, []);
+});
