@@ -1,0 +1,214 @@
+package clientperm
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wardenhq/warden"
+)
+
+// Limits of the calls' bodies.
+const (
+	// MaxManifestBody is the largest manifest body, in bytes.
+	MaxManifestBody = 1 << 20
+	// MaxFeatures is how many features one manifest may declare.
+	MaxFeatures = 2000
+	// MaxRecords is how many records one POST /v1/client/permissions may
+	// carry; a larger batch is refused whole (413), nothing stored.
+	MaxRecords = 10_000
+	// MaxRecordsBody is the largest records body, in bytes.
+	MaxRecordsBody = 8 << 20
+	// MaxNameLen bounds app versions and feature names, in bytes.
+	MaxNameLen = 128
+	// MaxCount is the most reads one record may count.
+	MaxCount = 1_000_000
+	// MaxClockSkew is how far in the future a record's time may be.
+	MaxClockSkew = time.Hour
+)
+
+// DecodeManifest decodes and checks the body of PUT /v1/client/manifest,
+// strictly: unknown fields, permissions and triggers are errors naming the
+// field (features[1].permissions[0].trigger).
+func DecodeManifest(body []byte) (Manifest, error) {
+	var m Manifest
+	if err := warden.DecodeStrict(body, &m); err != nil {
+		return Manifest{}, err
+	}
+	if err := CheckManifest(&m); err != nil {
+		return Manifest{}, err
+	}
+	return m, nil
+}
+
+// CheckManifest validates m: an app version, at least one feature, each
+// named once with at least one permission, each permission known, declared
+// once per feature, with a known trigger.
+func CheckManifest(m *Manifest) error {
+	if err := checkName("app_version", m.AppVersion); err != nil {
+		return err
+	}
+	if m.Features == nil {
+		return warden.FieldErrorf("features", "features is required: the app version's features and the permissions each may use (an empty list declares none)")
+	}
+	if len(m.Features) > MaxFeatures {
+		return warden.FieldErrorf("features", "%d features; at most %d", len(m.Features), MaxFeatures)
+	}
+	seen := map[string]int{}
+	for i, f := range m.Features {
+		field := fmt.Sprintf("features[%d]", i)
+		if err := checkName(field+".feature", f.Feature); err != nil {
+			return err
+		}
+		if j, dup := seen[f.Feature]; dup {
+			return warden.FieldErrorf(field+".feature", "feature %q is declared twice (features[%d] and features[%d]): list all its permissions in one entry", f.Feature, j, i)
+		}
+		seen[f.Feature] = i
+		if len(f.Permissions) == 0 {
+			return warden.FieldErrorf(field+".permissions", "feature %q declares no permission: list what it may use, or leave the feature out", f.Feature)
+		}
+		perms := map[string]bool{}
+		for k, u := range f.Permissions {
+			pf := fmt.Sprintf("%s.permissions[%d]", field, k)
+			if err := CheckPermission(pf+".permission", u.Permission); err != nil {
+				return err
+			}
+			if perms[u.Permission] {
+				return warden.FieldErrorf(pf+".permission", "feature %q declares %s twice", f.Feature, u.Permission)
+			}
+			perms[u.Permission] = true
+			if u.Trigger != TriggerUserGesture && u.Trigger != TriggerAny {
+				return warden.FieldErrorf(pf+".trigger", "trigger %q is not one of user_gesture, any", u.Trigger)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckPermission refuses a permission outside the closed list.
+func CheckPermission(field, p string) error {
+	if !slices.Contains(Permissions, p) {
+		return warden.FieldErrorf(field, "permission %q is not one of %s", p, strings.Join(Permissions, ", "))
+	}
+	return nil
+}
+
+// CheckAppVersion validates an app version (a query parameter, say).
+func CheckAppVersion(field, v string) error { return checkName(field, v) }
+
+func checkName(field, v string) error {
+	switch {
+	case v == "":
+		return warden.FieldErrorf(field, "%s is required", field)
+	case len(v) > MaxNameLen:
+		return warden.FieldErrorf(field, "%s is %d bytes; at most %d", field, len(v), MaxNameLen)
+	case !utf8.ValidString(v):
+		return warden.FieldErrorf(field, "%s is not valid UTF-8", field)
+	case strings.IndexFunc(v, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) && r != ' ' }) >= 0:
+		return warden.FieldErrorf(field, "%s contains a control character", field)
+	case strings.TrimSpace(v) != v:
+		return warden.FieldErrorf(field, "%s starts or ends with a space", field)
+	}
+	return nil
+}
+
+// wireRecord is a record as sent: pointers tell a missing field from a
+// zero one.
+type wireRecord struct {
+	User       string     `json:"user"`
+	AppVersion string     `json:"app_version"`
+	Permission string     `json:"permission"`
+	Feature    string     `json:"feature"`
+	Trigger    string     `json:"trigger"`
+	Foreground *bool      `json:"foreground"`
+	Count      *int       `json:"count"`
+	Time       *time.Time `json:"time"`
+}
+
+// DecodeRecords decodes and checks the body of POST /v1/client/permissions
+// at now: {"records": [...]}, at most MaxRecords (413 past it), every field
+// required and checked. Any bad record refuses the whole batch, naming it
+// (records[3].trigger).
+func DecodeRecords(body []byte, now time.Time) ([]Record, error) {
+	// Count before decoding every record: an oversize batch is refused
+	// by its length, not after building all of it.
+	var shape struct {
+		Records []json.RawMessage `json:"records"`
+	}
+	if err := warden.DecodeStrict(body, &shape); err != nil {
+		return nil, err
+	}
+	if shape.Records == nil {
+		return nil, warden.FieldErrorf("records", "records is required: a list of sensitive reads")
+	}
+	if len(shape.Records) > MaxRecords {
+		return nil, &warden.Error{Code: warden.ETOOLARGE, Field: "records",
+			Message: fmt.Sprintf("%d records in one batch; at most %d: send them in batches of %d or fewer (nothing of this one was stored)", len(shape.Records), MaxRecords, MaxRecords)}
+	}
+	out := make([]Record, len(shape.Records))
+	for i, raw := range shape.Records {
+		var w wireRecord
+		field := fmt.Sprintf("records[%d]", i)
+		if err := warden.DecodeStrict(raw, &w); err != nil {
+			if we, ok := err.(*warden.Error); ok {
+				e := *we
+				if e.Field != "" {
+					e.Field = field + "." + e.Field
+				} else {
+					e.Field = field
+				}
+				e.Message = field + ": " + e.Message
+				return nil, &e
+			}
+			return nil, err
+		}
+		r, err := checkRecord(field, w, now)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+func checkRecord(field string, w wireRecord, now time.Time) (Record, error) {
+	if err := warden.CheckUserID(field+".user", w.User); err != nil {
+		return Record{}, err
+	}
+	if err := checkName(field+".app_version", w.AppVersion); err != nil {
+		return Record{}, err
+	}
+	if err := CheckPermission(field+".permission", w.Permission); err != nil {
+		return Record{}, err
+	}
+	if err := checkName(field+".feature", w.Feature); err != nil {
+		return Record{}, err
+	}
+	if w.Trigger != TriggerUserGesture && w.Trigger != TriggerProgrammatic {
+		return Record{}, warden.FieldErrorf(field+".trigger", "trigger %q is not one of user_gesture, programmatic", w.Trigger)
+	}
+	if w.Foreground == nil {
+		return Record{}, warden.FieldErrorf(field+".foreground", "foreground is required: true when the app was in the foreground")
+	}
+	if w.Count == nil {
+		return Record{}, warden.FieldErrorf(field+".count", "count is required: how many reads this record stands for")
+	}
+	if *w.Count < 1 || *w.Count > MaxCount {
+		return Record{}, warden.FieldErrorf(field+".count", "count %d is out of range: 1 to %d", *w.Count, MaxCount)
+	}
+	if w.Time == nil || w.Time.IsZero() {
+		return Record{}, warden.FieldErrorf(field+".time", "time is required: when the reads happened (RFC 3339)")
+	}
+	if w.Time.After(now.Add(MaxClockSkew)) {
+		return Record{}, warden.FieldErrorf(field+".time", "time %s is more than %s in the future", w.Time.UTC().Format(time.RFC3339), MaxClockSkew)
+	}
+	if w.Time.Year() < 2000 {
+		return Record{}, warden.FieldErrorf(field+".time", "time %s is before 2000", w.Time.UTC().Format(time.RFC3339))
+	}
+	return Record{User: w.User, AppVersion: w.AppVersion, Permission: w.Permission, Feature: w.Feature, Trigger: w.Trigger,
+		Foreground: *w.Foreground, Count: *w.Count, Time: w.Time.UTC()}, nil
+}

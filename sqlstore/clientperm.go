@@ -1,0 +1,206 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/wardenhq/warden/clientperm"
+)
+
+// permissionBatch is how many records one INSERT carries (10 parameters
+// each, under both databases' limits).
+const permissionBatch = 1000
+
+var _ clientperm.Store = (*DB)(nil)
+
+// PutClientManifest replaces the manifest of m.AppVersion, its JSON and its
+// declared uses, in one transaction.
+func (db *DB) PutClientManifest(ctx context.Context, m clientperm.Manifest, by string, atUS int64) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM client_manifest_uses WHERE app_version = $1`, m.AppVersion); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO client_manifests (app_version, body, updated_by, updated_us) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (app_version) DO UPDATE SET body = excluded.body, updated_by = excluded.updated_by, updated_us = excluded.updated_us`,
+		m.AppVersion, string(body), by, atUS); err != nil {
+		return err
+	}
+	for _, f := range m.Features {
+		for _, u := range f.Permissions {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO client_manifest_uses (app_version, feature, permission, trigger_kind) VALUES ($1, $2, $3, $4)`,
+				m.AppVersion, f.Feature, u.Permission, u.Trigger); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.Commit()
+}
+
+// ClientManifest returns the manifest of appVersion, or ok false.
+func (db *DB) ClientManifest(ctx context.Context, appVersion string) (clientperm.Manifest, bool, error) {
+	var body string
+	err := db.Reader.GetContext(ctx, &body, `SELECT body FROM client_manifests WHERE app_version = $1`, appVersion)
+	if errors.Is(err, sql.ErrNoRows) {
+		return clientperm.Manifest{}, false, nil
+	} else if err != nil {
+		return clientperm.Manifest{}, false, err
+	}
+	var m clientperm.Manifest
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		return clientperm.Manifest{}, false, fmt.Errorf("stored manifest of %s: %w", appVersion, err)
+	}
+	return m, true, nil
+}
+
+// ClientManifests returns the manifests of those of appVersions that have
+// one.
+func (db *DB) ClientManifests(ctx context.Context, appVersions []string) (map[string]clientperm.Manifest, error) {
+	out := map[string]clientperm.Manifest{}
+	if len(appVersions) == 0 {
+		return out, nil
+	}
+	ph := make([]string, len(appVersions))
+	args := make([]any, len(appVersions))
+	for i, v := range appVersions {
+		ph[i], args[i] = fmt.Sprintf("$%d", i+1), v
+	}
+	q := `SELECT app_version, body FROM client_manifests WHERE app_version IN (` + strings.Join(ph, ", ") + `)`
+	var rows []struct {
+		AppVersion string `db:"app_version"`
+		Body       string `db:"body"`
+	}
+	if err := db.Reader.SelectContext(ctx, &rows, q, args...); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		var m clientperm.Manifest
+		if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
+			return nil, fmt.Errorf("stored manifest of %s: %w", r.AppVersion, err)
+		}
+		out[r.AppVersion] = m
+	}
+	return out, nil
+}
+
+// AddPermissionRecords stores recs in one transaction, committed durably
+// before it returns: all of them or, on any error, none.
+func (db *DB) AddPermissionRecords(ctx context.Context, recs []clientperm.StoredRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var full *sql.Stmt
+	args := make([]any, 0, 10*permissionBatch)
+	for start := 0; start < len(recs); start += permissionBatch {
+		part := recs[start:min(start+permissionBatch, len(recs))]
+		args = args[:0]
+		for _, r := range part {
+			args = append(args, r.UserHash, r.AppVersion, r.Permission, r.Feature, r.Trigger, r.Foreground, r.Count, r.TimeUS, r.ReceivedUS, r.Declared)
+		}
+		if len(part) == permissionBatch {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, permissionInsert(permissionBatch)); err != nil {
+					return err
+				}
+				defer full.Close()
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, permissionInsert(len(part)), args...)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func permissionInsert(n int) string {
+	var q strings.Builder
+	q.Grow(40 + n*60)
+	q.WriteString(`INSERT INTO client_permission_records (user_hash, app_version, permission, feature, trigger_kind, foreground, reads, time_us, received_us, declared) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		b := i * 10
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", b+1, b+2, b+3, b+4, b+5, b+6, b+7, b+8, b+9, b+10)
+	}
+	return q.String()
+}
+
+// PermissionUsage sums appVersion's records with time in [fromUS, toUS)
+// by feature, permission, trigger and foreground.
+func (db *DB) PermissionUsage(ctx context.Context, appVersion string, fromUS, toUS int64) ([]clientperm.Usage, error) {
+	var out []clientperm.Usage
+	err := db.Reader.SelectContext(ctx, &out, `SELECT feature, permission, trigger_kind, foreground, SUM(reads) AS reads, MAX(time_us) AS last_us
+		FROM client_permission_records WHERE app_version = $1 AND time_us >= $2 AND time_us < $3
+		GROUP BY feature, permission, trigger_kind, foreground ORDER BY feature, permission, trigger_kind, foreground`, appVersion, fromUS, toUS)
+	return out, err
+}
+
+// PermissionMinutes sums appVersion's records in [fromUS, toUS) per user,
+// feature, permission and minute of their time.
+func (db *DB) PermissionMinutes(ctx context.Context, appVersion string, fromUS, toUS int64) ([]clientperm.MinuteCount, error) {
+	var out []clientperm.MinuteCount
+	err := db.Reader.SelectContext(ctx, &out, `SELECT user_hash, feature, permission, time_us / 60000000 AS minute, SUM(reads) AS reads
+		FROM client_permission_records WHERE app_version = $1 AND time_us >= $2 AND time_us < $3
+		GROUP BY user_hash, feature, permission, time_us / 60000000`, appVersion, fromUS, toUS)
+	return out, err
+}
+
+// PermissionLastUse is the latest record time per feature and permission
+// of appVersion, over all time.
+func (db *DB) PermissionLastUse(ctx context.Context, appVersion string) ([]clientperm.LastUse, error) {
+	var out []clientperm.LastUse
+	err := db.Reader.SelectContext(ctx, &out, `SELECT feature, permission, MAX(time_us) AS last_us
+		FROM client_permission_records WHERE app_version = $1 GROUP BY feature, permission`, appVersion)
+	return out, err
+}
+
+// PermissionRecordsOf lists the records of one pseudonymised user with
+// time in [fromUS, toUS), oldest first.
+func (db *DB) PermissionRecordsOf(ctx context.Context, userHash string, fromUS, toUS int64) ([]clientperm.StoredRecord, error) {
+	var out []clientperm.StoredRecord
+	err := db.Reader.SelectContext(ctx, &out, `SELECT user_hash, app_version, permission, feature, trigger_kind, foreground, reads, time_us, received_us, declared
+		FROM client_permission_records WHERE user_hash = $1 AND time_us >= $2 AND time_us < $3 ORDER BY time_us, id`, userHash, fromUS, toUS)
+	return out, err
+}
+
+// DeletePermissionRecordsOf deletes every record of one pseudonymised user
+// and returns how many.
+func (db *DB) DeletePermissionRecordsOf(ctx context.Context, userHash string) (int, error) {
+	res, err := db.ExecContext(ctx, `DELETE FROM client_permission_records WHERE user_hash = $1`, userHash)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// ClientAppVersions lists the app versions with a manifest or records, the
+// most recently active first.
+func (db *DB) ClientAppVersions(ctx context.Context) ([]string, error) {
+	var out []string
+	err := db.Reader.SelectContext(ctx, &out, `SELECT app_version FROM (
+		SELECT app_version, MAX(updated_us) AS at FROM client_manifests GROUP BY app_version
+		UNION ALL SELECT app_version, MAX(received_us) AS at FROM client_permission_records GROUP BY app_version) v
+		GROUP BY app_version ORDER BY MAX(at) DESC, app_version LIMIT 200`)
+	return out, err
+}
