@@ -2,6 +2,7 @@ package clientperm
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,9 +36,33 @@ const (
 // strictly: unknown fields, permissions and triggers are errors naming the
 // field (features[1].permissions[0].trigger).
 func DecodeManifest(body []byte) (Manifest, error) {
-	var m Manifest
-	if err := warden.DecodeStrict(body, &m); err != nil {
+	// Level by level, so that an error inside a feature names its place.
+	var top struct {
+		AppVersion string            `json:"app_version"`
+		Features   []json.RawMessage `json:"features"`
+	}
+	if err := warden.DecodeStrict(body, &top); err != nil {
 		return Manifest{}, err
+	}
+	m := Manifest{AppVersion: top.AppVersion}
+	if top.Features != nil {
+		m.Features = make([]Feature, len(top.Features))
+	}
+	for i, raw := range top.Features {
+		field := fmt.Sprintf("features[%d]", i)
+		var f struct {
+			Feature     string            `json:"feature"`
+			Permissions []json.RawMessage `json:"permissions"`
+		}
+		if err := decodeAt(field, raw, &f); err != nil {
+			return Manifest{}, err
+		}
+		m.Features[i] = Feature{Feature: f.Feature, Permissions: make([]Use, len(f.Permissions))}
+		for k, raw := range f.Permissions {
+			if err := decodeAt(fmt.Sprintf("%s.permissions[%d]", field, k), raw, &m.Features[i].Permissions[k]); err != nil {
+				return Manifest{}, err
+			}
+		}
 	}
 	if err := CheckManifest(&m); err != nil {
 		return Manifest{}, err
@@ -119,14 +144,32 @@ func checkName(field, v string) error {
 // wireRecord is a record as sent: pointers tell a missing field from a
 // zero one.
 type wireRecord struct {
-	User       string     `json:"user"`
-	AppVersion string     `json:"app_version"`
-	Permission string     `json:"permission"`
-	Feature    string     `json:"feature"`
-	Trigger    string     `json:"trigger"`
-	Foreground *bool      `json:"foreground"`
-	Count      *int       `json:"count"`
-	Time       *time.Time `json:"time"`
+	User       string  `json:"user"`
+	AppVersion string  `json:"app_version"`
+	Permission string  `json:"permission"`
+	Feature    string  `json:"feature"`
+	Trigger    string  `json:"trigger"`
+	Foreground *bool   `json:"foreground"`
+	Count      *int    `json:"count"`
+	Time       *string `json:"time"`
+}
+
+// decodeAt decodes raw strictly into v, errors naming their place under
+// field (records[3].count).
+func decodeAt(field string, raw json.RawMessage, v any) error {
+	err := warden.DecodeStrict(raw, v)
+	var we *warden.Error
+	if !errors.As(err, &we) {
+		return err
+	}
+	e := *we
+	if e.Field != "" {
+		e.Field = field + "." + e.Field
+	} else {
+		e.Field = field
+	}
+	e.Message = field + ": " + e.Message
+	return &e
 }
 
 // DecodeRecords decodes and checks the body of POST /v1/client/permissions
@@ -153,17 +196,7 @@ func DecodeRecords(body []byte, now time.Time) ([]Record, error) {
 	for i, raw := range shape.Records {
 		var w wireRecord
 		field := fmt.Sprintf("records[%d]", i)
-		if err := warden.DecodeStrict(raw, &w); err != nil {
-			if we, ok := err.(*warden.Error); ok {
-				e := *we
-				if e.Field != "" {
-					e.Field = field + "." + e.Field
-				} else {
-					e.Field = field
-				}
-				e.Message = field + ": " + e.Message
-				return nil, &e
-			}
+		if err := decodeAt(field, raw, &w); err != nil {
 			return nil, err
 		}
 		r, err := checkRecord(field, w, now)
@@ -200,15 +233,19 @@ func checkRecord(field string, w wireRecord, now time.Time) (Record, error) {
 	if *w.Count < 1 || *w.Count > MaxCount {
 		return Record{}, warden.FieldErrorf(field+".count", "count %d is out of range: 1 to %d", *w.Count, MaxCount)
 	}
-	if w.Time == nil || w.Time.IsZero() {
+	if w.Time == nil || *w.Time == "" {
 		return Record{}, warden.FieldErrorf(field+".time", "time is required: when the reads happened (RFC 3339)")
 	}
-	if w.Time.After(now.Add(MaxClockSkew)) {
-		return Record{}, warden.FieldErrorf(field+".time", "time %s is more than %s in the future", w.Time.UTC().Format(time.RFC3339), MaxClockSkew)
+	at, err := time.Parse(time.RFC3339, *w.Time)
+	if err != nil {
+		return Record{}, warden.FieldErrorf(field+".time", "time %q is not an RFC 3339 time (2026-12-06T10:00:00Z)", *w.Time)
 	}
-	if w.Time.Year() < 2000 {
-		return Record{}, warden.FieldErrorf(field+".time", "time %s is before 2000", w.Time.UTC().Format(time.RFC3339))
+	if at.After(now.Add(MaxClockSkew)) {
+		return Record{}, warden.FieldErrorf(field+".time", "time %s is more than %s in the future", at.UTC().Format(time.RFC3339), MaxClockSkew)
+	}
+	if at.Year() < 2000 {
+		return Record{}, warden.FieldErrorf(field+".time", "time %s is before 2000", at.UTC().Format(time.RFC3339))
 	}
 	return Record{User: w.User, AppVersion: w.AppVersion, Permission: w.Permission, Feature: w.Feature, Trigger: w.Trigger,
-		Foreground: *w.Foreground, Count: *w.Count, Time: w.Time.UTC()}, nil
+		Foreground: *w.Foreground, Count: *w.Count, Time: at.UTC()}, nil
 }

@@ -31,7 +31,7 @@ CREATE TABLE client_permission_records (
     feature      TEXT NOT NULL,
     trigger_kind TEXT NOT NULL,
     foreground   BOOLEAN NOT NULL,
-    reads        INTEGER NOT NULL,
+    reads        INTEGER NOT NULL CHECK (reads >= 1),
     time_us      BIGINT NOT NULL,
     received_us  BIGINT NOT NULL,
     declared     BOOLEAN NOT NULL
