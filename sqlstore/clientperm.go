@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/wardenhq/warden/clientperm"
 )
 
@@ -100,6 +102,9 @@ func (db *DB) AddPermissionRecords(ctx context.Context, recs []clientperm.Stored
 	if len(recs) == 0 {
 		return nil
 	}
+	if db.Dialect == Postgres && len(recs) >= copyMin {
+		return db.copyPermissionRecords(ctx, recs)
+	}
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -115,14 +120,14 @@ func (db *DB) AddPermissionRecords(ctx context.Context, recs []clientperm.Stored
 		}
 		if len(part) == permissionBatch {
 			if full == nil {
-				if full, err = tx.PrepareContext(ctx, permissionInsert(permissionBatch)); err != nil {
+				if full, err = tx.PrepareContext(ctx, db.permissionInsert(permissionBatch)); err != nil {
 					return err
 				}
 				defer full.Close()
 			}
 			_, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, permissionInsert(len(part)), args...)
+			_, err = tx.ExecContext(ctx, db.permissionInsert(len(part)), args...)
 		}
 		if err != nil {
 			return err
@@ -131,18 +136,51 @@ func (db *DB) AddPermissionRecords(ctx context.Context, recs []clientperm.Stored
 	return tx.Commit()
 }
 
-func permissionInsert(n int) string {
-	var q strings.Builder
-	q.Grow(40 + n*60)
-	q.WriteString(`INSERT INTO client_permission_records (user_hash, app_version, permission, feature, trigger_kind, foreground, reads, time_us, received_us, declared) VALUES `)
-	for i := range n {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		b := i * 10
-		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", b+1, b+2, b+3, b+4, b+5, b+6, b+7, b+8, b+9, b+10)
+// permissionCols are the columns a record is written to, in order.
+var permissionCols = []string{"user_hash", "app_version", "permission", "feature", "trigger_kind", "foreground", "reads", "time_us", "received_us", "declared"}
+
+// permissionInsert is the multi-row insert of n records; on SQLite with
+// anonymous placeholders (see EventLog.insertSQL).
+func (db *DB) permissionInsert(n int) string {
+	rows := valueRows(n, len(permissionCols))
+	if db.Dialect == SQLite {
+		rows = anonymous(rows)
 	}
-	return q.String()
+	return "INSERT INTO client_permission_records (" + strings.Join(permissionCols, ", ") + ") VALUES " + rows
+}
+
+// copyPermissionRecords writes recs on PostgreSQL with COPY, in one
+// transaction.
+func (db *DB) copyPermissionRecords(ctx context.Context, recs []clientperm.StoredRecord) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("sqlstore: COPY needs a pgx connection, not %T", dc)
+		}
+		tx, err := sc.Conn().Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer tx.Rollback(ctx)
+		i := 0
+		src := pgx.CopyFromFunc(func() ([]any, error) {
+			if i == len(recs) {
+				return nil, nil
+			}
+			r := &recs[i]
+			i++
+			return []any{r.UserHash, r.AppVersion, r.Permission, r.Feature, r.Trigger, r.Foreground, int32(r.Count), r.TimeUS, r.ReceivedUS, r.Declared}, nil
+		})
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"client_permission_records"}, permissionCols, src); err != nil {
+			return fmt.Errorf("copy permission records: %w", err)
+		}
+		return tx.Commit(ctx)
+	})
 }
 
 // PermissionUsage sums appVersion's records with time in [fromUS, toUS)
