@@ -191,10 +191,11 @@ func New(opt Options) *Service {
 // userPurpose keeps the pseudonyms apart from other sums of the same key.
 const userPurpose = "clientperm-user"
 
-// Pseudonym is the id a user's records are stored under: the hex
-// HMAC-SHA256 of the user id under the service's key.
+// Pseudonym is the id a user's records are stored under: the first 128
+// bits of the HMAC-SHA256 of the user id under the service's key, in hex
+// (collisions among a platform's users are out of reach at 2^64 ids).
 func (s *Service) Pseudonym(user string) string {
-	return hex.EncodeToString(s.opt.Mac.Sum(userPurpose, []byte(user)))
+	return hex.EncodeToString(s.opt.Mac.Sum(userPurpose, []byte(user))[:16])
 }
 
 // PutManifest checks m and replaces its app version's manifest.

@@ -1,15 +1,19 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jmoiron/sqlx"
 	"github.com/wardenhq/warden/clientperm"
 )
 
@@ -97,11 +101,16 @@ func (db *DB) ClientManifests(ctx context.Context, appVersions []string) (map[st
 }
 
 // AddPermissionRecords stores recs in one transaction, committed durably
-// before it returns: all of them or, on any error, none.
+// before it returns: all of them or, on any error, none. It sorts recs by
+// day and pseudonym, the user index's order, so that a batch's inserts
+// into it are close together.
 func (db *DB) AddPermissionRecords(ctx context.Context, recs []clientperm.StoredRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	slices.SortFunc(recs, func(a, b clientperm.StoredRecord) int {
+		return cmp.Or(cmp.Compare(dayOf(a.TimeUS), dayOf(b.TimeUS)), strings.Compare(a.UserHash, b.UserHash), cmp.Compare(a.TimeUS, b.TimeUS))
+	})
 	if db.Dialect == Postgres && len(recs) >= copyMin {
 		return db.copyPermissionRecords(ctx, recs)
 	}
@@ -111,12 +120,12 @@ func (db *DB) AddPermissionRecords(ctx context.Context, recs []clientperm.Stored
 	}
 	defer tx.Rollback()
 	var full *sql.Stmt
-	args := make([]any, 0, 10*permissionBatch)
+	args := make([]any, 0, len(permissionCols)*permissionBatch)
 	for start := 0; start < len(recs); start += permissionBatch {
 		part := recs[start:min(start+permissionBatch, len(recs))]
 		args = args[:0]
 		for _, r := range part {
-			args = append(args, r.UserHash, r.AppVersion, r.Permission, r.Feature, r.Trigger, r.Foreground, r.Count, r.TimeUS, r.ReceivedUS, r.Declared)
+			args = append(args, r.UserHash, r.AppVersion, r.Permission, r.Feature, r.Trigger, r.Foreground, r.Count, r.TimeUS, r.ReceivedUS, r.Declared, dayOf(r.TimeUS))
 		}
 		if len(part) == permissionBatch {
 			if full == nil {
@@ -137,16 +146,63 @@ func (db *DB) AddPermissionRecords(ctx context.Context, recs []clientperm.Stored
 }
 
 // permissionCols are the columns a record is written to, in order.
-var permissionCols = []string{"user_hash", "app_version", "permission", "feature", "trigger_kind", "foreground", "reads", "time_us", "received_us", "declared"}
+var permissionCols = []string{"user_hash", "app_version", "permission", "feature", "trigger_kind", "foreground", "reads", "time_us", "received_us", "declared", "day"}
+
+// usPerDay is the length of a day bucket of the user index.
+const usPerDay = 86_400_000_000
+
+// firstDay is the earliest day a record may fall on (records before 2000
+// are refused): 2000-01-01.
+const firstDay = 10957
+
+func dayOf(us int64) int64 {
+	if us < 0 {
+		return (us - usPerDay + 1) / usPerDay
+	}
+	return us / usPerDay
+}
+
+// daysIn is the SQL list of the days [fromUS, toUS) covers that hold
+// records, for an IN: integers this code computed, never input text.
+func daysIn(ctx context.Context, q sqlx.QueryerContext, fromUS, toUS int64) (string, error) {
+	var span struct {
+		Lo sql.NullInt64 `db:"lo"`
+		Hi sql.NullInt64 `db:"hi"`
+	}
+	// Both ends of the user index: two descents of its b-tree.
+	if err := sqlx.GetContext(ctx, q, &span, `SELECT MIN(day) AS lo, MAX(day) AS hi FROM client_permission_records`); err != nil {
+		return "", err
+	}
+	if !span.Lo.Valid {
+		return "NULL", nil
+	}
+	lo, hi := max(dayOf(fromUS), firstDay, span.Lo.Int64), min(dayOf(toUS-1), span.Hi.Int64)
+	if hi < lo {
+		return "NULL", nil
+	}
+	var sb strings.Builder
+	for d := lo; d <= hi; d++ {
+		if d > lo {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(strconv.FormatInt(d, 10))
+	}
+	return sb.String(), nil
+}
 
 // permissionInsert is the multi-row insert of n records; on SQLite with
 // anonymous placeholders (see EventLog.insertSQL).
 func (db *DB) permissionInsert(n int) string {
 	rows := valueRows(n, len(permissionCols))
+	verb := "INSERT"
 	if db.Dialect == SQLite {
 		rows = anonymous(rows)
+		// A failed row rolls the whole transaction back, which the batch
+		// wants anyway, and spares SQLite the statement journal a
+		// multi-row INSERT otherwise writes to undo just the statement.
+		verb = "INSERT OR ROLLBACK"
 	}
-	return "INSERT INTO client_permission_records (" + strings.Join(permissionCols, ", ") + ") VALUES " + rows
+	return verb + " INTO client_permission_records (" + strings.Join(permissionCols, ", ") + ") VALUES " + rows
 }
 
 // copyPermissionRecords writes recs on PostgreSQL with COPY, in one
@@ -174,7 +230,7 @@ func (db *DB) copyPermissionRecords(ctx context.Context, recs []clientperm.Store
 			}
 			r := &recs[i]
 			i++
-			return []any{r.UserHash, r.AppVersion, r.Permission, r.Feature, r.Trigger, r.Foreground, int32(r.Count), r.TimeUS, r.ReceivedUS, r.Declared}, nil
+			return []any{r.UserHash, r.AppVersion, r.Permission, r.Feature, r.Trigger, r.Foreground, int32(r.Count), r.TimeUS, r.ReceivedUS, r.Declared, int32(dayOf(r.TimeUS))}, nil
 		})
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"client_permission_records"}, permissionCols, src); err != nil {
 			return fmt.Errorf("copy permission records: %w", err)
@@ -213,23 +269,39 @@ func (db *DB) PermissionLastUse(ctx context.Context, appVersion string) ([]clien
 }
 
 // PermissionRecordsOf lists the records of one pseudonymised user with
-// time in [fromUS, toUS), oldest first.
+// time in [fromUS, toUS), oldest first: one index probe per day.
 func (db *DB) PermissionRecordsOf(ctx context.Context, userHash string, fromUS, toUS int64) ([]clientperm.StoredRecord, error) {
+	days, err := daysIn(ctx, db.Reader, fromUS, toUS)
+	if err != nil {
+		return nil, err
+	}
 	var out []clientperm.StoredRecord
-	err := db.Reader.SelectContext(ctx, &out, `SELECT user_hash, app_version, permission, feature, trigger_kind, foreground, reads, time_us, received_us, declared
-		FROM client_permission_records WHERE user_hash = $1 AND time_us >= $2 AND time_us < $3 ORDER BY time_us, id`, userHash, fromUS, toUS)
+	err = db.Reader.SelectContext(ctx, &out, `SELECT user_hash, app_version, permission, feature, trigger_kind, foreground, reads, time_us, received_us, declared
+		FROM client_permission_records WHERE day IN (`+days+`) AND user_hash = $1 AND time_us >= $2 AND time_us < $3 ORDER BY time_us, id`, userHash, fromUS, toUS)
 	return out, err
 }
 
 // DeletePermissionRecordsOf deletes every record of one pseudonymised user
 // and returns how many.
 func (db *DB) DeletePermissionRecordsOf(ctx context.Context, userHash string) (int, error) {
-	res, err := db.ExecContext(ctx, `DELETE FROM client_permission_records WHERE user_hash = $1`, userHash)
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	days, err := daysIn(ctx, tx, 0, 1<<62)
+	if err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM client_permission_records WHERE day IN (`+days+`) AND user_hash = $1`, userHash)
 	if err != nil {
 		return 0, err
 	}
 	n, err := res.RowsAffected()
-	return int(n), err
+	if err != nil {
+		return 0, err
+	}
+	return int(n), tx.Commit()
 }
 
 // ClientAppVersions lists the app versions with a manifest or records, the

@@ -2,10 +2,10 @@
 -- version declares which feature may use which permission with which
 -- trigger (kept as the JSON that was put, and one row per declared use).
 -- Records are the client's reports of sensitive reads, never content; the
--- user is kept only as the hex HMAC-SHA256 of their id under a key of the
--- data directory (DATA/keys/clientperm.key), never in these tables.
+-- user is kept only as a pseudonym (hex of the first 128 bits of the
+-- HMAC-SHA256 of their id under DATA/keys/clientperm.key), never the id.
 -- declared says whether the app version's manifest declared the use when
--- the record arrived.
+-- the record arrived; day is the UTC day of time_us.
 
 -- +goose Up
 CREATE TABLE client_manifests (
@@ -34,10 +34,14 @@ CREATE TABLE client_permission_records (
     reads        INTEGER NOT NULL CHECK (reads >= 1),
     time_us      BIGINT NOT NULL,
     received_us  BIGINT NOT NULL,
-    declared     BOOLEAN NOT NULL
+    declared     BOOLEAN NOT NULL,
+    day          INTEGER NOT NULL
 );
 CREATE INDEX client_permission_records_version ON client_permission_records (app_version, time_us);
-CREATE INDEX client_permission_records_user ON client_permission_records (user_hash, time_us);
+-- A user's records are found by day (time_us / 86400000000) and pseudonym:
+-- a batch's random pseudonyms land in today's part of the index only, not
+-- all over an index of every user's history.
+CREATE INDEX client_permission_records_user ON client_permission_records (day, user_hash);
 
 -- +goose Down
 DROP INDEX client_permission_records_user;
