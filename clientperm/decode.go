@@ -201,6 +201,13 @@ func DecodeRecords(body []byte, now time.Time) ([]Record, error) {
 		}
 		return out, nil
 	}
+	return decodeRecordsEach(body, now)
+}
+
+// decodeRecordsEach is DecodeRecords' slow path: the batch's shape first
+// (an oversize batch is refused by its length), then each record alone,
+// with warden.DecodeStrict, so that an error names the record.
+func decodeRecordsEach(body []byte, now time.Time) ([]Record, error) {
 	var shape struct {
 		Records []json.RawMessage `json:"records"`
 	}

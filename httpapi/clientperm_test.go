@@ -133,7 +133,9 @@ func TestClientPermissionCalls(t *testing.T) {
 				key = app
 			}
 			code, body := call(t, c.method, f.srv.URL+c.path, key, c.body)
-			var e struct{ Error struct{ Code, Message, Field string } }
+			var e struct {
+				Error struct{ Code, Message, Field string }
+			}
 			json.Unmarshal(body, &e)
 			if code != c.want || e.Error.Field != c.field {
 				t.Errorf("%s %s: %d %s, want %d naming %s", c.method, c.path, code, body, c.want, c.field)
