@@ -90,7 +90,7 @@ type Record struct {
 	Time       time.Time `json:"time"`
 }
 
-// StoredRecord is a record as kept: the user's pseudonym, never the id, and
+// StoredRecord is a record as kept: the user's pseudonym (hex), never the id, and
 // whether the app version's manifest declared the use when it arrived.
 type StoredRecord struct {
 	UserHash   string `db:"user_hash"`

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,13 +120,23 @@ func (db *DB) AddPermissionRecords(ctx context.Context, recs []clientperm.Stored
 		return err
 	}
 	defer tx.Rollback()
+	// Pseudonyms are stored as their 16 bytes, not their hex: both the
+	// rows and the user index are the smaller for it.
+	hashes := make([][]byte, len(recs))
+	for i := range recs {
+		h, err := hex.DecodeString(recs[i].UserHash)
+		if err != nil {
+			return fmt.Errorf("sqlstore: pseudonym %q is not hex", recs[i].UserHash)
+		}
+		hashes[i] = h
+	}
 	var full *sql.Stmt
 	args := make([]any, 0, len(permissionCols)*permissionBatch)
 	for start := 0; start < len(recs); start += permissionBatch {
 		part := recs[start:min(start+permissionBatch, len(recs))]
 		args = args[:0]
-		for _, r := range part {
-			args = append(args, r.UserHash, r.AppVersion, r.Permission, r.Feature, r.Trigger, r.Foreground, r.Count, r.TimeUS, r.ReceivedUS, r.Declared, dayOf(r.TimeUS))
+		for k, r := range part {
+			args = append(args, hashes[start+k], r.AppVersion, r.Permission, r.Feature, r.Trigger, r.Foreground, r.Count, r.TimeUS, r.ReceivedUS, r.Declared, dayOf(r.TimeUS))
 		}
 		if len(part) == permissionBatch {
 			if full == nil {
@@ -230,7 +241,11 @@ func (db *DB) copyPermissionRecords(ctx context.Context, recs []clientperm.Store
 			}
 			r := &recs[i]
 			i++
-			return []any{r.UserHash, r.AppVersion, r.Permission, r.Feature, r.Trigger, r.Foreground, int32(r.Count), r.TimeUS, r.ReceivedUS, r.Declared, int32(dayOf(r.TimeUS))}, nil
+			h, err := hex.DecodeString(r.UserHash)
+			if err != nil {
+				return nil, fmt.Errorf("sqlstore: pseudonym %q is not hex", r.UserHash)
+			}
+			return []any{h, r.AppVersion, r.Permission, r.Feature, r.Trigger, r.Foreground, int32(r.Count), r.TimeUS, r.ReceivedUS, r.Declared, int32(dayOf(r.TimeUS))}, nil
 		})
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"client_permission_records"}, permissionCols, src); err != nil {
 			return fmt.Errorf("copy permission records: %w", err)
@@ -256,6 +271,9 @@ func (db *DB) PermissionMinutes(ctx context.Context, appVersion string, fromUS, 
 	err := db.Reader.SelectContext(ctx, &out, `SELECT user_hash, feature, permission, time_us / 60000000 AS minute, SUM(reads) AS reads
 		FROM client_permission_records WHERE app_version = $1 AND time_us >= $2 AND time_us < $3
 		GROUP BY user_hash, feature, permission, time_us / 60000000`, appVersion, fromUS, toUS)
+	for i := range out {
+		out[i].UserHash = hex.EncodeToString([]byte(out[i].UserHash))
+	}
 	return out, err
 }
 
@@ -271,13 +289,20 @@ func (db *DB) PermissionLastUse(ctx context.Context, appVersion string) ([]clien
 // PermissionRecordsOf lists the records of one pseudonymised user with
 // time in [fromUS, toUS), oldest first: one index probe per day.
 func (db *DB) PermissionRecordsOf(ctx context.Context, userHash string, fromUS, toUS int64) ([]clientperm.StoredRecord, error) {
+	h, err := hex.DecodeString(userHash)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: pseudonym %q is not hex", userHash)
+	}
 	days, err := daysIn(ctx, db.Reader, fromUS, toUS)
 	if err != nil {
 		return nil, err
 	}
 	var out []clientperm.StoredRecord
-	err = db.Reader.SelectContext(ctx, &out, `SELECT user_hash, app_version, permission, feature, trigger_kind, foreground, reads, time_us, received_us, declared
-		FROM client_permission_records WHERE day IN (`+days+`) AND user_hash = $1 AND time_us >= $2 AND time_us < $3 ORDER BY time_us, id`, userHash, fromUS, toUS)
+	err = db.Reader.SelectContext(ctx, &out, `SELECT app_version, permission, feature, trigger_kind, foreground, reads, time_us, received_us, declared
+		FROM client_permission_records WHERE day IN (`+days+`) AND user_hash = $1 AND time_us >= $2 AND time_us < $3 ORDER BY time_us, id`, h, fromUS, toUS)
+	for i := range out {
+		out[i].UserHash = userHash
+	}
 	return out, err
 }
 
@@ -293,7 +318,11 @@ func (db *DB) DeletePermissionRecordsOf(ctx context.Context, userHash string) (i
 	if err != nil {
 		return 0, err
 	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM client_permission_records WHERE day IN (`+days+`) AND user_hash = $1`, userHash)
+	h, err := hex.DecodeString(userHash)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: pseudonym %q is not hex", userHash)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM client_permission_records WHERE day IN (`+days+`) AND user_hash = $1`, h)
 	if err != nil {
 		return 0, err
 	}

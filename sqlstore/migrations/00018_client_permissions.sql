@@ -2,8 +2,8 @@
 -- version declares which feature may use which permission with which
 -- trigger (kept as the JSON that was put, and one row per declared use).
 -- Records are the client's reports of sensitive reads, never content; the
--- user is kept only as a pseudonym (hex of the first 128 bits of the
--- HMAC-SHA256 of their id under DATA/keys/clientperm.key), never the id.
+-- user is kept only as a pseudonym (the first 128 bits of the HMAC-SHA256
+-- of their id under DATA/keys/clientperm.key, as 16 bytes), never the id.
 -- declared says whether the app version's manifest declared the use when
 -- the record arrived; day is the UTC day of time_us.
 
@@ -25,7 +25,7 @@ CREATE TABLE client_manifest_uses (
 
 CREATE TABLE client_permission_records (
     id           {{SERIAL_PK}},
-    user_hash    TEXT NOT NULL,
+    user_hash    {{BLOB}} NOT NULL,
     app_version  TEXT NOT NULL,
     permission   TEXT NOT NULL,
     feature      TEXT NOT NULL,
