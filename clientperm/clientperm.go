@@ -17,6 +17,8 @@ package clientperm
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/hex"
 	"time"
 
@@ -177,6 +179,9 @@ type Options struct {
 // Service is the sensitive-permission ledger.
 type Service struct {
 	opt Options
+	// pkey is the pseudonyms' own key, derived from opt.Mac, so that a
+	// batch reuses one HMAC state for all its users.
+	pkey []byte
 }
 
 // New returns a Service over opt.Store.
@@ -185,17 +190,32 @@ func New(opt Options) *Service {
 		opt.Now = time.Now
 	}
 	opt.Rate = opt.Rate.withDefaults()
-	return &Service{opt: opt}
+	s := &Service{opt: opt}
+	if opt.Mac != nil {
+		s.pkey = opt.Mac.Sum(userPurpose, nil)
+	}
+	return s
 }
 
 // userPurpose keeps the pseudonyms apart from other sums of the same key.
 const userPurpose = "clientperm-user"
 
 // Pseudonym is the id a user's records are stored under: the first 128
-// bits of the HMAC-SHA256 of the user id under the service's key, in hex
-// (collisions among a platform's users are out of reach at 2^64 ids).
-func (s *Service) Pseudonym(user string) string {
-	return hex.EncodeToString(s.opt.Mac.Sum(userPurpose, []byte(user))[:16])
+// bits of HMAC-SHA256 of the user id under a key derived from the
+// service's (HMAC-SHA256 of "clientperm-user" under it), in hex; collisions
+// among a platform's users are out of reach (2^64 ids for even odds).
+func (s *Service) Pseudonym(user string) string { return s.pseudonymizer()(user) }
+
+// pseudonymizer returns a function computing Pseudonym with one HMAC state,
+// for one goroutine.
+func (s *Service) pseudonymizer() func(string) string {
+	h := hmac.New(sha256.New, s.pkey)
+	var buf [sha256.Size]byte
+	return func(user string) string {
+		h.Reset()
+		h.Write([]byte(user))
+		return hex.EncodeToString(h.Sum(buf[:0])[:16])
+	}
 }
 
 // PutManifest checks m and replaces its app version's manifest.
@@ -259,10 +279,11 @@ func (s *Service) Record(ctx context.Context, recs []Record) (Accepted, error) {
 	var a Accepted
 	// One HMAC per distinct user of the batch.
 	hashes := map[string]string{}
+	pseudonym := s.pseudonymizer()
 	for i, r := range recs {
 		h, ok := hashes[r.User]
 		if !ok {
-			h = s.Pseudonym(r.User)
+			h = pseudonym(r.User)
 			hashes[r.User] = h
 		}
 		_, isDecl := decl[r.AppVersion][useKey{r.Feature, r.Permission}]
