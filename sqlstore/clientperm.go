@@ -153,7 +153,26 @@ func (db *DB) AddPermissionRecords(ctx context.Context, recs []clientperm.Stored
 			return err
 		}
 	}
+	for v, at := range versionsOf(recs) {
+		if _, err := tx.ExecContext(ctx, upsertAppVersion, v, at); err != nil {
+			return err
+		}
+	}
 	return tx.Commit()
+}
+
+const upsertAppVersion = `INSERT INTO client_app_versions (app_version, last_us) VALUES ($1, $2)
+	ON CONFLICT (app_version) DO UPDATE SET last_us = CASE WHEN excluded.last_us > client_app_versions.last_us THEN excluded.last_us ELSE client_app_versions.last_us END`
+
+// versionsOf maps the app versions of recs to their latest received time.
+func versionsOf(recs []clientperm.StoredRecord) map[string]int64 {
+	out := map[string]int64{}
+	for _, r := range recs {
+		if at, ok := out[r.AppVersion]; !ok || r.ReceivedUS > at {
+			out[r.AppVersion] = r.ReceivedUS
+		}
+	}
+	return out
 }
 
 // permissionCols are the columns a record is written to, in order.
@@ -250,6 +269,11 @@ func (db *DB) copyPermissionRecords(ctx context.Context, recs []clientperm.Store
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"client_permission_records"}, permissionCols, src); err != nil {
 			return fmt.Errorf("copy permission records: %w", err)
 		}
+		for v, at := range versionsOf(recs) {
+			if _, err := tx.Exec(ctx, upsertAppVersion, v, at); err != nil {
+				return err
+			}
+		}
 		return tx.Commit(ctx)
 	})
 }
@@ -338,8 +362,8 @@ func (db *DB) DeletePermissionRecordsOf(ctx context.Context, userHash string) (i
 func (db *DB) ClientAppVersions(ctx context.Context) ([]string, error) {
 	var out []string
 	err := db.Reader.SelectContext(ctx, &out, `SELECT app_version FROM (
-		SELECT app_version, MAX(updated_us) AS at FROM client_manifests GROUP BY app_version
-		UNION ALL SELECT app_version, MAX(received_us) AS at FROM client_permission_records GROUP BY app_version) v
+		SELECT app_version, updated_us AS at FROM client_manifests
+		UNION ALL SELECT app_version, last_us AS at FROM client_app_versions) v
 		GROUP BY app_version ORDER BY MAX(at) DESC, app_version LIMIT 200`)
 	return out, err
 }

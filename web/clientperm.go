@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/wardenhq/warden"
@@ -43,6 +44,9 @@ func (c *Console) clientPermissions(w http.ResponseWriter, r *http.Request, svc 
 	}
 	if d.AppVersion == "" && len(d.Versions) > 0 {
 		d.AppVersion = d.Versions[0]
+	}
+	if d.AppVersion != "" && !slices.Contains(d.Versions, d.AppVersion) {
+		d.Versions = append([]string{d.AppVersion}, d.Versions...)
 	}
 	if d.AppVersion != "" {
 		rep, err := svc.Report(r.Context(), d.AppVersion, d.Days)

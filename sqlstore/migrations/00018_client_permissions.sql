@@ -43,7 +43,15 @@ CREATE INDEX client_permission_records_version ON client_permission_records (app
 -- all over an index of every user's history.
 CREATE INDEX client_permission_records_user ON client_permission_records (day, user_hash);
 
+-- The app versions records came for, with when the last batch arrived:
+-- the console lists them without scanning the records.
+CREATE TABLE client_app_versions (
+    app_version TEXT PRIMARY KEY,
+    last_us     BIGINT NOT NULL
+);
+
 -- +goose Down
+DROP TABLE client_app_versions;
 DROP INDEX client_permission_records_user;
 DROP INDEX client_permission_records_version;
 DROP TABLE client_permission_records;
