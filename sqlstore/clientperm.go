@@ -136,7 +136,11 @@ func (db *DB) AddPermissionRecords(ctx context.Context, recs []clientperm.Stored
 		part := recs[start:min(start+permissionBatch, len(recs))]
 		args = args[:0]
 		for k, r := range part {
-			args = append(args, hashes[start+k], r.AppVersion, r.Permission, r.Feature, r.Trigger, r.Foreground, r.Count, r.TimeUS, r.ReceivedUS, r.Declared, dayOf(r.TimeUS))
+			code, err := permCode(r.Permission)
+			if err != nil {
+				return err
+			}
+			args = append(args, hashes[start+k], r.AppVersion, code, r.Feature, r.Trigger == clientperm.TriggerUserGesture, r.Foreground, r.Count, r.TimeUS, r.ReceivedUS, r.Declared, dayOf(r.TimeUS))
 		}
 		if len(part) == permissionBatch {
 			if full == nil {
@@ -176,7 +180,37 @@ func versionsOf(recs []clientperm.StoredRecord) map[string]int64 {
 }
 
 // permissionCols are the columns a record is written to, in order.
-var permissionCols = []string{"user_hash", "app_version", "permission", "feature", "trigger_kind", "foreground", "reads", "time_us", "received_us", "declared", "day"}
+var permissionCols = []string{"user_hash", "app_version", "perm", "feature", "gesture", "foreground", "reads", "time_us", "received_us", "declared", "day"}
+
+// permCodes are the permissions' codes in client_permission_records.perm
+// (the migration lists them); never renumber one.
+var permCodes = map[string]int16{clientperm.Clipboard: 1, clientperm.Contacts: 2, clientperm.Location: 3, clientperm.Camera: 4, clientperm.Microphone: 5, clientperm.Photos: 6}
+
+// permName and triggerName turn the stored codes back into the contract's
+// words inside the query, so that rows scan as they read.
+var (
+	permName    = permNameSQL()
+	triggerName = `CASE WHEN gesture THEN '` + clientperm.TriggerUserGesture + `' ELSE '` + clientperm.TriggerProgrammatic + `' END`
+)
+
+func permNameSQL() string {
+	var sb strings.Builder
+	sb.WriteString("CASE perm")
+	for _, p := range clientperm.Permissions {
+		fmt.Fprintf(&sb, " WHEN %d THEN '%s'", permCodes[p], p)
+	}
+	sb.WriteString(" END")
+	return sb.String()
+}
+
+// permCode is p's code; an unknown permission is an error, never a row.
+func permCode(p string) (int16, error) {
+	c, ok := permCodes[p]
+	if !ok {
+		return 0, fmt.Errorf("sqlstore: unknown permission %q", p)
+	}
+	return c, nil
+}
 
 // usPerDay is the length of a day bucket of the user index.
 const usPerDay = 86_400_000_000
@@ -264,7 +298,11 @@ func (db *DB) copyPermissionRecords(ctx context.Context, recs []clientperm.Store
 			if err != nil {
 				return nil, fmt.Errorf("sqlstore: pseudonym %q is not hex", r.UserHash)
 			}
-			return []any{h, r.AppVersion, r.Permission, r.Feature, r.Trigger, r.Foreground, int32(r.Count), r.TimeUS, r.ReceivedUS, r.Declared, int32(dayOf(r.TimeUS))}, nil
+			code, err := permCode(r.Permission)
+			if err != nil {
+				return nil, err
+			}
+			return []any{h, r.AppVersion, code, r.Feature, r.Trigger == clientperm.TriggerUserGesture, r.Foreground, int32(r.Count), r.TimeUS, r.ReceivedUS, r.Declared, int32(dayOf(r.TimeUS))}, nil
 		})
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"client_permission_records"}, permissionCols, src); err != nil {
 			return fmt.Errorf("copy permission records: %w", err)
@@ -282,9 +320,9 @@ func (db *DB) copyPermissionRecords(ctx context.Context, recs []clientperm.Store
 // by feature, permission, trigger and foreground.
 func (db *DB) PermissionUsage(ctx context.Context, appVersion string, fromUS, toUS int64) ([]clientperm.Usage, error) {
 	var out []clientperm.Usage
-	err := db.Reader.SelectContext(ctx, &out, `SELECT feature, permission, trigger_kind, foreground, SUM(reads) AS reads, MAX(time_us) AS last_us
+	err := db.Reader.SelectContext(ctx, &out, `SELECT feature, `+permName+` AS permission, `+triggerName+` AS trigger_kind, foreground, SUM(reads) AS reads, MAX(time_us) AS last_us
 		FROM client_permission_records WHERE app_version = $1 AND time_us >= $2 AND time_us < $3
-		GROUP BY feature, permission, trigger_kind, foreground ORDER BY feature, permission, trigger_kind, foreground`, appVersion, fromUS, toUS)
+		GROUP BY feature, perm, gesture, foreground ORDER BY feature, perm, gesture, foreground`, appVersion, fromUS, toUS)
 	return out, err
 }
 
@@ -292,9 +330,9 @@ func (db *DB) PermissionUsage(ctx context.Context, appVersion string, fromUS, to
 // feature, permission and minute of their time.
 func (db *DB) PermissionMinutes(ctx context.Context, appVersion string, fromUS, toUS int64) ([]clientperm.MinuteCount, error) {
 	var out []clientperm.MinuteCount
-	err := db.Reader.SelectContext(ctx, &out, `SELECT user_hash, feature, permission, time_us / 60000000 AS minute, SUM(reads) AS reads
+	err := db.Reader.SelectContext(ctx, &out, `SELECT user_hash, feature, `+permName+` AS permission, time_us / 60000000 AS minute, SUM(reads) AS reads
 		FROM client_permission_records WHERE app_version = $1 AND time_us >= $2 AND time_us < $3
-		GROUP BY user_hash, feature, permission, time_us / 60000000`, appVersion, fromUS, toUS)
+		GROUP BY user_hash, feature, perm, time_us / 60000000`, appVersion, fromUS, toUS)
 	for i := range out {
 		out[i].UserHash = hex.EncodeToString([]byte(out[i].UserHash))
 	}
@@ -305,8 +343,8 @@ func (db *DB) PermissionMinutes(ctx context.Context, appVersion string, fromUS, 
 // of appVersion, over all time.
 func (db *DB) PermissionLastUse(ctx context.Context, appVersion string) ([]clientperm.LastUse, error) {
 	var out []clientperm.LastUse
-	err := db.Reader.SelectContext(ctx, &out, `SELECT feature, permission, MAX(time_us) AS last_us
-		FROM client_permission_records WHERE app_version = $1 GROUP BY feature, permission`, appVersion)
+	err := db.Reader.SelectContext(ctx, &out, `SELECT feature, `+permName+` AS permission, MAX(time_us) AS last_us
+		FROM client_permission_records WHERE app_version = $1 GROUP BY feature, perm`, appVersion)
 	return out, err
 }
 
@@ -322,7 +360,7 @@ func (db *DB) PermissionRecordsOf(ctx context.Context, userHash string, fromUS, 
 		return nil, err
 	}
 	var out []clientperm.StoredRecord
-	err = db.Reader.SelectContext(ctx, &out, `SELECT app_version, permission, feature, trigger_kind, foreground, reads, time_us, received_us, declared
+	err = db.Reader.SelectContext(ctx, &out, `SELECT app_version, `+permName+` AS permission, feature, `+triggerName+` AS trigger_kind, foreground, reads, time_us, received_us, declared
 		FROM client_permission_records WHERE day IN (`+days+`) AND user_hash = $1 AND time_us >= $2 AND time_us < $3 ORDER BY time_us, id`, h, fromUS, toUS)
 	for i := range out {
 		out[i].UserHash = userHash
