@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/wardenhq/warden"
@@ -241,14 +242,14 @@ func (r RateRule) anomalies(ms []MinuteCount) []anomaly {
 			continue
 		}
 		a.users = len(users)
-		a.reason = fmt.Sprintf("up to %d reads a minute by one user's client", peak)
+		var why []string
 		if hasLimit {
-			a.reason += fmt.Sprintf(" (the limit for %s is %d a minute", k.permission, limit)
-			if relative {
-				a.reason += fmt.Sprintf("; this feature's usual minute is at most %.0f", bar)
-			}
-			a.reason += ")"
+			why = append(why, fmt.Sprintf("the limit for %s is %d a minute", k.permission, limit))
 		}
+		if relative {
+			why = append(why, fmt.Sprintf("this feature's usual user-minute is at most %.0f", bar))
+		}
+		a.reason = fmt.Sprintf("up to %d reads a minute by one user's client (%s)", peak, strings.Join(why, "; "))
 		out = append(out, a)
 	}
 	return out
