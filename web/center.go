@@ -34,9 +34,11 @@ type CenterOptions struct {
 // and lets the user act on their consent and their two-factor
 // authentication, and shows the reports they made and the notices they got.
 type Center struct {
-	c     *Console
-	opt   CenterOptions
-	perms *clientperm.Service // what the user's app read; nil: not shown
+	c   *Console
+	opt CenterOptions
+
+	// perms says what the user's app read (SetPermissions); nil: not shown.
+	perms *clientperm.Service
 }
 
 // SetPermissions makes the center show what the user's app read on their
