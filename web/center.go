@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/clientperm"
 	"github.com/wardenhq/warden/consent"
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/internal/httpx"
@@ -35,7 +36,14 @@ type CenterOptions struct {
 type Center struct {
 	c   *Console
 	opt CenterOptions
+
+	// perms says what the user's app read (SetPermissions); nil: not shown.
+	perms *clientperm.Service
 }
+
+// SetPermissions makes the center show what the user's app read on their
+// device in the last 7 days (the sensitive-permission ledger).
+func (ce *Center) SetPermissions(svc *clientperm.Service) { ce.perms = svc }
 
 // centerPurpose keeps center links apart from other tokens of the same key.
 const centerPurpose = "center-link"
@@ -126,6 +134,7 @@ type centerView struct {
 	RecoveryCodes              []string     // shown once, after confirming
 	Reports                    []centerReport
 	Notices                    []warden.Notification
+	AppReads                   *clientperm.UserView // nil: not served
 }
 
 type receiptView struct {
@@ -189,6 +198,11 @@ func (ce *Center) fill(ctx context.Context, l *centerLink, v *centerView) error 
 	case !v.TwoFA.Enabled:
 		// The page's 2FA section is a prompt: count it as shown.
 		if err := ce.opt.MFA.RecordPrompt(ctx, mfa.StageShown, prompt); err != nil {
+			return err
+		}
+	}
+	if ce.perms != nil {
+		if v.AppReads, err = ce.perms.User(ctx, l.user, 7); err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,9 @@ type privacy struct {
 	mfa       *mfa.Service
 	centerMac *sealed.Mac
 	center    *web.Center // set by mountRoutes when the console is served
+	// permMac pseudonymises users in the sensitive-permission ledger
+	// (DIR/keys/clientperm.key).
+	permMac *sealed.Mac
 	// optionalAdmin2FA lets admins use the console without a second factor
 	// (serve --admin-2fa=false); by default they enrol first.
 	optionalAdmin2FA bool
@@ -45,6 +48,10 @@ func openPrivacy(data string, st *sqlstore.DB, policyURL string) (*privacy, erro
 	if err != nil {
 		return nil, fmt.Errorf("privacy keys: %w", err)
 	}
+	permMac, err := sealed.OpenMac(dir, "clientperm.key")
+	if err != nil {
+		return nil, fmt.Errorf("privacy keys: %w", err)
+	}
 	ring, err := consent.OpenKeyring(filepath.Join(dir, "receipts"), box, 0)
 	if err != nil {
 		return nil, err
@@ -53,6 +60,7 @@ func openPrivacy(data string, st *sqlstore.DB, policyURL string) (*privacy, erro
 		consent:   consent.New(consent.Options{DB: st, Keys: ring, PolicyURL: policyURL}),
 		mfa:       mfa.New(mfa.Options{DB: st, Box: box, Mac: recovery}),
 		centerMac: center,
+		permMac:   permMac,
 	}, nil
 }
 

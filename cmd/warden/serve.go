@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/clientperm"
 	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
@@ -270,6 +271,11 @@ func serve(parent context.Context, c serveConfig) error {
 	if c.demo {
 		if err := demoSetup(ctx, st, priv, ln.Addr().String()); err != nil {
 			logger.Error("demo setup failed", "err", err)
+		}
+		// The demo app's sensitive reads: a flag and an inactive
+		// capability on the console's App permissions page.
+		if err := demo.ClientPermissions(ctx, clientperm.New(clientperm.Options{Store: st, Mac: priv.permMac}), demoUser, time.Now()); err != nil {
+			logger.Error("demo client permissions failed", "err", err)
 		}
 		var feeders sync.WaitGroup
 		feeders.Go(func() { runDemo(ctx, in, c.demoRate, logger) })

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/clientperm"
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/enforce"
 	"github.com/wardenhq/warden/engine"
@@ -185,6 +186,12 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 		p.Center = priv.center
 	}
 	httpapi.RegisterPrivacy(api, p)
+	perms := clientperm.New(clientperm.Options{Store: st, Mac: priv.permMac})
+	httpapi.RegisterClientPermissions(api, perms)
+	if c != nil {
+		c.MountClientPermissions(perms)
+		priv.center.SetPermissions(perms)
+	}
 	return c
 }
 
