@@ -424,3 +424,12 @@ func (s *Service) Forget(user string) { s.app.Forget(user) }
 
 // DB is the store the service writes to.
 func (s *Service) DB() *sqlstore.DB { return s.opt.DB }
+
+// SetLogger sets the logger of a service opened before the server's logger
+// existed.
+func (s *Service) SetLogger(l *slog.Logger) { s.opt.Logger = l }
+
+// Collectors are the ledger's metrics, for a registry.
+func (s *Service) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{s.appended, s.flagCount}
+}

@@ -240,6 +240,8 @@ func serve(parent context.Context, c serveConfig) error {
 	}
 	priv.optionalAdmin2FA = !c.admin2FA
 	mountRoutes(api, st, eng, svc, ps, priv, salt, logger, c.publicOrigins)
+	priv.ledgers.start(ctx, logger, reg)
+	defer priv.ledgers.access.Close()
 	go outbox.Run(ctx, time.Second)
 
 	srv := &http.Server{Addr: c.addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,

@@ -185,6 +185,7 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 		p.Center = priv.center
 	}
 	httpapi.RegisterPrivacy(api, p)
+	httpapi.RegisterLedgers(api, httpapi.Ledgers{Access: priv.ledgers.access, Requests: priv.ledgers.requests})
 	return c
 }
 
