@@ -195,7 +195,8 @@ func (s *Service) commit(batch []*pending) {
 
 // Receipt is what POST /v1/access returns.
 type Receipt struct {
-	ID   string `json:"id"`
+	ID string `json:"id"`
+	// Seq is the entry's position in the user's chain, 1 for the first.
 	Seq  int64  `json:"seq"`
 	Hash string `json:"hash"`
 	// Flags are the policy flags the access raised, for the caller's
@@ -242,7 +243,7 @@ func (s *Service) Record(ctx context.Context, a Access) (Receipt, error) {
 	if err := <-p.err; err != nil {
 		return Receipt{}, fmt.Errorf("append access: %w", err)
 	}
-	return Receipt{ID: row.ID, Seq: row.Seq, Hash: row.Hash, Flags: kinds}, nil
+	return Receipt{ID: row.ID, Seq: row.ChainSeq, Hash: row.Hash, Flags: kinds}, nil
 }
 
 // TicketIsPlatform reports whether ticket is a platform ticket id, accepted
