@@ -258,6 +258,10 @@ func Why(actorClass, purpose, ticket string, categories []string) string {
 	return s + "."
 }
 
+// PurposeWords says a purpose in words a user reads ("to answer a support
+// request you made").
+func PurposeWords(purpose string) string { return whyPurpose[purpose] }
+
 func joinWords(w []string) string {
 	switch len(w) {
 	case 1:

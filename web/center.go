@@ -12,9 +12,11 @@ import (
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/consent"
+	"github.com/wardenhq/warden/datarequest"
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/internal/httpx"
 	"github.com/wardenhq/warden/internal/sealed"
+	"github.com/wardenhq/warden/ledger"
 	"github.com/wardenhq/warden/mfa"
 )
 
@@ -24,6 +26,10 @@ type CenterOptions struct {
 	Consent   *consent.Service
 	MFA       *mfa.Service
 	Incidents *incident.Service
+	// Access and Requests, when set, show the user who accessed their
+	// data and their data requests (CONTRACT §8).
+	Access   *ledger.Service
+	Requests *datarequest.Service
 	TTL       time.Duration // how long a link opens the page; zero: 15 minutes
 	Now       func() time.Time
 }
@@ -56,6 +62,7 @@ func (c *Console) MountCenter(opt CenterOptions) *Center {
 	c.public("POST /center/{token}/consent", http.HandlerFunc(ce.decide))
 	c.public("POST /center/{token}/2fa", http.HandlerFunc(ce.begin))
 	c.public("POST /center/{token}/2fa/confirm", http.HandlerFunc(ce.confirm))
+	c.public("POST /center/{token}/requests", http.HandlerFunc(ce.request))
 	return ce
 }
 
@@ -126,6 +133,8 @@ type centerView struct {
 	RecoveryCodes              []string     // shown once, after confirming
 	Reports                    []centerReport
 	Notices                    []warden.Notification
+	Days                       int           // the access history's window (?days=)
+	Access                     *centerAccess // who accessed the user's data, their data requests
 }
 
 type receiptView struct {
@@ -144,7 +153,7 @@ func (ce *Center) page(w http.ResponseWriter, r *http.Request) {
 		ce.c.fail(w, r, err)
 		return
 	}
-	v := &centerView{}
+	v := &centerView{Days: daysOf(r)}
 	ce.render(w, r, l, v, http.StatusOK)
 }
 
@@ -191,6 +200,9 @@ func (ce *Center) fill(ctx context.Context, l *centerLink, v *centerView) error 
 		if err := ce.opt.MFA.RecordPrompt(ctx, mfa.StageShown, prompt); err != nil {
 			return err
 		}
+	}
+	if err := ce.fillLedgers(ctx, l.user, v.Days, v); err != nil {
+		return err
 	}
 	if ce.opt.Incidents == nil {
 		return nil
