@@ -56,7 +56,7 @@ func RegisterLedgers(s *Server, l Ledgers) {
 		Summary: "Extend an open request by two months (GDPR Art. 12(3)): once, and only inside the first month; the user is sent a notice with the reason.",
 		Request: []byte(`{"type":"object","additionalProperties":false,"required":["reason"],"properties":{"reason":{"type":"string","maxLength":2000}}}`), Response: []byte(request)}, h.extend)
 	s.Route(RouteSpec{Pattern: "POST /v1/requests/{id}/fulfil", Roles: admin,
-		Summary: "Answer a request: an access request by building its export from the store (GET …/export serves it from then on), an erasure by deleting or pseudonymising the user's data in every store, except what a legal hold keeps; the answer says what was kept and why.",
+		Summary:  "Answer a request: an access request by building its export from the store (GET …/export serves it from then on), an erasure by deleting or pseudonymising the user's data in every store, except what a legal hold keeps; the answer says what was kept and why.",
 		Response: []byte(request)}, h.fulfil)
 	s.Route(RouteSpec{Pattern: "GET /v1/requests/{id}/export", Roles: app,
 		Summary: "For a done access request: one JSON document with everything Warden holds on the user (events with verdicts, reports, notices, decisions, consent receipts, 2FA state without secrets, access-ledger entries, permission records), built from the store at each call; ?format=html gives the same as a readable page."}, h.export)

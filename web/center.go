@@ -30,8 +30,8 @@ type CenterOptions struct {
 	// data and their data requests (CONTRACT §8).
 	Access   *ledger.Service
 	Requests *datarequest.Service
-	TTL       time.Duration // how long a link opens the page; zero: 15 minutes
-	Now       func() time.Time
+	TTL      time.Duration // how long a link opens the page; zero: 15 minutes
+	Now      func() time.Time
 }
 
 // Center is the safety and privacy center: a page per platform user,
