@@ -36,7 +36,8 @@ type Options struct {
 	DB *sqlstore.DB
 	// Keys sign checkpoints (a keyring of its own, beside the consent
 	// receipts').
-	Keys   *consent.Keyring
+	Keys *consent.Keyring
+	// Cases looks tickets up; nil: the incident store in DB.
 	Cases  CaseLookup
 	Logger *slog.Logger
 	// Registerer, when set, gets the ledger's metrics.
@@ -80,6 +81,16 @@ func New(opt Options) *Service {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Cases == nil {
+		db := opt.DB
+		opt.Cases = func(ctx context.Context, id string) (bool, bool, error) {
+			c, err := db.CaseByID(ctx, id)
+			if err != nil || c == nil {
+				return false, false, err
+			}
+			return true, c.ClosedAt == 0, nil
+		}
 	}
 	if opt.ManyUsers <= 0 {
 		opt.ManyUsers = 50

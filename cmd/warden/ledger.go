@@ -45,14 +45,7 @@ func openLedgers(data string, st *sqlstore.DB) (*ledgers, error) {
 	if err != nil {
 		return nil, err
 	}
-	cases := func(ctx context.Context, id string) (bool, bool, error) {
-		c, err := st.CaseByID(ctx, id)
-		if err != nil || c == nil {
-			return false, false, err
-		}
-		return true, c.ClosedAt == 0, nil
-	}
-	access := ledger.New(ledger.Options{DB: st, Keys: ring, Cases: cases})
+	access := ledger.New(ledger.Options{DB: st, Keys: ring})
 	requests := datarequest.New(datarequest.Options{DB: st, Sources: datarequest.StoreSources(st, access)})
 	// The client-permission ledger (package clientperm) adds its Source
 	// here when it is built: requests.AddSource(...).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"strings"
 	"testing"
@@ -271,4 +272,47 @@ func TestLedgerVerifyCommand(t *testing.T) {
 			t.Fatalf("--json: exit %d: %s", code, out)
 		}
 	})
+}
+
+// TestCenterAccessAndRequests: the safety and privacy center shows who
+// accessed the user's data and why, for 7/30/365 days, and makes and lists
+// their data requests.
+func TestCenterAccessAndRequests(t *testing.T) {
+	c := newPrivacyClient(t, sqlstoretest.SQLite(t))
+	c.call("POST", "/v1/access", c.app, `{"user":"u9","actor":{"class":"employee","id":"agent-7"},"purpose":"USER_INITIATED_SUPPORT","ticket":"zendesk:77","data_categories":["profile"]}`, 201, nil)
+	old := time.Now().AddDate(0, 0, -20).UTC().Format(time.RFC3339)
+	c.call("POST", "/v1/access", c.app, `{"user":"u9","actor":{"class":"legal","id":"lr-1"},"purpose":"LEGAL_REQUEST","time":"`+old+`"}`, 201, nil)
+	var link struct {
+		URL string `json:"url"`
+	}
+	c.call("POST", "/v1/users/u9/center", c.app, ``, 201, &link)
+	u, _ := url.Parse(link.URL)
+	page := string(c.call("GET", u.Path, "", "", 200, nil))
+	if !strings.Contains(page, "Who accessed your data") || !strings.Contains(page, "An employee looked at your profile to answer a support request you made (ticket zendesk:77).") ||
+		!strings.Contains(page, "The legal team looked at your data to answer a legal request.") {
+		t.Fatalf("center (30 days):\n%s", page)
+	}
+	page = string(c.call("GET", u.Path+"?days=7", "", "", 200, nil))
+	if strings.Contains(page, "legal request") || !strings.Contains(page, "<strong>7 days</strong>") {
+		t.Fatalf("center (7 days) shows the 20-day-old access or not the window:\n%s", page)
+	}
+	csrf := csrfField.FindStringSubmatch(page)
+	form := url.Values{"csrf": {csrf[1]}, "kind": {"access"}}
+	req, _ := http.NewRequest("POST", c.m.srv.URL+u.Path+"/requests", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.m.srv.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var mine struct {
+		Requests []struct{ ID, Kind, Status string } `json:"requests"`
+	}
+	c.call("GET", "/v1/users/u9/requests", c.app, "", 200, &mine)
+	if resp.StatusCode != 200 || len(mine.Requests) != 1 || mine.Requests[0].Kind != "access" || !strings.Contains(string(b), mine.Requests[0].ID) {
+		t.Fatalf("request from the center: %d %+v\n%s", resp.StatusCode, mine, b)
+	}
 }
