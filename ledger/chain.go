@@ -178,7 +178,7 @@ type Report struct {
 // count so far and the total. It stops at the first problem.
 func Verify(ctx context.Context, db *sqlstore.DB, set *jose.JSONWebKeySet, progress func(done, total int64)) (Report, error) {
 	var rep Report
-	_, total, err := db.MaxAccessSeq(ctx)
+	total, err := db.LastAccessSeq(ctx)
 	if err != nil {
 		return rep, err
 	}
@@ -216,15 +216,14 @@ func Verify(ctx context.Context, db *sqlstore.DB, set *jose.JSONWebKeySet, progr
 		}
 		return nil
 	}
-	err = db.ScanAccess(ctx, func(r *sqlstore.AccessRow) error {
+	verified := map[string]string{} // subject → the user id already checked against its salt
+	checkRow := func(r *sqlstore.AccessRow) *Problem {
 		if p := check(r.Seq); p != nil {
-			rep.Problem = p
-			return errStop
+			return p
 		}
 		h := heads[r.Subject]
-		bad := func(format string, args ...any) error {
-			rep.Problem = &Problem{Seq: r.Seq, EntryID: r.ID, Reason: fmt.Sprintf(format, args...)}
-			return errStop
+		bad := func(format string, args ...any) *Problem {
+			return &Problem{Seq: r.Seq, EntryID: r.ID, Reason: fmt.Sprintf(format, args...)}
 		}
 		if r.ChainSeq != h.seq+1 {
 			return bad("is at position %d of its chain where %d was expected: an entry before it was removed, or entries were reordered", r.ChainSeq, h.seq+1)
@@ -240,8 +239,11 @@ func Verify(ctx context.Context, db *sqlstore.DB, set *jose.JSONWebKeySet, progr
 				return bad("its user id was removed outside an erasure")
 			}
 			rep.Erased++
-		} else if s, ok := salts[r.Subject]; !ok || s[0] != r.UserID || SubjectOf(s[1], r.UserID) != r.Subject {
-			return bad("names user %q, whose chain it is not in: the user id was edited", r.UserID)
+		} else if verified[r.Subject] != r.UserID {
+			if s, ok := salts[r.Subject]; !ok || s[0] != r.UserID || SubjectOf(s[1], r.UserID) != r.Subject {
+				return bad("names user %q, whose chain it is not in: the user id was edited", r.UserID)
+			}
+			verified[r.Subject] = r.UserID
 		}
 		heads[r.Subject] = head{r.ChainSeq, r.Hash}
 		rep.Entries++
@@ -249,11 +251,45 @@ func Verify(ctx context.Context, db *sqlstore.DB, set *jose.JSONWebKeySet, progr
 			progress(rep.Entries, total)
 		}
 		return nil
-	})
-	if err == errStop {
-		return rep, nil
 	}
-	if err != nil {
+	// The store is read in one goroutine while this one checks: reading is
+	// most of the cost, and the two overlap on two cores.
+	scanCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []sqlstore.AccessRow, 4)
+	scanErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		batch := make([]sqlstore.AccessRow, 0, 2048)
+		err := db.ScanAccess(scanCtx, func(r *sqlstore.AccessRow) error {
+			batch = append(batch, *r)
+			if len(batch) == cap(batch) {
+				select {
+				case batches <- batch:
+				case <-scanCtx.Done():
+					return scanCtx.Err()
+				}
+				batch = make([]sqlstore.AccessRow, 0, 2048)
+			}
+			return nil
+		})
+		if err == nil && len(batch) > 0 {
+			batches <- batch
+		}
+		scanErr <- err
+	}()
+	for batch := range batches {
+		for i := range batch {
+			if p := checkRow(&batch[i]); p != nil {
+				rep.Problem = p
+				cancel()
+				for range batches {
+				}
+				return rep, nil
+			}
+		}
+	}
+	if err := <-scanErr; err != nil {
 		return rep, err
 	}
 	if p := check(1 << 62); p != nil {
@@ -267,12 +303,6 @@ func Verify(ctx context.Context, db *sqlstore.DB, set *jose.JSONWebKeySet, progr
 	rep.OK = true
 	return rep, nil
 }
-
-type stopErr struct{}
-
-func (stopErr) Error() string { return "stop" }
-
-var errStop error = stopErr{}
 
 func checkSignature(cp sqlstore.AccessCheckpoint, set *jose.JSONWebKeySet) *Problem {
 	bad := func(format string, args ...any) *Problem {

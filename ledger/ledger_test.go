@@ -14,7 +14,7 @@ import (
 	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
 )
 
-func newTestService(t *testing.T, db *sqlstore.DB, opt Options) (*Service, *consent.Keyring) {
+func newTestService(t testing.TB, db *sqlstore.DB, opt Options) (*Service, *consent.Keyring) {
 	t.Helper()
 	dir := t.TempDir()
 	box, err := sealed.OpenBox(dir, "box.key")

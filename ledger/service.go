@@ -215,12 +215,19 @@ type Receipt struct {
 	Flags []string `json:"flags,omitempty"`
 }
 
-// NewID returns prefix + 12 Crockford base32 characters.
+// NewID returns prefix + 16 Crockford base32 characters: 10 of the
+// current time in microseconds (so ids sort, and land at the end of the id
+// index, in the order they were made) and 6 random ones.
 func NewID(prefix string) string {
 	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	b := make([]byte, 12)
-	rand.Read(b)
-	for i := range b {
+	b := make([]byte, 16)
+	t := uint64(time.Now().UnixMicro())
+	for i := 9; i >= 0; i-- {
+		b[i] = alphabet[t&31]
+		t >>= 5
+	}
+	rand.Read(b[10:])
+	for i := 10; i < 16; i++ {
 		b[i] = alphabet[b[i]&31]
 	}
 	return prefix + string(b)

@@ -143,7 +143,7 @@ func (a *AccessAppender) append(ctx context.Context, rows []*AccessRow, cached b
 		heads[s] = head{r.ChainSeq, r.Hash}
 	}
 	const cols = 15
-	const chunk = 500
+	const chunk = 200
 	for i := 0; i < len(rows); i += chunk {
 		part := rows[i:min(i+chunk, len(rows))]
 		var q strings.Builder
@@ -158,7 +158,13 @@ func (a *AccessAppender) append(ctx context.Context, rows []*AccessRow, cached b
 				if k > 0 {
 					q.WriteByte(',')
 				}
-				fmt.Fprintf(&q, "$%d", j*cols+k+1)
+				if a.db.Dialect == SQLite {
+					// Anonymous parameters: SQLite looks numbered ones up
+					// by name, linearly, for each of thousands.
+					q.WriteByte('?')
+				} else {
+					fmt.Fprintf(&q, "$%d", j*cols+k+1)
+				}
 			}
 			q.WriteByte(')')
 			args = append(args, r.ID, r.Subject, r.ChainSeq, r.UserID, r.ActorClass, r.ActorID, r.ActorRegion, r.UserRegion, r.Purpose, r.Ticket, r.Categories, r.TimeUS, r.RecordedUS, r.PrevHash, r.Hash)
@@ -201,7 +207,7 @@ func (a *AccessAppender) append(ctx context.Context, rows []*AccessRow, cached b
 // first, at most limit.
 func (db *DB) UserAccess(ctx context.Context, user string, sinceUS int64, limit int) ([]AccessRow, error) {
 	var out []AccessRow
-	err := db.Reader.SelectContext(ctx, &out, "SELECT "+accessCols+" FROM access_ledger WHERE user_id = $1 AND time_us >= $2 ORDER BY time_us DESC, seq DESC LIMIT $3", user, sinceUS, max(1, limit))
+	err := db.Reader.SelectContext(ctx, &out, "SELECT "+accessCols+" FROM access_ledger WHERE subject = (SELECT subject FROM access_subjects WHERE user_id = $1) AND user_id = $1 AND time_us >= $2 ORDER BY time_us DESC, seq DESC LIMIT $3", user, sinceUS, max(1, limit))
 	return out, err
 }
 
@@ -299,6 +305,14 @@ func (db *DB) AccessHeads(ctx context.Context, lastSeq int64) (map[string]Access
 	return out, rs.Err()
 }
 
+// LastAccessSeq returns the ledger's last seq (about its size: seqs only
+// grow, and entries are never deleted).
+func (db *DB) LastAccessSeq(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.Reader.GetContext(ctx, &n, "SELECT COALESCE(MAX(seq), 0) FROM access_ledger")
+	return n, err
+}
+
 // MaxAccessSeq returns the ledger's last seq and entry count.
 func (db *DB) MaxAccessSeq(ctx context.Context) (last, n int64, err error) {
 	err = db.Reader.QueryRowxContext(ctx, "SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM access_ledger").Scan(&last, &n)
@@ -340,7 +354,7 @@ func (db *DB) EraseAccessSubject(ctx context.Context, user string) (int64, error
 		return 0, err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, "UPDATE access_ledger SET user_id = '' WHERE user_id = $1", user)
+	res, err := tx.ExecContext(ctx, "UPDATE access_ledger SET user_id = '' WHERE subject = (SELECT subject FROM access_subjects WHERE user_id = $1) AND user_id = $1", user)
 	if err != nil {
 		return 0, err
 	}
