@@ -79,7 +79,7 @@ var Categories = map[string][]string{
 	"location":  {SafetyReview, LegalRequest, IncidentResponse},
 	"device":    {UserInitiatedSupport, SafetyReview, ServiceOperation, LegalRequest, IncidentResponse, AutomatedModeration},
 	"ip":        {SafetyReview, ServiceOperation, LegalRequest, IncidentResponse, AutomatedModeration},
-	"payment":   {UserInitiatedSupport, LegalRequest, IncidentResponse},
+	"payment":   {UserInitiatedSupport, ServiceOperation, LegalRequest, IncidentResponse},
 	"reports":   {UserInitiatedSupport, SafetyReview, LegalRequest},
 	"security":  {UserInitiatedSupport, ServiceOperation, IncidentResponse},
 	"biometric": {LegalRequest},

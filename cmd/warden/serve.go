@@ -293,6 +293,11 @@ func serve(parent context.Context, c serveConfig) error {
 				logger.Error("demo survey failed", "err", err)
 			}
 		}()
+		// The demo user's access ledger: a few entries, one flagged, and
+		// an open data request.
+		if err := demo.Ledger(ctx, demo.LedgerOptions{Access: priv.ledgers.access, Requests: priv.ledgers.requests, User: demoUser}); err != nil {
+			logger.Error("demo ledger failed", "err", err)
+		}
 		// Simulated moderators work the queue, so decisions, statements,
 		// appeals and the transparency report have data within a minute.
 		go func() {
