@@ -422,7 +422,8 @@ func (s *Service) Checkpoint(ctx context.Context) (*sqlstore.AccessCheckpoint, e
 	return MakeCheckpoint(ctx, s.opt.DB, s.opt.Keys, s.opt.Now())
 }
 
-// RunCheckpoints makes a checkpoint every interval until ctx ends.
+// RunCheckpoints makes a checkpoint every interval until ctx ends, and
+// drops expired actor counters.
 func (s *Service) RunCheckpoints(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -434,6 +435,16 @@ func (s *Service) RunCheckpoints(ctx context.Context, interval time.Duration) {
 			if _, err := s.Checkpoint(ctx); err != nil && ctx.Err() == nil {
 				s.opt.Logger.Error("access ledger checkpoint failed", "err", err)
 			}
+			// Actors silent for a window leave the counters.
+			now := s.opt.Now()
+			s.counters.Sweep(now, s.opt.ManyUsersWindow)
+			s.flagMu.Lock()
+			for k, at := range s.flagged {
+				if now.Sub(at) > s.opt.ManyUsersWindow {
+					delete(s.flagged, k)
+				}
+			}
+			s.flagMu.Unlock()
 		}
 	}
 }
