@@ -102,13 +102,18 @@ type CheckpointPayload struct {
 
 const checkpointType = "warden-access-checkpoint"
 
-// MakeCheckpoint signs every chain's head as of the ledger's last entry
-// with keys and stores it. It makes none (nil) when nothing was appended
-// since the last checkpoint.
-func MakeCheckpoint(ctx context.Context, db *sqlstore.DB, keys *consent.Keyring, now time.Time) (*sqlstore.AccessCheckpoint, error) {
-	last, n, err := db.MaxAccessSeq(ctx)
+// MakeCheckpoint signs every chain's head as of the last entry recorded
+// before now - lag with keys, and stores it. It makes none (nil) when
+// nothing was appended since the last checkpoint. The lag keeps a
+// checkpoint from passing over an entry whose seq was taken but whose
+// transaction (on another replica) has not committed yet.
+func MakeCheckpoint(ctx context.Context, db *sqlstore.DB, keys *consent.Keyring, now time.Time, lag time.Duration) (*sqlstore.AccessCheckpoint, error) {
+	last, err := db.LastAccessSeqBefore(ctx, now.Add(-lag).UnixMicro())
 	if err != nil {
 		return nil, err
+	}
+	if last == 0 {
+		return nil, nil
 	}
 	cps, err := db.AccessCheckpoints(ctx)
 	if err != nil {
@@ -131,7 +136,6 @@ func MakeCheckpoint(ctx context.Context, db *sqlstore.DB, keys *consent.Keyring,
 	for _, h := range heads {
 		entries += h.seq
 	}
-	_ = n
 	p := CheckpointPayload{Type: checkpointType, LastSeq: last, Entries: entries, Chains: int64(len(heads)), Root: rootOf(heads), At: now.Unix()}
 	b, _ := json.Marshal(p)
 	jws, kid, err := keys.Sign(b)

@@ -26,6 +26,9 @@ func newTestService(t testing.TB, db *sqlstore.DB, opt Options) (*Service, *cons
 		t.Fatal(err)
 	}
 	opt.DB, opt.Keys = db, ring
+	if opt.CheckpointLag == 0 {
+		opt.CheckpointLag = time.Nanosecond // tests checkpoint what they just appended
+	}
 	s := New(opt)
 	t.Cleanup(s.Close)
 	return s, ring

@@ -47,6 +47,11 @@ type Options struct {
 	ManyUsers       int
 	ManyUsersWindow time.Duration
 	Now             func() time.Time
+	// CheckpointLag: a checkpoint covers the entries recorded at least this
+	// long ago. Zero: none on SQLite (one writer, commits in seq order), a
+	// minute on PostgreSQL (replicas' transactions commit out of seq order;
+	// an append's transaction ends within 30 s).
+	CheckpointLag time.Duration
 }
 
 // Service records accesses and serves the ledger's views.
@@ -91,6 +96,9 @@ func New(opt Options) *Service {
 			}
 			return true, c.ClosedAt == 0, nil
 		}
+	}
+	if opt.CheckpointLag == 0 && opt.DB.Dialect == sqlstore.Postgres {
+		opt.CheckpointLag = time.Minute
 	}
 	if opt.ManyUsers <= 0 {
 		opt.ManyUsers = 50
@@ -419,7 +427,7 @@ func (s *Service) Checkpoint(ctx context.Context) (*sqlstore.AccessCheckpoint, e
 	if s.opt.Keys == nil {
 		return nil, errors.New("no checkpoint keys")
 	}
-	return MakeCheckpoint(ctx, s.opt.DB, s.opt.Keys, s.opt.Now())
+	return MakeCheckpoint(ctx, s.opt.DB, s.opt.Keys, s.opt.Now(), s.opt.CheckpointLag)
 }
 
 // RunCheckpoints makes a checkpoint every interval until ctx ends, and

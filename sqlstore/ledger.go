@@ -313,10 +313,12 @@ func (db *DB) LastAccessSeq(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// MaxAccessSeq returns the ledger's last seq and entry count.
-func (db *DB) MaxAccessSeq(ctx context.Context) (last, n int64, err error) {
-	err = db.Reader.QueryRowxContext(ctx, "SELECT COALESCE(MAX(seq), 0), COUNT(*) FROM access_ledger").Scan(&last, &n)
-	return last, n, err
+// LastAccessSeqBefore returns the seq of the last entry recorded before
+// recordedUS, 0 for none.
+func (db *DB) LastAccessSeqBefore(ctx context.Context, recordedUS int64) (int64, error) {
+	var n int64
+	err := db.Reader.GetContext(ctx, &n, "SELECT COALESCE(MAX(seq), 0) FROM access_ledger WHERE recorded_us < $1", recordedUS)
+	return n, err
 }
 
 // AccessCheckpoint is a signed statement of every chain's head.
