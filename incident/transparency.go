@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/sqlstore"
 )
 
 // Hours summarises durations in hours. Median is the middle value (the mean
@@ -79,6 +80,12 @@ type Report struct {
 	// ReporterSuspensions counts reporters whose notice processing was
 	// suspended under Art. 23 in the period (their latest suspension).
 	ReporterSuspensions int `json:"reporter_suspensions"`
+	// Access is the data-access ledger in the period: entries by purpose
+	// and actor class, policy flags raised and resolved (CONTRACT §8).
+	Access sqlstore.AccessFigures `json:"access"`
+	// DataRequests are the GDPR requests received in the period, how many
+	// were answered and how many of those by their due date.
+	DataRequests sqlstore.RequestFigures `json:"data_requests"`
 }
 
 // FlaggerStats is one trusted flagger's notices in a period.
@@ -194,6 +201,12 @@ func (s *Service) TransparencyReport(ctx context.Context, from, to time.Time) (*
 		return nil, err
 	}
 	if rep.ReporterSuspensions, err = s.db.CountSuspensions(ctx, f, t); err != nil {
+		return nil, err
+	}
+	if rep.Access, err = s.db.AccessFiguresFor(ctx, int64(f), int64(t)); err != nil {
+		return nil, err
+	}
+	if rep.DataRequests, err = s.db.RequestFiguresFor(ctx, int64(f), int64(t)); err != nil {
 		return nil, err
 	}
 	return rep, nil

@@ -231,6 +231,9 @@ func (p *casePages) view(w http.ResponseWriter, r *http.Request, u *warden.User)
 	if err != nil {
 		return err
 	}
+	if err := p.c.caseRead(r.Context(), u, v); err != nil {
+		return err
+	}
 	me := UserPrincipal(u).ID
 	d := &caseData{CaseView: v, Mine: v.Assignee == me, Free: v.Assignee == "", Actions: accountActions, Done: r.URL.Query().Get("done")}
 	if v.Subject.Kind == warden.TargetContent {
@@ -376,6 +379,7 @@ func (p *casePages) transparency(w http.ResponseWriter, r *http.Request, _ *ward
 		{"Decisions: automated or by a person", bars([]string{"automated", "by a person"}, []float64{float64(rep.Decisions.Automated), human}, "%.0f")},
 		{"Appeals", bars([]string{"upheld", "reversed", "pending"}, []float64{float64(rep.Appeals.Upheld), float64(rep.Appeals.Reversed), float64(rep.Appeals.Pending)}, "%.0f")},
 	}
+	d.Charts = append(d.Charts, ledgerCharts(rep)...)
 	return p.c.Render(w, r, "cases_transparency.html", d)
 }
 

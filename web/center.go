@@ -13,9 +13,11 @@ import (
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/clientperm"
 	"github.com/wardenhq/warden/consent"
+	"github.com/wardenhq/warden/datarequest"
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/internal/httpx"
 	"github.com/wardenhq/warden/internal/sealed"
+	"github.com/wardenhq/warden/ledger"
 	"github.com/wardenhq/warden/mfa"
 )
 
@@ -25,8 +27,12 @@ type CenterOptions struct {
 	Consent   *consent.Service
 	MFA       *mfa.Service
 	Incidents *incident.Service
-	TTL       time.Duration // how long a link opens the page; zero: 15 minutes
-	Now       func() time.Time
+	// Access and Requests, when set, show the user who accessed their
+	// data and their data requests (CONTRACT §8).
+	Access   *ledger.Service
+	Requests *datarequest.Service
+	TTL      time.Duration // how long a link opens the page; zero: 15 minutes
+	Now      func() time.Time
 }
 
 // Center is the safety and privacy center: a page per platform user,
@@ -64,6 +70,7 @@ func (c *Console) MountCenter(opt CenterOptions) *Center {
 	c.public("POST /center/{token}/consent", http.HandlerFunc(ce.decide))
 	c.public("POST /center/{token}/2fa", http.HandlerFunc(ce.begin))
 	c.public("POST /center/{token}/2fa/confirm", http.HandlerFunc(ce.confirm))
+	c.public("POST /center/{token}/requests", http.HandlerFunc(ce.request))
 	return ce
 }
 
@@ -135,6 +142,8 @@ type centerView struct {
 	Reports                    []centerReport
 	Notices                    []warden.Notification
 	AppReads                   *clientperm.UserView // nil: not served
+	Days                       int           // the access history's window (?days=)
+	Access                     *centerAccess // who accessed the user's data, their data requests
 }
 
 type receiptView struct {
@@ -153,7 +162,7 @@ func (ce *Center) page(w http.ResponseWriter, r *http.Request) {
 		ce.c.fail(w, r, err)
 		return
 	}
-	v := &centerView{}
+	v := &centerView{Days: daysOf(r)}
 	ce.render(w, r, l, v, http.StatusOK)
 }
 
@@ -205,6 +214,9 @@ func (ce *Center) fill(ctx context.Context, l *centerLink, v *centerView) error 
 		if v.AppReads, err = ce.perms.User(ctx, l.user, 7); err != nil {
 			return err
 		}
+	}
+	if err := ce.fillLedgers(ctx, l.user, v.Days, v); err != nil {
+		return err
 	}
 	if ce.opt.Incidents == nil {
 		return nil

@@ -158,6 +158,10 @@ type Console struct {
 	// run at most one per CPU at a time.
 	ipLimit, userLimit interface{ Allow(string) bool }
 	checks             chan struct{}
+
+	// caseReads records moderators' reads of a case page in the
+	// data-access ledger (MountLedgers).
+	caseReads caseReadFunc
 }
 
 // PageFunc handles a console request for the signed-in user u.

@@ -32,6 +32,8 @@ type privacy struct {
 	// optionalAdmin2FA lets admins use the console without a second factor
 	// (serve --admin-2fa=false); by default they enrol first.
 	optionalAdmin2FA bool
+	// ledgers are the data-access ledger and data requests (CONTRACT §8).
+	ledgers *ledgers
 }
 
 func openPrivacy(data string, st *sqlstore.DB, policyURL string) (*privacy, error) {
@@ -56,11 +58,16 @@ func openPrivacy(data string, st *sqlstore.DB, policyURL string) (*privacy, erro
 	if err != nil {
 		return nil, err
 	}
+	led, err := openLedgers(data, st)
+	if err != nil {
+		return nil, err
+	}
 	return &privacy{
 		consent:   consent.New(consent.Options{DB: st, Keys: ring, PolicyURL: policyURL}),
 		mfa:       mfa.New(mfa.Options{DB: st, Box: box, Mac: recovery}),
 		centerMac: center,
 		permMac:   permMac,
+		ledgers:   led,
 	}, nil
 }
 

@@ -241,6 +241,8 @@ func serve(parent context.Context, c serveConfig) error {
 	}
 	priv.optionalAdmin2FA = !c.admin2FA
 	mountRoutes(api, st, eng, svc, ps, priv, salt, logger, c.publicOrigins)
+	priv.ledgers.start(ctx, logger, reg)
+	defer priv.ledgers.access.Close()
 	go outbox.Run(ctx, time.Second)
 
 	srv := &http.Server{Addr: c.addr, Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
@@ -297,6 +299,11 @@ func serve(parent context.Context, c serveConfig) error {
 				logger.Error("demo survey failed", "err", err)
 			}
 		}()
+		// The demo user's access ledger: a few entries, one flagged, and
+		// an open data request.
+		if err := demo.Ledger(ctx, demo.LedgerOptions{Access: priv.ledgers.access, Requests: priv.ledgers.requests, User: demoUser}); err != nil {
+			logger.Error("demo ledger failed", "err", err)
+		}
 		// Simulated moderators work the queue, so decisions, statements,
 		// appeals and the transparency report have data within a minute.
 		go func() {

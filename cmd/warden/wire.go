@@ -182,16 +182,20 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 	}
 	if c != nil {
 		c.MountTwoFactor(priv.mfa, !priv.optionalAdmin2FA)
-		priv.center = c.MountCenter(web.CenterOptions{Mac: priv.centerMac, Consent: priv.consent, MFA: priv.mfa, Incidents: svc})
+		c.MountLedgers(web.LedgerOptions{Access: priv.ledgers.access, Requests: priv.ledgers.requests})
+		priv.center = c.MountCenter(web.CenterOptions{Mac: priv.centerMac, Consent: priv.consent, MFA: priv.mfa, Incidents: svc,
+			Access: priv.ledgers.access, Requests: priv.ledgers.requests})
 		p.Center = priv.center
 	}
 	httpapi.RegisterPrivacy(api, p)
 	perms := clientperm.New(clientperm.Options{Store: st, Mac: priv.permMac})
+	priv.ledgers.requests.AddSource(permissionSource{perms})
 	httpapi.RegisterClientPermissions(api, perms)
 	if c != nil {
 		c.MountClientPermissions(perms)
 		priv.center.SetPermissions(perms)
 	}
+	httpapi.RegisterLedgers(api, httpapi.Ledgers{Access: priv.ledgers.access, Requests: priv.ledgers.requests})
 	return c
 }
 
