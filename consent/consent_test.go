@@ -120,6 +120,10 @@ func TestMaterialAndTextOnlyVersions(t *testing.T) {
 		if diff := cmp.Diff(wantWords, st.Pending[0].WhatChanged); diff != "" {
 			t.Errorf("pending what_changed (-want +got):\n%s", diff)
 		}
+		// The phrases the center translates say the same as what_changed.
+		if diff := cmp.Diff(st.Pending[0].WhatChanged, consent.English(st.Pending[0].Phrases)); diff != "" {
+			t.Errorf("phrases in English (-what_changed +phrases):\n%s", diff)
+		}
 		if len(st.Current) != 1 || st.Current[0].Decision != "accept" || st.Current[0].Version != "1" {
 			t.Errorf("current: %+v", st.Current)
 		}
@@ -132,6 +136,9 @@ func TestMaterialAndTextOnlyVersions(t *testing.T) {
 		}
 		if !strings.HasPrefix(st.Pending[0].WhatChanged[0], "you declined version 2 on ") {
 			t.Errorf("pending after a decline says %q", st.Pending[0].WhatChanged)
+		}
+		if diff := cmp.Diff(st.Pending[0].WhatChanged, consent.English(st.Pending[0].Phrases)); diff != "" {
+			t.Errorf("phrases after a decline (-what_changed +phrases):\n%s", diff)
 		}
 		decide(t, s, "ana", v3.ID, consent.Accept)
 		if got := pendingIDs(t, s, "ana", "JP"); len(got) != 0 {

@@ -179,6 +179,7 @@ type Change struct {
 	Material    bool
 	Reasons     []string // machine words, in a fixed order; empty when not material
 	WhatChanged []string // the same in words a user reads, then the text edit
+	Phrases     []Phrase // WhatChanged as data, for other languages
 	Diff        []Edit   // line diff of the text
 }
 
@@ -191,40 +192,68 @@ func Compare(kind, region string, prev *Declarations, prevText string, next Decl
 	if prev == nil {
 		c.Material = true
 		c.Reasons = []string{ReasonFirstVersion}
-		c.WhatChanged = []string{fmt.Sprintf("first version of the %s for %s", kindWords(kind), regionWords(region))}
+		c.Phrases = []Phrase{{ID: PhraseFirstVersion, Kind: kind, Region: region}}
+		c.WhatChanged = English(c.Phrases)
 		c.Diff = LineDiff(nil, splitLines(nextText))
 		return c
 	}
-	add := func(reason, words string) {
-		if !slices.Contains(c.Reasons, reason) {
-			c.Reasons = append(c.Reasons, reason)
+	c.Reasons, c.Phrases = compareDeclarations(*prev, next)
+	c.Material = len(c.Reasons) > 0
+	c.Diff = LineDiff(splitLines(prevText), splitLines(nextText))
+	c.Phrases = append(c.Phrases, textPhrase(c.Material, changedLines(c.Diff))...)
+	c.WhatChanged = English(c.Phrases)
+	if c.Reasons == nil {
+		c.Reasons = []string{}
+	}
+	return c
+}
+
+// textPhrase is what a text edit of n lines adds to what changed.
+func textPhrase(material bool, n int) []Phrase {
+	switch {
+	case n > 0 && material:
+		return []Phrase{{ID: PhraseTextEdited, Count: n}}
+	case n > 0:
+		return []Phrase{{ID: PhraseTextOnly, Count: n}}
+	case !material:
+		return []Phrase{{ID: PhraseNoChange}}
+	}
+	return nil
+}
+
+// compareDeclarations returns the material reasons and the phrases of the
+// changes from prev to next.
+func compareDeclarations(prev, next Declarations) (reasons []string, phrases []Phrase) {
+	add := func(reason string, p Phrase) {
+		if !slices.Contains(reasons, reason) {
+			reasons = append(reasons, reason)
 		}
-		c.WhatChanged = append(c.WhatChanged, words)
+		phrases = append(phrases, p)
 	}
 	lists := []struct {
-		noun           string
+		id             string
 		added, removed string
 		a, b           []string
 	}{
 		{"purpose", ReasonPurposeAdded, ReasonPurposeRemoved, prev.Purposes, next.Purposes},
-		{"data category", ReasonDataCategoryAdded, ReasonDataCategoryRemoved, prev.DataCategories, next.DataCategories},
+		{"data_category", ReasonDataCategoryAdded, ReasonDataCategoryRemoved, prev.DataCategories, next.DataCategories},
 		{"recipient", ReasonRecipientAdded, ReasonRecipientRemoved, prev.Recipients, next.Recipients},
 	}
 	for _, l := range lists {
 		for _, s := range l.b {
 			if !containsFold(l.a, s) {
-				add(l.added, fmt.Sprintf("added %s %q", l.noun, s))
+				add(l.added, Phrase{ID: l.id + "_added", Value: s})
 			}
 		}
 		for _, s := range l.a {
 			if !containsFold(l.b, s) {
-				add(l.removed, fmt.Sprintf("removed %s %q", l.noun, s))
+				add(l.removed, Phrase{ID: l.id + "_removed", Value: s})
 			}
 		}
 	}
 	fields := []struct {
-		noun, reason string
-		a, b         string
+		id, reason string
+		a, b       string
 	}{
 		{"retention", ReasonRetentionChanged, prev.Retention, next.Retention},
 		{"controller", ReasonControllerChanged, prev.Controller, next.Controller},
@@ -234,28 +263,14 @@ func Compare(kind, region string, prev *Declarations, prevText string, next Decl
 		switch {
 		case strings.EqualFold(f.a, f.b):
 		case f.a == "":
-			add(f.reason, fmt.Sprintf("%s now stated: %s", f.noun, f.b))
+			add(f.reason, Phrase{ID: f.id + "_stated", Value: f.b})
 		case f.b == "":
-			add(f.reason, fmt.Sprintf("%s no longer stated (was %s)", f.noun, f.a))
+			add(f.reason, Phrase{ID: f.id + "_unstated", From: f.a})
 		default:
-			add(f.reason, fmt.Sprintf("%s %s → %s", f.noun, f.a, f.b))
+			add(f.reason, Phrase{ID: f.id + "_changed", From: f.a, To: f.b})
 		}
 	}
-	c.Material = len(c.Reasons) > 0
-	c.Diff = LineDiff(splitLines(prevText), splitLines(nextText))
-	if n := changedLines(c.Diff); n > 0 {
-		w := fmt.Sprintf("wording edited (%d %s changed)", n, plural(n, "line", "lines"))
-		if !c.Material {
-			w += "; nothing you agreed to changed"
-		}
-		c.WhatChanged = append(c.WhatChanged, w)
-	} else if !c.Material {
-		c.WhatChanged = append(c.WhatChanged, "no change to the text or to what you agreed to")
-	}
-	if c.Reasons == nil {
-		c.Reasons = []string{}
-	}
-	return c
+	return reasons, phrases
 }
 
 func containsFold(list []string, s string) bool {

@@ -141,6 +141,7 @@ type doc struct {
 	declares    Declarations
 	reasons     []string
 	whatChanged []string
+	phrases     []Phrase // whatChanged as data, rebuilt from the declarations
 }
 
 func (d *doc) result() DocumentResult {
@@ -196,6 +197,16 @@ func (s *Service) docs(ctx context.Context) (*docSet, error) {
 		c.series[k] = append(c.series[k], d)
 		c.last = max(c.last, d.Seq)
 	}
+	for _, series := range c.series {
+		for i, d := range series {
+			if i == 0 {
+				d.phrases = []Phrase{{ID: PhraseFirstVersion, Kind: d.Kind, Region: d.Region}}
+				continue
+			}
+			_, d.phrases = compareDeclarations(series[i-1].declares, d.declares)
+			d.phrases = append(d.phrases, textPhrase(d.Material, storedLineCount(d.whatChanged))...)
+		}
+	}
 	s.mu.Lock()
 	s.cache = c
 	s.mu.Unlock()
@@ -218,6 +229,7 @@ type Pending struct {
 	Region      string   `json:"region"`
 	Version     string   `json:"version"`
 	WhatChanged []string `json:"what_changed"`
+	Phrases     []Phrase `json:"-"` // WhatChanged as data, for the center's languages
 }
 
 // Current is the user's latest decision on a kind of document.
@@ -301,14 +313,17 @@ func (s *Service) Status(ctx context.Context, user, region string) (*Status, err
 		}
 		p := Pending{DocumentID: latest.ID, Kind: kind, Region: latest.Region, Version: latest.Version, WhatChanged: []string{}}
 		if last != nil && last.Decision == Decline {
-			p.WhatChanged = append(p.WhatChanged, fmt.Sprintf("you declined version %s on %s", last.Version, time.UnixMicro(last.AtUS).UTC().Format("2006-01-02")))
+			p.Phrases = append(p.Phrases, Phrase{ID: PhraseDeclined, Version: last.Version, Date: time.UnixMicro(last.AtUS).UTC().Format("2006-01-02")})
 		}
 		if lastAccept == nil {
-			p.WhatChanged = append(p.WhatChanged, fmt.Sprintf("you have not accepted the %s yet", kindWords(kind)))
+			p.Phrases = append(p.Phrases, Phrase{ID: PhraseNotAccepted, Kind: kind})
+			p.WhatChanged = append(p.WhatChanged, English(p.Phrases)...)
 		} else {
+			p.WhatChanged = append(p.WhatChanged, English(p.Phrases)...)
 			for _, d := range series {
 				if d.Material && d.Seq > lastAccept.DocumentSeq {
 					p.WhatChanged = append(p.WhatChanged, d.whatChanged...)
+					p.Phrases = append(p.Phrases, d.phrases...)
 				}
 			}
 		}

@@ -87,22 +87,78 @@ type centerLink struct {
 	expires             time.Time
 }
 
-// open checks the link of r: a forged or malformed one is not found, an
-// expired one gone, so neither says whether a user exists.
+// errLinkExpired and errLinkInvalid are the center's refused links: a
+// forged or malformed one is not found, an expired one gone, so neither says
+// whether a user exists.
+var (
+	errLinkExpired = &warden.Error{Code: warden.ENOTFOUND, Field: "token", Message: "this link has expired: open the safety and privacy center again from the app"}
+	errLinkInvalid = &warden.Error{Code: warden.ENOTFOUND, Field: "token", Message: "this link is not valid: open the safety and privacy center again from the app"}
+)
+
+// open checks the link of r.
 func (ce *Center) open(r *http.Request) (*centerLink, error) {
 	tok := r.PathValue("token")
 	payload, exp, err := ce.opt.Mac.Verify(centerPurpose, tok, ce.opt.Now())
 	switch {
 	case errors.Is(err, sealed.ErrExpired):
-		return nil, &warden.Error{Code: warden.ENOTFOUND, Field: "token", Message: "this link has expired: open the safety and privacy center again from the app"}
+		return nil, errLinkExpired
 	case err != nil:
-		return nil, &warden.Error{Code: warden.ENOTFOUND, Field: "token", Message: "this link is not valid: open the safety and privacy center again from the app"}
+		return nil, errLinkInvalid
 	}
 	region, user, ok := strings.Cut(string(payload), "\x00")
 	if !ok {
-		return nil, &warden.Error{Code: warden.ENOTFOUND, Field: "token", Message: "this link is not valid"}
+		return nil, errLinkInvalid
 	}
 	return &centerLink{token: tok, user: user, region: region, expires: exp}, nil
+}
+
+// translator picks the page's language for r (pickLanguage); a bad ?lang=
+// is refused with a 400 page in English.
+func (ce *Center) translator(w http.ResponseWriter, r *http.Request, region string) (*translator, bool) {
+	b, err := loadBundle()
+	if err != nil {
+		ce.c.fail(w, r, err)
+		return nil, false
+	}
+	tag, err := pickLanguage(r, region)
+	if err != nil {
+		ce.c.fail(w, r, err)
+		return nil, false
+	}
+	return newTranslator(b, tag), true
+}
+
+// openPage opens the link of r and picks the language; a refused link
+// gets the center's own error page in the reader's language.
+func (ce *Center) openPage(w http.ResponseWriter, r *http.Request) (*centerLink, *translator, bool) {
+	l, err := ce.open(r)
+	if err != nil {
+		tr, ok := ce.translator(w, r, "")
+		if ok {
+			ce.linkError(w, r, tr, err)
+		}
+		return nil, nil, false
+	}
+	tr, ok := ce.translator(w, r, l.region)
+	return l, tr, ok
+}
+
+// centerError is the data of the center's error page.
+type centerError struct {
+	*translator
+	Title, Message string
+}
+
+// linkError writes the page for an expired or forged link.
+func (ce *Center) linkError(w http.ResponseWriter, r *http.Request, tr *translator, err error) {
+	v := &centerError{translator: tr, Title: tr.T("error_invalid_title"), Message: tr.T("error_link")}
+	status := http.StatusNotFound
+	if err == errLinkExpired {
+		v.Title, status = tr.T("error_expired_title"), http.StatusGone
+	}
+	if rerr := ce.c.execute(w, r, status, "center.html", "center_error", v); rerr != nil {
+		ce.c.fail(w, r, rerr)
+	}
 }
 
 func (ce *Center) csrf(l *centerLink) string {
@@ -110,29 +166,31 @@ func (ce *Center) csrf(l *centerLink) string {
 }
 
 // post opens the link of a form post and checks it came from the page.
-func (ce *Center) post(w http.ResponseWriter, r *http.Request) (*centerLink, bool) {
+func (ce *Center) post(w http.ResponseWriter, r *http.Request) (*centerLink, *translator, bool) {
 	if err := ce.c.cop.Check(r); err != nil {
 		ce.c.fail(w, r, errCSRF)
-		return nil, false
+		return nil, nil, false
 	}
-	l, err := ce.open(r)
-	if err != nil {
-		ce.c.fail(w, r, err)
-		return nil, false
+	l, tr, ok := ce.openPage(w, r)
+	if !ok {
+		return nil, nil, false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if !tokenEqual(r.PostFormValue("csrf"), ce.csrf(l)) {
-		ce.c.fail(w, r, warden.Errorf(warden.EFORBIDDEN, "this form did not come from your safety and privacy center page: open it again from the app"))
-		return nil, false
+		ce.c.fail(w, r, &warden.Error{Code: warden.EFORBIDDEN, Field: "csrf", Message: tr.T("error_form")})
+		return nil, nil, false
 	}
-	return l, true
+	return l, tr, true
 }
 
 // centerView is the page's data.
 type centerView struct {
+	*translator
 	User, Region, CSRF, Action string
+	Query                      string // ?lang= of the page's language, for its forms
 	Expires                    time.Time
 	Notice, Error              string
+	ErrorDetail                string // the refusal in English, when no message of the page's language says it
 	Receipt                    *receiptView
 	Consent                    *consent.Status
 	TwoFA                      *mfa.Status
@@ -148,6 +206,7 @@ type centerView struct {
 
 type receiptView struct {
 	ID, Decision, Document, KeyID string
+	JWS                           string // the signed receipt, for the user to keep
 	Verified                      bool
 }
 
@@ -157,12 +216,11 @@ type centerReport struct {
 }
 
 func (ce *Center) page(w http.ResponseWriter, r *http.Request) {
-	l, err := ce.open(r)
-	if err != nil {
-		ce.c.fail(w, r, err)
+	l, tr, ok := ce.openPage(w, r)
+	if !ok {
 		return
 	}
-	v := &centerView{Days: daysOf(r)}
+	v := &centerView{Days: daysOf(r), translator: tr}
 	ce.render(w, r, l, v, http.StatusOK)
 }
 
@@ -170,6 +228,7 @@ func (ce *Center) page(w http.ResponseWriter, r *http.Request) {
 func (ce *Center) render(w http.ResponseWriter, r *http.Request, l *centerLink, v *centerView, status int) {
 	ctx := r.Context()
 	v.User, v.Region, v.Expires, v.CSRF, v.Action = l.user, l.region, l.expires, ce.csrf(l), "/center/"+l.token
+	v.Query = "?lang=" + v.Lang()
 	if err := ce.fill(ctx, l, v); err != nil {
 		ce.c.fail(w, r, err)
 		return
@@ -251,22 +310,40 @@ func marketOf(region string) string {
 	return region
 }
 
-// again renders the page after a refused form, with the error.
+// again renders the page after a refused form, with the error in the
+// page's language.
 func (ce *Center) again(w http.ResponseWriter, r *http.Request, l *centerLink, v *centerView, err error) {
-	if warden.ErrorCode(err) == warden.EINTERNAL {
+	code := warden.ErrorCode(err)
+	if code == warden.EINTERNAL {
 		ce.c.fail(w, r, err)
 		return
 	}
-	v.Error = warden.ErrorMessage(err)
+	var we *warden.Error
+	field := ""
+	if errors.As(err, &we) {
+		field = we.Field
+	}
+	switch {
+	case code == warden.ERATELIMIT:
+		v.Error = v.T("error_busy")
+	case field == "decision":
+		v.Error = v.T("error_decision")
+	case field == "code" || code == warden.EUNPROCESSABLE:
+		v.Error = v.T("error_code")
+	case field == "document_id" || (code == warden.ENOTFOUND && strings.HasSuffix(r.URL.Path, "/consent")):
+		v.Error = v.T("error_document")
+	default:
+		v.Error, v.ErrorDetail = v.T("error_other"), warden.ErrorMessage(err)
+	}
 	ce.render(w, r, l, v, httpx.StatusOf(warden.ErrorCode(err)))
 }
 
 func (ce *Center) decide(w http.ResponseWriter, r *http.Request) {
-	l, ok := ce.post(w, r)
+	l, tr, ok := ce.post(w, r)
 	if !ok {
 		return
 	}
-	v := &centerView{}
+	v := &centerView{translator: tr}
 	req := consent.DecisionRequest{DocumentID: r.PostFormValue("document_id"), Decision: r.PostFormValue("decision"), CollectionMethod: "safety and privacy center"}
 	if req.Decision != consent.Accept && req.Decision != consent.Decline {
 		ce.again(w, r, l, v, warden.FieldErrorf("decision", "choose accept or decline"))
@@ -277,25 +354,25 @@ func (ce *Center) decide(w http.ResponseWriter, r *http.Request) {
 		ce.again(w, r, l, v, err)
 		return
 	}
-	rv := &receiptView{ID: d.ReceiptID, Decision: req.Decision, Document: req.DocumentID}
+	rv := &receiptView{ID: d.ReceiptID, Decision: req.Decision, Document: req.DocumentID, JWS: d.Receipt}
 	if _, err := ce.opt.Consent.Keys().Verify(d.Receipt); err == nil {
 		rv.Verified = true
 	}
 	v.Receipt = rv
 	if req.Decision == consent.Accept {
-		v.Notice = "Thank you: your acceptance is recorded."
+		v.Notice = v.T("notice_accepted")
 	} else {
-		v.Notice = "Your decision to decline is recorded. The document stays pending until you accept it."
+		v.Notice = v.T("notice_declined")
 	}
 	ce.render(w, r, l, v, http.StatusOK)
 }
 
 func (ce *Center) begin(w http.ResponseWriter, r *http.Request) {
-	l, ok := ce.post(w, r)
+	l, tr, ok := ce.post(w, r)
 	if !ok {
 		return
 	}
-	v := &centerView{}
+	v := &centerView{translator: tr}
 	p := mfa.Prompt{Region: marketOf(l.region), Moment: "center"}
 	if err := ce.opt.MFA.RecordPrompt(r.Context(), mfa.StageOpened, p); err != nil {
 		ce.c.fail(w, r, err)
@@ -305,22 +382,22 @@ func (ce *Center) begin(w http.ResponseWriter, r *http.Request) {
 		ce.again(w, r, l, v, err)
 		return
 	}
-	v.Notice = "Scan the code with your authenticator app, then type the 6 digits it shows."
+	v.Notice = v.T("notice_scan")
 	ce.render(w, r, l, v, http.StatusOK)
 }
 
 func (ce *Center) confirm(w http.ResponseWriter, r *http.Request) {
-	l, ok := ce.post(w, r)
+	l, tr, ok := ce.post(w, r)
 	if !ok {
 		return
 	}
-	v := &centerView{}
+	v := &centerView{translator: tr}
 	codes, err := ce.opt.MFA.Confirm(r.Context(), l.user, strings.TrimSpace(r.PostFormValue("code")))
 	if err != nil {
 		ce.again(w, r, l, v, err)
 		return
 	}
 	v.RecoveryCodes = codes
-	v.Notice = "Two-factor authentication is on."
+	v.Notice = v.T("notice_2fa_on")
 	ce.render(w, r, l, v, http.StatusOK)
 }

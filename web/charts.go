@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/mfa"
 )
 
 // Charts are drawn on the server as inline SVG: no script, no CDN, and the
@@ -97,4 +98,76 @@ func newSparkline(vals []uint64) sparkline {
 	s.Points = strings.Join(pts, " ")
 	s.Title = fmt.Sprintf("hits per minute over the last %d minutes, at most %d", len(vals), s.Max)
 	return s
+}
+
+// funnelChart is the two-factor education funnel of one breakdown (by
+// region, by prompt variant or by week) as grouped horizontal bars: for each
+// group its four stages, shown → opened → started → confirmed, scaled to the
+// largest count of the chart, each bar titled with its count and its share
+// of the group's prompts shown.
+type funnelChart struct {
+	Title  string
+	W, H   float64 // viewBox
+	Groups []funnelGroup
+}
+
+type funnelGroup struct {
+	Label  string
+	LabelY float64
+	Bars   []funnelBar
+}
+
+type funnelBar struct {
+	Stage      string
+	N          int64
+	X, Y, W, H float64
+	TextX      float64 // where the count is written, after the bar
+	Title      string  // "JP: 412 opened, 38% of shown"
+}
+
+// Funnel chart geometry: a label column, then bars up to funnelBarsW.
+const (
+	funnelLabelW = 110.0
+	funnelBarsW  = 230.0
+	funnelBarH   = 9.0
+	funnelGap    = 10.0
+)
+
+// funnelGroupIn is one group's counts, to chart.
+type funnelGroupIn struct {
+	Label  string
+	Counts mfa.Counts
+}
+
+// newFunnelChart lays out groups (in their order).
+func newFunnelChart(title string, groups []funnelGroupIn) funnelChart {
+	c := funnelChart{Title: title, W: funnelLabelW + funnelBarsW + 60}
+	var most int64
+	for _, g := range groups {
+		for _, s := range mfa.Stages {
+			most = max(most, g.Counts.Of(s))
+		}
+	}
+	y := 0.0
+	for _, g := range groups {
+		fg := funnelGroup{Label: g.Label, LabelY: y + 2*funnelBarH}
+		shown := g.Counts.Shown
+		for _, s := range mfa.Stages {
+			n := g.Counts.Of(s)
+			w := 0.0
+			if most > 0 {
+				w = funnelBarsW * float64(n) / float64(most)
+			}
+			title := fmt.Sprintf("%s: %d %s", g.Label, n, s)
+			if s != mfa.StageShown && shown > 0 {
+				title += fmt.Sprintf(", %.0f%% of shown", 100*float64(n)/float64(shown))
+			}
+			fg.Bars = append(fg.Bars, funnelBar{Stage: s, N: n, X: funnelLabelW, Y: y, W: w, H: funnelBarH - 1, TextX: funnelLabelW + w + 3, Title: title})
+			y += funnelBarH
+		}
+		y += funnelGap
+		c.Groups = append(c.Groups, fg)
+	}
+	c.H = max(y, 1)
+	return c
 }

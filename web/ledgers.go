@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -195,21 +194,26 @@ func daysOf(r *http.Request) int {
 
 // request makes a data request from the center's form.
 func (ce *Center) request(w http.ResponseWriter, r *http.Request) {
-	l, ok := ce.post(w, r)
+	l, tr, ok := ce.post(w, r)
 	if !ok {
 		return
 	}
-	v := &centerView{}
+	v := &centerView{Days: daysOf(r), translator: tr}
 	if ce.opt.Requests == nil {
 		ce.again(w, r, l, v, warden.Errorf(warden.EUNAVAILABLE, "data requests are not served here"))
 		return
 	}
 	kind := r.PostFormValue("kind")
+	if kind != datarequest.KindAccess && kind != datarequest.KindErasure {
+		v.Error = v.T("error_request_kind")
+		ce.render(w, r, l, v, http.StatusBadRequest)
+		return
+	}
 	q, err := ce.opt.Requests.Create(r.Context(), l.user, kind)
 	if err != nil {
 		ce.again(w, r, l, v, err)
 		return
 	}
-	v.Notice = fmt.Sprintf("Your %s request %s is received. We answer by %s.", q.Kind, q.ID, q.DueAt.Format("2 January 2006"))
+	v.Notice = v.T("notice_request", "ID", q.ID, "Kind", v.RequestKind(q.Kind), "Date", q.DueAt.UTC().Format(v.T("layout_date")))
 	ce.render(w, r, l, v, http.StatusOK)
 }

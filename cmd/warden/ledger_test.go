@@ -300,7 +300,7 @@ func TestCenterAccessAndRequests(t *testing.T) {
 		t.Fatalf("center (30 days):\n%s", page)
 	}
 	page = string(c.call("GET", u.Path+"?days=7", "", "", 200, nil))
-	if strings.Contains(page, "legal request") || !strings.Contains(page, "<strong>7 days</strong>") {
+	if strings.Contains(page, "legal request") || !strings.Contains(page, `<strong aria-current="true">7 days</strong>`) {
 		t.Fatalf("center (7 days) shows the 20-day-old access or not the window:\n%s", page)
 	}
 	csrf := csrfField.FindStringSubmatch(page)

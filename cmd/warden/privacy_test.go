@@ -269,7 +269,7 @@ func TestPrivacyOverAPI(t *testing.T) {
 	})
 }
 
-var formAction = regexp.MustCompile(`action="(/center/[^"]+)/consent"`)
+var formAction = regexp.MustCompile(`action="(/center/[^"?]+)/consent(?:\?[^"]*)?"`)
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // TestCenterLink follows a center link: the page shows the pending
@@ -296,8 +296,12 @@ func TestCenterLink(t *testing.T) {
 	if err != nil || !strings.HasPrefix(link.URL, c.m.srv.URL+"/center/") {
 		t.Fatalf("url %q", link.URL)
 	}
-	page := string(c.call("GET", u.Path, "", "", 200, nil))
-	if !strings.Contains(page, "retention 18 months → 24 months") || !strings.Contains(page, "Two-factor authentication is <strong>off</strong>") {
+	// A JP user's page is in Japanese unless asked otherwise.
+	if page := string(c.call("GET", u.Path, "", "", 200, nil)); !strings.Contains(page, `<html lang="ja">`) || !strings.Contains(page, "データの保存期間: 18 months → 24 months") {
+		t.Fatalf("the JP page is not in Japanese:\n%s", page)
+	}
+	page := string(c.call("GET", u.Path+"?lang=en", "", "", 200, nil))
+	if !strings.Contains(page, "How long data is kept: 18 months → 24 months") || !strings.Contains(page, "Two-factor authentication is off.") {
 		t.Fatalf("the page does not show the material change and 2FA state:\n%s", page)
 	}
 	action := formAction.FindStringSubmatch(page)
@@ -337,7 +341,7 @@ func TestCenterLink(t *testing.T) {
 	if len(st.Pending) != 1 {
 		t.Fatalf("refused posts changed consent: %+v", st)
 	}
-	code, body := post(action[1]+"/consent", form, false)
+	code, body := post(action[1]+"/consent?lang=en", form, false)
 	if code != 200 || !strings.Contains(body, "verified with its published key") || !strings.Contains(body, "Nothing is waiting for your decision") {
 		t.Fatalf("accept: %d\n%s", code, body)
 	}
@@ -346,7 +350,7 @@ func TestCenterLink(t *testing.T) {
 		t.Fatalf("after accepting in the center: %+v", st)
 	}
 
-	code, body = post(action[1]+"/2fa", url.Values{"csrf": {csrf[1]}}, false)
+	code, body = post(action[1]+"/2fa?lang=en", url.Values{"csrf": {csrf[1]}}, false)
 	if code != 200 || !strings.Contains(body, `src="data:image/png;base64,`) {
 		t.Fatalf("begin: %d\n%s", code, body)
 	}
@@ -355,7 +359,7 @@ func TestCenterLink(t *testing.T) {
 		t.Fatal("no secret on the page")
 	}
 	tc, _ := mfa.Code(secret[1], time.Now())
-	code, body = post(action[1]+"/2fa/confirm", url.Values{"csrf": {csrf[1]}, "code": {tc}}, false)
+	code, body = post(action[1]+"/2fa/confirm?lang=en", url.Values{"csrf": {csrf[1]}, "code": {tc}}, false)
 	if code != 200 || strings.Count(body, "<li>") < 10 || !strings.Contains(body, `id="recovery-codes"`) {
 		t.Fatalf("confirm: %d\n%s", code, body)
 	}
@@ -397,8 +401,8 @@ func TestDemoConsentPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := string(c.call("GET", u.Path, "", "", 200, nil))
-	if !strings.Contains(page, "retention 18 months → 24 months") {
+	page := string(c.call("GET", u.Path+"?lang=en", "", "", 200, nil))
+	if !strings.Contains(page, "How long data is kept: 18 months → 24 months") {
 		t.Fatalf("the demo link's page does not show the change:\n%s", page)
 	}
 }

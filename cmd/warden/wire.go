@@ -182,6 +182,7 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 	}
 	if c != nil {
 		c.MountTwoFactor(priv.mfa, !priv.optionalAdmin2FA)
+		c.MountPrivacy(priv.mfa)
 		c.MountLedgers(web.LedgerOptions{Access: priv.ledgers.access, Requests: priv.ledgers.requests})
 		priv.center = c.MountCenter(web.CenterOptions{Mac: priv.centerMac, Consent: priv.consent, MFA: priv.mfa, Incidents: svc,
 			Access: priv.ledgers.access, Requests: priv.ledgers.requests})
