@@ -200,8 +200,8 @@ type centerView struct {
 	Reports                    []centerReport
 	Notices                    []warden.Notification
 	AppReads                   *clientperm.UserView // nil: not served
-	Days                       int           // the access history's window (?days=)
-	Access                     *centerAccess // who accessed the user's data, their data requests
+	Days                       int                  // the access history's window (?days=)
+	Access                     *centerAccess        // who accessed the user's data, their data requests
 }
 
 type receiptView struct {
