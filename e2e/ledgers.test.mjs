@@ -54,7 +54,7 @@ test("an admin resolves a flagged access; the user's center shows the access and
   await access.getByText("An employee looked at your profile to answer a support request you made (ticket zendesk:991).").waitFor();
   await access.getByText("A vendor working for the platform looked at your messages to keep the service running.").waitFor();
   await center.getByRole("button", { name: "Get a copy of my data" }).click();
-  await center.getByRole("status").filter({ hasText: /Your access request DR-\w+ is received/ }).waitFor();
+  await center.getByRole("status").filter({ hasText: /Your request DR-\w+ \(copy of my data\) is received/ }).waitFor();
   await center.locator("#request-list").getByText("received").waitFor();
 
   assert.deepEqual(watch.errors, []);
