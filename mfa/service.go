@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/internal/groupcommit"
 	"github.com/wardenhq/warden/internal/sealed"
 	"github.com/wardenhq/warden/sqlstore"
 )
@@ -46,7 +47,13 @@ type Options struct {
 // Service enrols and verifies users' second factor. User ids are opaque
 // strings: the platform's account ids, or a namespaced id (such as
 // "console:"+id) for another population of users sharing the store.
-type Service struct{ opt Options }
+type Service struct {
+	opt Options
+	// accept records accepted TOTP steps, group-committed: a verification
+	// answers only once its code is durably marked used (so a replay is
+	// refused even across a crash), and concurrent ones share the fsync.
+	accept *groupcommit.Group[sqlstore.TOTPStep, bool]
+}
 
 // New returns a Service.
 func New(opt Options) *Service {
@@ -65,7 +72,7 @@ func New(opt Options) *Service {
 	if opt.PendingTTL == 0 {
 		opt.PendingTTL = 10 * time.Minute
 	}
-	return &Service{opt: opt}
+	return &Service{opt: opt, accept: groupcommit.New(256, opt.DB.AcceptTOTPSteps)}
 }
 
 // RateLimited is the error of a verification refused because of earlier
@@ -348,7 +355,7 @@ func (s *Service) Verify(ctx context.Context, user, code string) (method string,
 		if !ok {
 			return "", s.failed(ctx, user, now, errCode("the code does not match: type the 6 digits the authenticator app shows now"))
 		}
-		if ok, err := s.opt.DB.AcceptTOTPStep(ctx, user, step); err != nil {
+		if ok, err := s.accept.Do(ctx, sqlstore.TOTPStep{User: user, Step: step}); err != nil {
 			return "", err
 		} else if !ok {
 			return "", s.failed(ctx, user, now, errCode("this code was already used: wait for the app to show the next one"))

@@ -88,12 +88,46 @@ func (db *DB) ConfirmTOTP(ctx context.Context, user string, createdUS, step int6
 // later one was), or 2FA is not on. Two requests with one code cannot both
 // get true.
 func (db *DB) AcceptTOTPStep(ctx context.Context, user string, step int64) (bool, error) {
-	res, err := db.ExecContext(ctx, "UPDATE mfa_totp SET last_step = $1, fails = 0, fail_since_us = 0 WHERE user_id = $2 AND status = 'enabled' AND last_step < $1", step, user)
+	ok, err := db.AcceptTOTPSteps(ctx, []TOTPStep{{User: user, Step: step}})
 	if err != nil {
-		return false, fmt.Errorf("accept totp step: %w", err)
+		return false, err
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	return ok[0], nil
+}
+
+// TOTPStep is one accepted TOTP code to record: the user and the code's
+// time step.
+type TOTPStep struct {
+	User string
+	Step int64
+}
+
+// AcceptTOTPSteps is AcceptTOTPStep for many users' codes in one durable
+// transaction (group commit): ok[i] says whether steps[i] was newer than
+// its user's last accepted step. Two steps of one user in one call are
+// taken in order, so a replay within the batch is refused too.
+func (db *DB) AcceptTOTPSteps(ctx context.Context, steps []TOTPStep) ([]bool, error) {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("accept totp steps: %w", err)
+	}
+	defer tx.Rollback()
+	ok := make([]bool, len(steps))
+	for i, st := range steps {
+		res, err := tx.ExecContext(ctx, "UPDATE mfa_totp SET last_step = $1, fails = 0, fail_since_us = 0 WHERE user_id = $2 AND status = 'enabled' AND last_step < $1", st.Step, st.User)
+		if err != nil {
+			return nil, fmt.Errorf("accept totp step: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, fmt.Errorf("accept totp step: %w", err)
+		}
+		ok[i] = n == 1
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("accept totp steps: %w", err)
+	}
+	return ok, nil
 }
 
 // UseRecoveryCode marks the user's unused code with hash used: false means

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 
@@ -165,6 +166,11 @@ func TestTOTPEnrolmentStore(t *testing.T) {
 		}
 		if ok, _ := db.AcceptTOTPStep(ctx, "u1", 8); !ok {
 			t.Error("a later step was refused")
+		}
+		// In one batch: a replay of a step taken earlier in the batch is
+		// refused, a newer one taken.
+		if ok, err := db.AcceptTOTPSteps(ctx, []sqlstore.TOTPStep{{User: "u1", Step: 9}, {User: "u1", Step: 9}, {User: "u1", Step: 10}, {User: "nobody", Step: 11}}); err != nil || !slices.Equal(ok, []bool{true, false, true, false}) {
+			t.Fatalf("batch = %v, %v", ok, err)
 		}
 		if ok, _ := db.AcceptTOTPStep(ctx, "nobody", 8); ok {
 			t.Error("a user without 2FA had a step accepted")
