@@ -93,7 +93,7 @@ func Open(ctx context.Context, url, dataDir string, logger *slog.Logger) (*DB, e
 				db.Reader.SetMaxOpenConns(4)
 			}
 			if err == nil {
-				db.stopCheckpoint, err = startCheckpointer(dsn, logger)
+				db.stopCheckpoint, err = startCheckpointer(dsn, db.DB, logger)
 			}
 		}
 	default:
@@ -155,12 +155,16 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// walRestartFrames is the write-ahead log's length, in pages, past which
+// the checkpointer truncates it: 65,536 pages of 4 KiB, 256 MiB.
+var walRestartFrames = 65_536
+
 // startCheckpointer copies the SQLite write-ahead log into the database file
 // from its own connection, a few times a second. The writer's connection has
 // automatic checkpoints turned off: run inside a commit they doubled the
 // serial cost of the event log, while here they use another core and never
 // block the writer (PASSIVE mode).
-func startCheckpointer(dsn string, logger *slog.Logger) (stop func(), err error) {
+func startCheckpointer(dsn string, writer *sqlx.DB, logger *slog.Logger) (stop func(), err error) {
 	cdb, err := sqlx.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
@@ -180,6 +184,23 @@ func startCheckpointer(dsn string, logger *slog.Logger) (stop func(), err error)
 				var busy, logFrames, done int
 				if err := cdb.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &done); err != nil {
 					logger.Warn("sqlite checkpoint failed", "err", err)
+					continue
+				}
+				if logFrames < walRestartFrames {
+					continue
+				}
+				// Writing without a pause, the writer never finds the log
+				// fully copied when it starts a transaction, so SQLite never
+				// starts the log over and it grows without bound (a 10 M
+				// entry ledger load left 34 GB). Past walRestartFrames, copy
+				// the rest and truncate the log on the writer's own
+				// connection: it queues there between two transactions (a
+				// checkpoint from another connection loses every race for
+				// the lock to a busy writer).
+				if err := writer.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
+					logger.Warn("sqlite checkpoint (truncate) failed", "err", err)
+				} else if busy != 0 {
+					logger.Warn("sqlite checkpoint (truncate) could not finish: the write-ahead log keeps growing", "frames", logFrames)
 				}
 			}
 		}
