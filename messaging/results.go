@@ -3,6 +3,7 @@ package messaging
 import (
 	"slices"
 
+	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/insights"
 	"github.com/wardenhq/warden/survey"
 )
@@ -73,7 +74,7 @@ func Analyze(e *Experiment, w *survey.Wave) Results {
 				}
 			}
 			if ti, err := survey.GroupTrust(w.Codebook, groups[k]); err != nil {
-				ar.Error = err.Error()
+				ar.Error = warden.ErrorMessage(err)
 			} else {
 				ar.Index = &ti
 			}
