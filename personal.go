@@ -22,12 +22,14 @@ var (
 // link, or one of identifiers (user ids, at least three bytes, matched as
 // a whole word).
 func PersonalData(s string, identifiers ...string) string {
+	// Addresses and handles need an @: most text skips their patterns.
+	at := strings.IndexByte(s, '@') >= 0
 	switch {
-	case reEmail.MatchString(s):
+	case at && reEmail.MatchString(s):
 		return "an e-mail address"
 	case hasPhone(s):
 		return "a phone number"
-	case reHandle.MatchString(s):
+	case at && reHandle.MatchString(s):
 		return "an @handle"
 	case reURL.MatchString(s):
 		return "a link"

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -245,4 +246,24 @@ func FuzzParseThemes(f *testing.F) {
 			seen[th.Name] = true
 		}
 	})
+}
+
+// BenchmarkParseNotes10k: the largest import, 10,000 notes, read and
+// checked (personal data among it).
+func BenchmarkParseNotes10k(b *testing.B) {
+	w := notesWave(b)
+	var sb strings.Builder
+	sb.WriteString("ref,region,segment,themes,quote,experience\n")
+	for i := range MaxNotes {
+		sb.WriteString("N-" + strconv.Itoa(i) + ",JP,low,privacy;scams,\"I never know who reads my messages, so I keep them short and say little about myself.\",exposed_to_actioned=yes\n")
+	}
+	in := sb.String()
+	themes := DefaultThemes()
+	b.SetBytes(int64(len(in)))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := ParseNotes(w, themes, strings.NewReader(in)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
