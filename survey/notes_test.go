@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -266,4 +267,33 @@ func BenchmarkParseNotes10k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzCheckNotes: a POST /v1/insights/notes body is decoded strictly and
+// checked: notes come back valid and free of personal data, or the error
+// is an *warden.Error a person can act on; never a panic.
+func FuzzCheckNotes(f *testing.F) {
+	w := notesWave(f)
+	themes := DefaultThemes()
+	f.Add(`{"wave": "2026-Q3", "notes": [{"ref": "A1", "region": "JP", "segment": "low", "themes": ["privacy"], "quote": "They keep too much."}]}`)
+	f.Add(`{"wave": "2026-Q3", "notes": [{"ref": "A1", "region": "UK", "segment": "high", "themes": ["bots", "bots"], "quote": "x@y.io"}]}`)
+	f.Add(`{"notes": [{"ref": "", "themes": null}], "extra": 1}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		var b NotesBody
+		if err := warden.DecodeStrict([]byte(body), &b); err != nil {
+			return
+		}
+		notes, err := CheckNotes(w, themes, b.Notes)
+		if err != nil {
+			if warden.ErrorCode(err) != warden.EINVALID || warden.ErrorMessage(err) == "" {
+				t.Fatalf("error %v", err)
+			}
+			return
+		}
+		for _, n := range notes {
+			if n.Wave != w.Name || notePersonalData(n.Quote) != "" || !slices.Contains(Segments, n.Segment) {
+				t.Fatalf("accepted %+v", n)
+			}
+		}
+	})
 }
