@@ -156,11 +156,15 @@ func LoadThemes(path string) (*Vocabulary, error) {
 		return nil, err
 	}
 	extra, err := ParseThemes(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err == nil {
+		err = extra.add(v)
 	}
-	if err := extra.add(v); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err != nil {
+		var we *warden.Error
+		if errors.As(err, &we) {
+			return nil, &warden.Error{Code: we.Code, Field: we.Field, Message: path + ": " + we.Message}
+		}
+		return nil, err
 	}
 	v.Themes = append(v.Themes, extra.Themes...)
 	return v, nil
