@@ -69,6 +69,28 @@ func Segment(s Scale, v int) string {
 	return SegmentMedium
 }
 
+// SegmentShares returns the weighted share of region's respondents in w
+// who answered the trust item that fall in each trust segment (nil when
+// none answered).
+func SegmentShares(w *Wave, region string) map[string]float64 {
+	_, s, _ := w.Codebook.Item(w.Codebook.Trust)
+	out := map[string]float64{}
+	var total float64
+	for _, r := range w.Respondents {
+		if v, ok := r.Answers[w.Codebook.Trust]; ok && r.Region == region {
+			out[Segment(s, int(v))] += r.Weight
+			total += r.Weight
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	for k := range out {
+		out[k] /= total
+	}
+	return out
+}
+
 // Theme is one theme of the controlled vocabulary.
 type Theme struct {
 	Name        string `yaml:"name" json:"name"`

@@ -175,6 +175,21 @@ func TestSegment(t *testing.T) {
 	}
 }
 
+// TestSegmentShares: the notes wave's JP respondents answered 2 and 3
+// (low and medium), ID's 5 and 4 (both high).
+func TestSegmentShares(t *testing.T) {
+	w := notesWave(t)
+	if got := SegmentShares(w, "JP"); !reflect.DeepEqual(got, map[string]float64{"low": 0.5, "medium": 0.5}) {
+		t.Errorf("JP %v", got)
+	}
+	if got := SegmentShares(w, "ID"); !reflect.DeepEqual(got, map[string]float64{"high": 1}) {
+		t.Errorf("ID %v", got)
+	}
+	if got := SegmentShares(w, "FR"); got != nil {
+		t.Errorf("FR %v", got)
+	}
+}
+
 // TestLoadThemes: the data directory's file adds themes; a theme listed
 // twice (across the files) or a bad name is refused naming the place.
 func TestLoadThemes(t *testing.T) {

@@ -53,7 +53,10 @@ type notesRegion struct {
 	Top2   string // "41.2 % (34.0–48.5 %)"
 	Mean   string
 	N      int
-	Themes []themeNotes
+	// Segments is the share of the region's respondents in each trust
+	// segment, low first ("low 35 %").
+	Segments []string
+	Themes   []themeNotes
 }
 
 type themeNotes struct {
@@ -100,6 +103,10 @@ func (c *Console) notes(w http.ResponseWriter, r *http.Request, opt NotesOptions
 	for _, reg := range regions {
 		ti := idx[reg]
 		nr := notesRegion{Region: reg, N: ti.N, Top2: percentWithInterval(ti.TopBox), Mean: fmt.Sprintf("%.2f (%.2f–%.2f)", ti.Mean.Value, ti.Mean.Low, ti.Mean.High)}
+		shares := survey.SegmentShares(wave, reg)
+		for _, seg := range survey.Segments {
+			nr.Segments = append(nr.Segments, fmt.Sprintf("%s %.0f %%", seg, 100*shares[seg]))
+		}
 		byTheme := map[string][]survey.Note{}
 		for _, n := range notes {
 			if n.Region != reg {

@@ -63,6 +63,7 @@ func TestNotesPage(t *testing.T) {
 	for _, want := range []string{
 		fmt.Sprintf("%.1f %% (%.1f–%.1f %%)", 100*ti.TopBox.Value, 100*ti.TopBox.Low, 100*ti.TopBox.High), "n = 30",
 		`data-theme="privacy"`, `data-theme="scams"`, "I keep my messages short", "low trust",
+		"Respondents by trust segment: low 40 %, medium 20 %, high 40 %",
 	} {
 		if !strings.Contains(jp, want) {
 			t.Errorf("JP section lacks %q:\n%s", want, jp)
