@@ -271,9 +271,10 @@ func (c *noteChecker) check(n *Note, at int) (col, msg string) {
 			return "experience", msg
 		}
 	}
+	n.Quote = strings.TrimSpace(n.Quote)
 	q := n.Quote
 	switch {
-	case strings.TrimSpace(q) == "":
+	case q == "":
 		return "quote", "the quote is empty"
 	case !utf8.ValidString(q):
 		return "quote", "the quote is not valid UTF-8"
