@@ -22,14 +22,22 @@ import (
 // loaded through it, and an app and an admin key.
 func servedDemoSurvey(t *testing.T, db *sqlstore.DB) (m *matrixServer, app, admin string) {
 	t.Helper()
-	ctx := context.Background()
 	m = newServed(t, db, partner.Config{GroupKey: groupKey, SigningKey: signingKey('s'), Issuer: "s.example", K: 3})
 	app, admin = m.key(t, warden.RoleApp), m.key(t, warden.RoleAdmin)
-	svc, err := incident.New(ctx, incident.Options{DB: db})
+	m.loadDemoSurvey(t, app)
+	return m, app, admin
+}
+
+// loadDemoSurvey loads the demo's survey (seed 3), its platform events
+// posted with the app key, and returns the incident service it used.
+func (m *matrixServer) loadDemoSurvey(t *testing.T, app string) *incident.Service {
+	t.Helper()
+	ctx := context.Background()
+	svc, err := incident.New(ctx, incident.Options{DB: m.db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = demo.Survey(ctx, demo.SurveyOptions{DB: db, Service: svc, Salt: testSurveySalt, Seed: 3,
+	err = demo.Survey(ctx, demo.SurveyOptions{DB: m.db, Service: svc, Salt: testSurveySalt, Seed: 3,
 		Ingest: func(ctx context.Context, evs []warden.Event) error {
 			b, err := json.Marshal(map[string]any{"events": evs})
 			if err != nil {
@@ -41,7 +49,7 @@ func servedDemoSurvey(t *testing.T, db *sqlstore.DB) (m *matrixServer, app, admi
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m, app, admin
+	return svc
 }
 
 // postCSV posts body as text/csv.
