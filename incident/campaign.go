@@ -180,7 +180,7 @@ func (s *Service) decideCampaign(ctx context.Context, t *sqlstore.IncidentTx, c 
 		return nil, nil, warden.Errorf(warden.ECONFLICT, "every selected member of campaign %s is decided already", c.ID)
 	}
 	for field, text := range map[string]string{"policy": in.Policy, "explanation": in.Explanation} {
-		if kind := PersonalData(text, identifiers...); kind != "" {
+		if kind := warden.PersonalData(text, identifiers...); kind != "" {
 			return nil, nil, warden.FieldErrorf(field, "%s holds %s; it is shown to each member and published in the statements of reasons, so leave personal data out (put it in the internal note)", field, kind)
 		}
 	}

@@ -632,7 +632,7 @@ func (s *Service) decide(ctx context.Context, t *sqlstore.IncidentTx, caseID str
 		return nil, nil, err
 	}
 	for field, text := range map[string]string{"policy": d.Policy, "explanation": d.Explanation} {
-		if kind := PersonalData(text, identifiers...); kind != "" {
+		if kind := warden.PersonalData(text, identifiers...); kind != "" {
 			return nil, nil, warden.FieldErrorf(field, "%s holds %s; it is shown to the user and published in the statement of reasons, so leave personal data out (put it in the internal note)", field, kind)
 		}
 	}

@@ -194,76 +194,11 @@ func plural(n int) string {
 	return "s"
 }
 
-// Personal-data patterns: free text in a statement must not carry e-mail
-// addresses, phone numbers, @handles or links (Art. 24(5)).
+// Patterns of a statement's own fields.
 var (
-	reEmail  = regexp.MustCompile(`[^\s@]+@[^\s@]+\.[^\s@]+`)
-	rePhone  = regexp.MustCompile(`\+?\d[\d\s().-]{6,}\d`)
-	reISO    = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	reHandle = regexp.MustCompile(`(^|[^\w])@\w{2,}`)
-	reURL    = regexp.MustCompile(`(?i)\b(https?://|www\.)\S+`)
-	reDate   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	rePUID   = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
+	reDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	rePUID = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 )
-
-// PersonalData returns what kind of personal data s appears to hold, or ""
-// when none. identifiers are user ids that must not appear either.
-func PersonalData(s string, identifiers ...string) string {
-	switch {
-	case reEmail.MatchString(s):
-		return "an e-mail address"
-	case hasPhone(s):
-		return "a phone number"
-	case reHandle.MatchString(s):
-		return "an @handle"
-	case reURL.MatchString(s):
-		return "a link"
-	}
-	lower := strings.ToLower(s)
-	for _, id := range identifiers {
-		if len(id) >= 3 && containsWord(lower, strings.ToLower(id)) {
-			return "a user's identifier"
-		}
-	}
-	return ""
-}
-
-// hasPhone reports a run of at least eight digits (with the usual
-// separators) that is not an ISO date.
-func hasPhone(s string) bool {
-	for _, m := range rePhone.FindAllString(s, -1) {
-		digits := 0
-		for _, c := range m {
-			if c >= '0' && c <= '9' {
-				digits++
-			}
-		}
-		if digits >= 8 && !reISO.MatchString(strings.TrimSpace(m)) {
-			return true
-		}
-	}
-	return false
-}
-
-// containsWord reports whether w occurs in s not glued to other letters or
-// digits, so that a user id "ann" does not match "announcement".
-func containsWord(s, w string) bool {
-	for i := 0; ; {
-		j := strings.Index(s[i:], w)
-		if j < 0 {
-			return false
-		}
-		start, end := i+j, i+j+len(w)
-		if (start == 0 || !isWordByte(s[start-1])) && (end == len(s) || !isWordByte(s[end])) {
-			return true
-		}
-		i = start + 1
-	}
-}
-
-func isWordByte(c byte) bool {
-	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 0x80
-}
 
 var (
 	minContentDate = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -340,7 +275,7 @@ func (st *Statement) Check(identifiers ...string) error {
 		if n := utf8.RuneCountInString(f.value); n > f.max {
 			return warden.FieldErrorf(f.name, "%s is %d characters; the limit is %d", f.name, n, f.max)
 		}
-		if kind := PersonalData(f.value, identifiers...); kind != "" {
+		if kind := warden.PersonalData(f.value, identifiers...); kind != "" {
 			return warden.FieldErrorf(f.name, "%s holds %s; statements of reasons are public and must hold no personal data", f.name, kind)
 		}
 	}
@@ -351,7 +286,7 @@ func (st *Statement) Check(identifiers ...string) error {
 		return warden.FieldErrorf("puid", "puid must match ^[a-zA-Z0-9_-]+$")
 	}
 	for _, id := range identifiers {
-		if len(id) >= 3 && containsWord(strings.ToLower(st.PUID), strings.ToLower(id)) {
+		if len(id) >= 3 && warden.ContainsWord(strings.ToLower(st.PUID), strings.ToLower(id)) {
 			return warden.FieldErrorf("puid", "puid must not encode a user id")
 		}
 	}

@@ -54,6 +54,9 @@ type RegionTrust struct {
 	// ("actioned"/"not_actioned"/"pending", among reporters), and each
 	// categorical column by level. Groups under two answers are left out.
 	ByExperience map[string]map[string]insights.TrustIndex `json:"by_experience"`
+	// Notes are the wave's interview notes of the region (AttachNotes);
+	// a note's experience names the ByExperience split it speaks to.
+	Notes []Note `json:"notes"`
 }
 
 // TrustChange is the wave-to-wave change of both figures.

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wardenhq/warden"
-	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/insights"
 	"github.com/wardenhq/warden/internal/demo"
 	"github.com/wardenhq/warden/partner"
@@ -54,22 +52,7 @@ func TestInsightsTrustDemo(t *testing.T) {
 		if code, _ := m.do(t, "GET", "/v1/insights/trust", admin, ""); code != 404 {
 			t.Fatalf("no waves: %d, want 404", code)
 		}
-		svc, err := incident.New(ctx, incident.Options{DB: db})
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = demo.Survey(ctx, demo.SurveyOptions{DB: db, Service: svc, Salt: testSurveySalt, Seed: 3,
-			Ingest: func(ctx context.Context, evs []warden.Event) error {
-				b, err := json.Marshal(map[string]any{"events": evs})
-				if err != nil {
-					return err
-				}
-				m.must(t, "POST", "/v1/events", app, string(b), 200, nil)
-				return nil
-			}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		svc := m.loadDemoSurvey(t, app)
 		start := time.Now()
 		var rep trustReply
 		m.must(t, "GET", "/v1/insights/trust", admin, "", 200, &rep)

@@ -27,6 +27,7 @@ import (
 	"github.com/wardenhq/warden/partner"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
+	"github.com/wardenhq/warden/survey"
 	"github.com/wardenhq/warden/web"
 )
 
@@ -103,7 +104,7 @@ func newServed(t *testing.T, db *sqlstore.DB, pc partner.Config) *matrixServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	console := mountRoutes(api, db, eng, svc, ps, priv, testSurveySalt, logger, nil)
+	console := mountRoutes(api, db, eng, svc, ps, priv, testSurveySalt, survey.DefaultThemes(), logger, nil)
 	if console == nil {
 		t.Fatal("the console was not mounted")
 	}

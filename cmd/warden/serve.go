@@ -234,13 +234,18 @@ func serve(parent context.Context, c serveConfig) error {
 		evlog.Close()
 		return err
 	}
+	themes, err := survey.LoadThemes(filepath.Join(c.data, survey.ThemesFile))
+	if err != nil {
+		evlog.Close()
+		return err
+	}
 	priv, err := openPrivacy(c.data, st, c.policyURL)
 	if err != nil {
 		evlog.Close()
 		return err
 	}
 	priv.optionalAdmin2FA = !c.admin2FA
-	mountRoutes(api, st, eng, svc, ps, priv, salt, logger, c.publicOrigins)
+	mountRoutes(api, st, eng, svc, ps, priv, salt, themes, logger, c.publicOrigins)
 	priv.ledgers.start(ctx, logger, reg)
 	defer priv.ledgers.access.Close()
 	go outbox.Run(ctx, time.Second)

@@ -96,7 +96,7 @@ DIR/survey-id.key), never in the clear and never beside the salt.`,
 	imp.Flags().StringVar(&codebook, "codebook", "", "the wave's codebook (YAML)")
 	imp.Flags().StringVar(&saltFile, "salt-file", "", "file holding the survey salt for platform ids (default: DIR/survey-id.key)")
 	imp.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
-	cmd.AddCommand(imp)
+	cmd.AddCommand(imp, notesCommand())
 	root.AddCommand(cmd)
 }
 

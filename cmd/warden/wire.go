@@ -18,9 +18,11 @@ import (
 	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
+	"github.com/wardenhq/warden/messaging"
 	"github.com/wardenhq/warden/partner"
 	"github.com/wardenhq/warden/rules"
 	"github.com/wardenhq/warden/sqlstore"
+	"github.com/wardenhq/warden/survey"
 	"github.com/wardenhq/warden/web"
 )
 
@@ -166,8 +168,9 @@ var consoleFeed = web.NewFeed(web.DefaultFeedSize)
 // not be built). The role × route matrix test (matrix_test.go) builds its
 // server with it, so a route mounted here is a route the matrix calls, and
 // one mounted without a declared audience fails it. salt is the survey
-// salt that platform ids in survey waves were hashed with.
-func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, ps *partner.Service, priv *privacy, salt []byte, logger *slog.Logger, origins []string) *web.Console {
+// salt that platform ids in survey waves were hashed with; themes the
+// vocabulary of interview notes.
+func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *incident.Service, ps *partner.Service, priv *privacy, salt []byte, themes *survey.Vocabulary, logger *slog.Logger, origins []string) *web.Console {
 	httpapi.RegisterIncidents(api, svc)
 	var partners httpapi.PartnerService // a nil *partner.Service would be a non-nil interface
 	if ps != nil {
@@ -175,7 +178,13 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 	}
 	httpapi.RegisterPartners(api, partners, st)
 	httpapi.RegisterInsights(api, st, salt)
+	httpapi.RegisterNotes(api, st, themes)
+	messages := messaging.New(st, salt)
+	httpapi.RegisterMessages(api, messages, st)
 	c := mountConsole(api, st, eng, svc, logger, origins)
+	if c != nil {
+		c.MountNotes(web.NotesOptions{Store: st, Messages: messages})
+	}
 	p := httpapi.Privacy{Consent: priv.consent, MFA: priv.mfa}
 	if len(origins) > 0 {
 		p.Origin = origins[0]

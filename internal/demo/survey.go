@@ -88,7 +88,9 @@ type SurveyOptions struct {
 // waves of synthetic respondents in seven regions are generated with a
 // seed, raked to the population's age and gender margins, validated
 // against the codebook and stored. Trust rises with privacy, safety and
-// transparency, privacy most, and is lower for the exposed.
+// transparency, privacy most, and is lower for the exposed; in the latest
+// wave it is higher for respondents shown the messaging variants that
+// work. Last, the messaging experiment and interview notes are stored.
 func Survey(ctx context.Context, opt SurveyOptions) error {
 	waves, err := opt.DB.Waves(ctx)
 	if err != nil {
@@ -111,8 +113,15 @@ func Survey(ctx context.Context, opt SurveyOptions) error {
 	if err := surveyPlatform(ctx, opt, id, exposed); err != nil {
 		return err
 	}
+	lift := messageLift(opt.Salt)
 	for wi, name := range SurveyWaves {
-		csv, err := surveyCSV(r, opt.PerRegion, float64(wi), id, exposed)
+		// The messaging experiment runs between the waves: only the
+		// latest shows its effect.
+		armLift := func(string, string) float64 { return 0 }
+		if wi == len(SurveyWaves)-1 {
+			armLift = lift
+		}
+		csv, err := surveyCSV(r, opt.PerRegion, float64(wi), id, exposed, armLift)
 		if err != nil {
 			return err
 		}
@@ -124,7 +133,7 @@ func Survey(ctx context.Context, opt SurveyOptions) error {
 			return err
 		}
 	}
-	return nil
+	return surveyExtras(ctx, opt.DB, SurveyWaves[len(SurveyWaves)-1])
 }
 
 // linked: one respondent in five gives no platform id.
@@ -171,7 +180,7 @@ func surveyPlatform(ctx context.Context, opt SurveyOptions, id func(string, int)
 // surveyCSV generates one wave: per region PerRegion respondents, younger
 // and female respondents over-represented (the raking corrects it), trust
 // a latent score of the drivers plus noise, lower by 0.9 for the exposed.
-func surveyCSV(r *mrand.Rand, per int, wave float64, id func(string, int) string, exposed func(int) bool) (string, error) {
+func surveyCSV(r *mrand.Rand, per int, wave float64, id func(string, int) string, exposed func(int) bool, lift func(region, pid string) float64) (string, error) {
 	point := func(v float64) int { return int(math.Max(1, math.Min(5, math.Round(v)))) }
 	type row struct {
 		region, pid, age, gender, twofa, center      string
@@ -192,7 +201,13 @@ func surveyCSV(r *mrand.Rand, per int, wave float64, id func(string, int) string
 			if r.Float64() < 0.3 {
 				center = "yes"
 			}
-			privacy := reg.Base + r.NormFloat64()
+			pid := ""
+			if linked(i) {
+				pid = id(reg.Code, i)
+			}
+			// A message that works raises how safe the respondent
+			// feels their data is, and trust through it.
+			privacy := reg.Base + lift(reg.Code, pid) + r.NormFloat64()
 			safety := reg.Base + 0.3*wave + r.NormFloat64()
 			transp := reg.Base + r.NormFloat64()
 			hassle := 3 + r.NormFloat64()
@@ -200,12 +215,8 @@ func surveyCSV(r *mrand.Rand, per int, wave float64, id func(string, int) string
 			if center == "yes" {
 				t += 0.2
 			}
-			pid := ""
-			if linked(i) {
-				pid = id(reg.Code, i)
-				if exposed(i) {
-					t -= 0.9
-				}
+			if pid != "" && exposed(i) {
+				t -= 0.9
 			}
 			rows = append(rows, row{reg.Code, pid, a, g, twofa, center, point(t), point(privacy), point(safety), point(transp), point(hassle)})
 		}
