@@ -49,7 +49,7 @@ type Valves struct {
 // valveState is what a snapshot of the valves holds.
 type valveState struct {
 	Quota    map[quotaKey]int // effects counted
-	QuotaDay int64          // the newest day counted
+	QuotaDay int64            // the newest day counted
 	Total    traffic
 	Breakers map[string]*breaker
 	Pending  map[string]pending // account → its delayed restriction
