@@ -98,6 +98,6 @@ func (b *breaker) shares(total *traffic, now int64, rv *RuleValves, baseline int
 	if b.ArmedAt != 0 && now-b.ArmedAt < baseline {
 		usual = max(usual, b.ArmedShare)
 	}
-	ok = rt >= int64(rv.BreakerMinEvents) && outT >= int64(rv.BreakerMinEvents) && rh >= int64(rv.BreakerMinHits)
+	ok = rt >= int64(rv.BreakerMinEvents) && outT >= int64(rv.BreakerMinEvents) && rh >= int64(rv.BreakerMinHits) && share >= rv.BreakerMinShare
 	return share, usual, ok
 }

@@ -36,6 +36,10 @@ type RuleValves struct {
 	BreakerMinEvents int
 	// BreakerMinHits is the hits in the window the breaker needs.
 	BreakerMinHits int
+	// BreakerMinShare is the share of the window's events the rule must
+	// fire on to trip: a large share of traffic, not a campaign the rule
+	// is there to catch.
+	BreakerMinShare float64
 	// Holdout is the fraction of actors whose hits are scored and
 	// recorded (mode holdout) but not acted on.
 	Holdout float64
@@ -73,7 +77,7 @@ type ruleEntry struct {
 // breaker over 10 minutes against the last day, no hold-out, no delay.
 func DefaultValves() ValveSet {
 	return ValveSet{Seed: "warden", Window: 10 * time.Minute, Baseline: 24 * time.Hour,
-		Defaults: RuleValves{QuotaEffects: []string{"rate_limit", "block", StepSuspend, StepBan}, BreakerFactor: 10, BreakerMinEvents: 200, BreakerMinHits: 10},
+		Defaults: RuleValves{QuotaEffects: []string{"rate_limit", "block", StepSuspend, StepBan}, BreakerFactor: 10, BreakerMinEvents: 200, BreakerMinHits: 10, BreakerMinShare: 0.05},
 		Rules:    map[string]*RuleValves{}, where: map[string]string{}}
 }
 
@@ -85,6 +89,7 @@ type valvesFields struct {
 	BreakerFactor    *float64 `yaml:"breaker_factor"`
 	BreakerMinEvents *int     `yaml:"breaker_min_events"`
 	BreakerMinHits   *int     `yaml:"breaker_min_hits"`
+	BreakerMinShare  *float64 `yaml:"breaker_min_share"`
 	Holdout          *float64 `yaml:"holdout"`
 	Jitter           *string  `yaml:"jitter"`
 }
@@ -228,6 +233,12 @@ func (f *valvesFields) apply(at string, into *RuleValves) error {
 			return fmt.Errorf("%s: %s: %d is not a positive count", at, n.field, *n.v)
 		}
 		*n.into = *n.v
+	}
+	if f.BreakerMinShare != nil {
+		if v := *f.BreakerMinShare; math.IsNaN(v) || v < 0 || v >= 1 {
+			return fmt.Errorf("%s: breaker_min_share: %v is not a share of events from 0 to below 1, such as 0.05", at, v)
+		}
+		into.BreakerMinShare = *f.BreakerMinShare
 	}
 	if f.Holdout != nil {
 		if v := *f.Holdout; math.IsNaN(v) || v < 0 || v >= 0.5 {

@@ -467,6 +467,7 @@ func TestParseValvesRefuses(t *testing.T) {
 		{"unknown effect", "defaults: {quota_effects: [shame]}", "defaults: quota_effects[0]"},
 		{"no effects", "defaults: {quota_effects: []}", "quota_effects"},
 		{"factor below 1.5", "rules:\n  - {rule: r, breaker_factor: 1.1}", "breaker_factor"},
+		{"min share of all", "defaults: {breaker_min_share: 1}", "breaker_min_share"},
 		{"holdout of half", "rules:\n  - {rule: r, holdout: 0.5}", "holdout"},
 		{"negative holdout", "defaults: {holdout: -0.1}", "holdout"},
 		{"jitter backwards", "defaults: {jitter: 30m-1m}", "jitter"},
@@ -540,7 +541,8 @@ func FuzzParseValves(f *testing.F) {
 		}
 		for _, rv := range all {
 			if rv.Quota < 0 || len(rv.QuotaEffects) == 0 || rv.Holdout < 0 || rv.Holdout >= 0.5 || rv.JitterMin < 0 || rv.JitterMax < rv.JitterMin ||
-				rv.JitterMax > maxJitter || (rv.BreakerFactor != 0 && rv.BreakerFactor < 1.5) || rv.BreakerMinEvents < 1 || rv.BreakerMinHits < 1 {
+				rv.JitterMax > maxJitter || (rv.BreakerFactor != 0 && rv.BreakerFactor < 1.5) || rv.BreakerMinEvents < 1 || rv.BreakerMinHits < 1 ||
+				rv.BreakerMinShare < 0 || rv.BreakerMinShare >= 1 {
 				t.Fatalf("accepted %+v", rv)
 			}
 		}

@@ -9,7 +9,9 @@ import (
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/enforce"
+	"github.com/wardenhq/warden/engine"
 	"github.com/wardenhq/warden/incident"
+	"github.com/wardenhq/warden/rules"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/web"
 )
@@ -85,4 +87,22 @@ func (e ruleEngine) TrippedBreakers() []web.BreakerView {
 func (e ruleEngine) RearmBreaker(ctx context.Context, rule, by string) error {
 	_, err := e.Rearm(ctx, rule, by)
 	return err
+}
+
+// withEffects adds to opts the built-in pack's enforcement ladders and
+// safety valves, as openEngine wires them (for warden bench --effects).
+func withEffects(opts *engine.Options) (*enforce.Valves, error) {
+	policies, err := enforce.LoadLadders(rules.FS)
+	if err != nil {
+		return nil, err
+	}
+	set, err := enforce.LoadValves(rules.FS)
+	if err != nil {
+		return nil, err
+	}
+	ladder := enforce.NewLadder(policies, 1_000_000)
+	v := enforce.NewValves(set, ladder, 1_000_000)
+	opts.Escalate = v.Escalate
+	opts.Parts = map[string]engine.Part{"ladder": ladder, "valves": v}
+	return v, nil
 }
