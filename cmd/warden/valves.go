@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"time"
 
@@ -105,4 +107,21 @@ func withEffects(opts *engine.Options) (*enforce.Valves, error) {
 	opts.Escalate = v.Escalate
 	opts.Parts = map[string]engine.Part{"ladder": ladder, "valves": v}
 	return v, nil
+}
+
+// checkEffects loads fsys's ladders and safety valves as serve would over
+// rs, and says how many there are.
+func checkEffects(fsys fs.FS, rs *engine.RuleSet) (string, error) {
+	policies, err := enforce.LoadLadders(fsys)
+	if err != nil {
+		return "", err
+	}
+	set, err := enforce.LoadValves(fsys)
+	if err != nil {
+		return "", err
+	}
+	if err := set.CheckRules(rs.Has); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d ladders, valves declared for %d rules", len(policies), len(set.Rules)), nil
 }

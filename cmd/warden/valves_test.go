@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -158,4 +159,30 @@ func scrape(t *testing.T, m *matrixServer) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestRulesCheckValves: warden rules check loads the set's ladders and
+// valves as serve would, and refuses valves for a rule not in the set,
+// naming the file, the entry and the field.
+func TestRulesCheckValves(t *testing.T) {
+	if out, code := run(t, "rules", "check", "../../rules"); code != 0 || !strings.Contains(out, "2 ladders, valves declared for 2 rules") {
+		t.Fatalf("check of the built-in pack: exit %d\n%s", code, out)
+	}
+	bin, err := buildWarden()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ old, new, want string }{
+		{"rule: denied_domain", "rule: denied_domains", `valves/valves.yaml: rules[0] (denied_domains): rule: "denied_domains" is not a rule of the rule set`},
+		{"holdout: 0\n", "holdout: 0.7\n", "valves/valves.yaml: defaults: holdout: 0.7 is not a fraction"},
+	} {
+		dir := packCopy(t, "valves/valves.yaml", tc.old, tc.new)
+		var stderr strings.Builder
+		cmd := exec.Command(bin, "rules", "check", dir)
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err == nil || strings.Contains(string(out), "ok:") || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("check with %q: %v\n%s%s", tc.new, err, out, stderr.String())
+		}
+	}
 }
