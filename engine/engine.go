@@ -572,7 +572,6 @@ func CompileDir(dir string, opts CompileOptions) (*RuleSet, error) {
 	return rs, err
 }
 
-// tagsOf returns the tags of the rule named name, nil when there is none.
 // Has reports whether the set has a rule named name.
 func (rs *RuleSet) Has(name string) bool {
 	for _, r := range rs.rules {
@@ -583,6 +582,7 @@ func (rs *RuleSet) Has(name string) bool {
 	return false
 }
 
+// tagsOf returns the tags of the rule named name, nil when there is none.
 func (rs *RuleSet) tagsOf(name string) []string {
 	for _, r := range rs.rules {
 		if r.name == name {
