@@ -273,17 +273,30 @@ func TestHoldout(t *testing.T) {
 	if out < 150 || out > 250 {
 		t.Fatalf("%d of 1000 actors held out, want about 200", out)
 	}
-	if vs.inHoldout("h1", "scam_link", 0.2) != vs.inHoldout("h1", "scam_link", 0.2) {
-		t.Fatal("the draw changed")
+	// the draw is the declaration's: another Valves with it draws the
+	// same groups, another seed or another rule other groups
+	again := NewValves(vs.Set(), nil, 10)
+	reseeded, err := ParseValves("v", []byte("seed: another"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	same := 0
+	other := NewValves(reseeded, nil, 10)
+	var differ, otherSeed, otherRule int
 	for i := range 1000 {
-		if vs.inHoldout(fmt.Sprint("h", i), "scam_link", 0.2) == vs.inHoldout(fmt.Sprint("h", i), "other_rule", 0.2) {
-			same++
+		a := fmt.Sprint("h", i)
+		in := vs.inHoldout(a, "scam_link", 0.2)
+		if again.inHoldout(a, "scam_link", 0.2) != in {
+			differ++
+		}
+		if other.inHoldout(a, "scam_link", 0.2) != in {
+			otherSeed++
+		}
+		if vs.inHoldout(a, "other_rule", 0.2) != in {
+			otherRule++
 		}
 	}
-	if same > 900 {
-		t.Fatal("two rules draw the same hold-out group")
+	if differ != 0 || otherSeed < 100 || otherRule < 100 {
+		t.Fatalf("of 1000 actors, %d drawn otherwise by the same declaration, %d by another seed, %d for another rule", differ, otherSeed, otherRule)
 	}
 }
 
