@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -379,100 +380,130 @@ func TestValvesSnapshotRoundTrip(t *testing.T) {
 	}
 }
 
-// TestValvesReplay: whatever the traffic and wherever the snapshot falls
-// and an admin re-arms, restoring the snapshot and replaying the rest, or
-// replaying everything from empty, gives the verdicts of the first run.
+// replayDecl are valves that act on small traffic: every valve acts in a
+// few hundred events.
+const replayDecl = "defaults: {jitter: 0s-20m, quota: 40, breaker_min_events: 30, breaker_min_hits: 3, breaker_factor: 3}\nbreaker: {window: 10m, baseline: 2h}\nrules:\n  - {rule: scam_link, holdout: 0.1}\n"
+
+// replayTraffic is posts from 31 actors, gap() apart (a negative gap is a
+// late event), scam links on p (0–99) under 5 before burst and under 50
+// from it, one in ten "again".
+func replayTraffic(n, burst int, gap func() int, p func() int, again func() bool, actor func() int) []*warden.Event {
+	at := time.Date(2026, 12, 1, 23, 0, 0, 0, time.UTC)
+	evs := make([]*warden.Event, n)
+	for i := range evs {
+		at = at.Add(time.Duration(gap()) * time.Second)
+		text := "a photo"
+		if x := p(); (i < burst && x < 5) || (i >= burst && x < 50) {
+			text = "scam.example"
+		}
+		if again() {
+			text += " again"
+		}
+		evs[i] = post(fmt.Sprint("e", i), fmt.Sprint("u", actor()), text, at)
+	}
+	return evs
+}
+
+// fataler is what checkReplay needs of a *testing.T or a *rapid.T.
+type fataler interface {
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// checkReplay evaluates evs through the valves of replayDecl, snapshotting
+// before event cut and re-arming the first tripped breakers from event
+// rearmAt; then checks that restoring the snapshot and evaluating the
+// rest, and evaluating everything from empty (with the stored re-arms),
+// give the same verdicts. It counts in covered what the valves did.
+func checkReplay(t *testing.T, ft fataler, dir string, evs []*warden.Event, cut, rearmAt int, covered map[string]int) {
+	ctx := context.Background()
+	first, v1, _ := openValveEngine(t, dir, replayDecl)
+	var want []warden.Verdict
+	var snap bytes.Buffer
+	var rearms []Rearm
+	for i, ev := range evs {
+		if i == cut {
+			if err := first.SaveState(&snap); err != nil {
+				ft.Fatal(err)
+			}
+		}
+		if i >= rearmAt && len(rearms) == 0 { // the first tripped breakers from there
+			for _, b := range v1.Breakers() {
+				r, err := v1.PrepareRearm(b.Rule)
+				if err != nil {
+					ft.Fatal(err)
+				}
+				v1.AddRearm(r)
+				rearms = append(rearms, r)
+			}
+		}
+		v := first.Evaluate(ctx, ev)
+		for _, h := range v.Hits {
+			for _, w := range []string{"breaker", "quota", "hold-out", "pending", "in force after"} {
+				if strings.Contains(h.Reason, w) {
+					covered[w]++
+				}
+			}
+		}
+		want = append(want, v)
+	}
+	if len(rearms) > 0 {
+		covered["rearm"]++
+	}
+	if cut == len(evs) {
+		if err := first.SaveState(&snap); err != nil {
+			ft.Fatal(err)
+		}
+	}
+
+	restored, v2, _ := openValveEngine(t, dir, replayDecl)
+	v2.SetRearms(rearms)
+	if err := restored.LoadState(&snap); err != nil {
+		ft.Fatal(err)
+	}
+	for i := cut; i < len(evs); i++ {
+		if got := restored.Evaluate(ctx, evs[i]); !reflect.DeepEqual(got, want[i]) {
+			ft.Fatalf("event %d after a snapshot at %d:\n got %+v\nwant %+v", i, cut, got, want[i])
+		}
+	}
+	fresh, v3, _ := openValveEngine(t, dir, replayDecl)
+	v3.SetRearms(rearms)
+	for i, ev := range evs {
+		if got := fresh.Evaluate(ctx, ev); !reflect.DeepEqual(got, want[i]) {
+			ft.Fatalf("event %d replayed from empty:\n got %+v\nwant %+v", i, got, want[i])
+		}
+	}
+}
+
+// TestValvesReplay: whatever the traffic (late events among it) and
+// wherever the snapshot falls and an admin re-arms, restoring the snapshot
+// and replaying the rest, or replaying everything from empty, gives the
+// verdicts of the first run. A fixed traffic first, on which every valve
+// acts, then rapid's.
 func TestValvesReplay(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(valveRules), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const decl = "defaults: {jitter: 0s-20m, quota: 40, breaker_min_events: 30, breaker_min_hits: 3, breaker_factor: 3}\nbreaker: {window: 10m, baseline: 2h}\nrules:\n  - {rule: scam_link, holdout: 0.1}\n"
-	ctx := context.Background()
-	// what the runs exercised: each valve must have acted in some
+	r := mrand.New(mrand.NewPCG(1, 2))
 	covered := map[string]int{}
-	rapid.Check(t, func(rt *rapid.T) {
-		n := rapid.IntRange(50, 400).Draw(rt, "events")
-		t0 := time.Date(2026, 12, 1, 23, 0, 0, 0, time.UTC)
-		at := t0
-		evs := make([]*warden.Event, n)
-		burst := rapid.IntRange(0, n).Draw(rt, "burst")
-		for i := range evs {
-			at = at.Add(time.Duration(rapid.IntRange(0, 30).Draw(rt, "gap")) * time.Second)
-			text := "a photo"
-			if p := rapid.IntRange(0, 99).Draw(rt, "p"); (i < burst && p < 5) || (i >= burst && p < 50) {
-				text = "scam.example"
-			}
-			if rapid.IntRange(0, 9).Draw(rt, "again") == 0 {
-				text += " again"
-			}
-			evs[i] = post(fmt.Sprint("e", i), fmt.Sprint("u", rapid.IntRange(0, 30).Draw(rt, "actor")), text, at)
-		}
-		cut := rapid.IntRange(0, n).Draw(rt, "snapshot")
-		rearmAt := rapid.IntRange(0, n).Draw(rt, "rearm")
-
-		first, v1, _ := openValveEngine(t, dir, decl)
-		var want []warden.Verdict
-		var snap bytes.Buffer
-		var rearms []Rearm
-		for i, ev := range evs {
-			if i == cut {
-				if err := first.SaveState(&snap); err != nil {
-					rt.Fatal(err)
-				}
-			}
-			if i >= rearmAt && len(rearms) == 0 { // the first tripped breakers from there
-				for _, b := range v1.Breakers() {
-					r, err := v1.PrepareRearm(b.Rule)
-					if err != nil {
-						rt.Fatal(err)
-					}
-					v1.AddRearm(r)
-					rearms = append(rearms, r)
-				}
-			}
-			v := first.Evaluate(ctx, ev)
-			for _, h := range v.Hits {
-				for _, w := range []string{"breaker", "quota", "hold-out", "pending", "in force after"} {
-					if strings.Contains(h.Reason, w) {
-						covered[w]++
-					}
-				}
-			}
-			want = append(want, v)
-		}
-		if len(rearms) > 0 {
-			covered["rearm"]++
-		}
-		if cut == n {
-			if err := first.SaveState(&snap); err != nil {
-				rt.Fatal(err)
-			}
-		}
-
-		restored, v2, _ := openValveEngine(t, dir, decl)
-		v2.SetRearms(rearms)
-		if err := restored.LoadState(&snap); err != nil {
-			rt.Fatal(err)
-		}
-		for i := cut; i < n; i++ {
-			if got := restored.Evaluate(ctx, evs[i]); !reflect.DeepEqual(got, want[i]) {
-				rt.Fatalf("event %d after a snapshot at %d:\n got %+v\nwant %+v", i, cut, got, want[i])
-			}
-		}
-		fresh, v3, _ := openValveEngine(t, dir, decl)
-		v3.SetRearms(rearms)
-		for i, ev := range evs {
-			if got := fresh.Evaluate(ctx, ev); !reflect.DeepEqual(got, want[i]) {
-				rt.Fatalf("event %d replayed from empty:\n got %+v\nwant %+v", i, got, want[i])
-			}
-		}
-	})
+	evs := replayTraffic(400, 200, func() int { return r.IntN(51) - 20 }, func() int { return r.IntN(100) },
+		func() bool { return r.IntN(10) == 0 }, func() int { return r.IntN(31) })
+	checkReplay(t, t, dir, evs, 250, 300, covered)
 	for _, w := range []string{"breaker", "quota", "hold-out", "pending", "in force after", "rearm"} {
 		if covered[w] == 0 {
-			t.Errorf("no run exercised %q (%v)", w, covered)
+			t.Errorf("the fixed traffic did not exercise %q (%v)", w, covered)
 		}
 	}
+	rapid.Check(t, func(rt *rapid.T) {
+		n := rapid.IntRange(50, 400).Draw(rt, "events")
+		burst := rapid.IntRange(0, n).Draw(rt, "burst")
+		evs := replayTraffic(n, burst, func() int { return rapid.IntRange(-20, 30).Draw(rt, "gap") },
+			func() int { return rapid.IntRange(0, 99).Draw(rt, "p") },
+			func() bool { return rapid.IntRange(0, 9).Draw(rt, "again") == 0 },
+			func() int { return rapid.IntRange(0, 30).Draw(rt, "actor") })
+		checkReplay(t, rt, dir, evs, rapid.IntRange(0, n).Draw(rt, "snapshot"), rapid.IntRange(0, n).Draw(rt, "rearm"), map[string]int{})
+	})
 }
 
 func TestParseValvesRefuses(t *testing.T) {
