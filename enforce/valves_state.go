@@ -214,7 +214,7 @@ func (v *Valves) holdFor(ev *warden.Event, h *warden.Hit, rv *RuleValves, now, d
 	if rv.Quota > 0 && slices.Contains(rv.QuotaEffects, h.Action.String()) {
 		if !v.takeQuota(h.Rule, rv, day) {
 			h.Action = warden.ActionReview
-			return fmt.Sprintf("held to review: the rule's quota of %d a day is reached", rv.Quota), trip
+			return fmt.Sprintf("held to review: the rule's quota of %d reached today (UTC)", rv.Quota), trip
 		}
 		*counted = append(*counted, h.Rule)
 	}
@@ -303,7 +303,7 @@ func (v *Valves) restrict(ev *warden.Event, s *ladderStep, now, day int64, count
 	rv := v.set.For(s.rule)
 	if rv.Quota > 0 && slices.Contains(rv.QuotaEffects, x.Step) && !slices.Contains(counted, s.rule) && !v.takeQuota(s.rule, rv, day) {
 		s.hit.Action, s.hit.Escalation, s.hit.Case = warden.ActionReview, nil, warden.CaseAccount
-		s.hit.Reason += fmt.Sprintf("; held to review: the quota of %d a day of rule %s is reached", rv.Quota, s.rule)
+		s.hit.Reason += fmt.Sprintf("; held to review: rule %[2]s's quota of %[1]d reached today (UTC)", rv.Quota, s.rule)
 		return
 	}
 	delay := v.Jitter(ev.Actor, s.rule)

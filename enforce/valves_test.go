@@ -115,7 +115,7 @@ func TestQuotaHoldsToReview(t *testing.T) {
 			continue
 		}
 		if v.Action != warden.ActionReview || h.Action != warden.ActionReview || h.Mode != warden.ModeEnforce ||
-			!strings.Contains(h.Reason, "quota of 3 a day is reached") || hitOf(v, "ladder:spam") != nil {
+			!strings.Contains(h.Reason, "quota of 3 reached today (UTC)") || hitOf(v, "ladder:spam") != nil {
 			t.Fatalf("event %d past the quota: %+v", i, v)
 		}
 		// held: its label was not set, so the labelled rule does not fire
@@ -148,7 +148,7 @@ func TestQuotaCountsLadderSteps(t *testing.T) {
 		if i == 0 && (h.Escalation == nil || h.Escalation.Step != StepSuspend) {
 			t.Fatalf("the first suspension, within the quota: %+v", h)
 		}
-		if i == 1 && (h.Escalation != nil || h.Action != warden.ActionReview || !strings.Contains(h.Reason, "quota of 1 a day")) {
+		if i == 1 && (h.Escalation != nil || h.Action != warden.ActionReview || !strings.Contains(h.Reason, "quota of 1 reached today (UTC)")) {
 			t.Fatalf("the second suspension, past the quota: %+v", h)
 		}
 		if hitOf(v, "scam_link").Action != warden.ActionBlock {
