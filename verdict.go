@@ -57,6 +57,10 @@ const (
 	ModeShadow   = "shadow"
 	ModeSampled  = "sampled"
 	ModeEnforce  = "enforce"
+	// ModeHoldout marks the hit of an enforce-mode rule on an actor in
+	// the rule's hold-out group (package enforce's safety valves): scored
+	// and recorded, not acted on.
+	ModeHoldout = "holdout"
 )
 
 // Hit is one rule that matched an event, and why, in words a moderator can read.

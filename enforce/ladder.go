@@ -208,31 +208,44 @@ const LadderRule = "ladder:"
 // as a hit naming the ladder, raising the action to the step's. Shadow
 // and sampled-out hits are no strikes.
 func (l *Ladder) Escalate(ev *warden.Event, res *engine.Result, tagsOf func(rule string) []string) {
-	if ev.Actor == "" || len(l.policies) == 0 {
-		return
+	for _, x := range l.steps(ev, res, tagsOf, nil) {
+		res.Verdict.Hits = append(res.Verdict.Hits, x.hit)
+		if x.hit.Action > res.Verdict.Action {
+			res.Verdict.Action = x.hit.Action
+		}
 	}
-	var hits []warden.Hit
-	for _, h := range res.Verdict.Hits {
-		if h.Mode != warden.ModeEnforce || h.Action == warden.ActionAllow || strings.HasPrefix(h.Rule, LadderRule) {
+}
+
+// ladderStep is the hit of a step a strike reached, and the rule whose
+// hit was the strike.
+type ladderStep struct {
+	hit  warden.Hit
+	rule string
+}
+
+// steps counts the strikes of res's hits, but those held reports (held by
+// a safety valve: no offence acted on), and returns the steps reached.
+func (l *Ladder) steps(ev *warden.Event, res *engine.Result, tagsOf func(rule string) []string, held func(i int) bool) []ladderStep {
+	if ev.Actor == "" || len(l.policies) == 0 {
+		return nil
+	}
+	var out []ladderStep
+	for i, h := range res.Verdict.Hits {
+		if h.Mode != warden.ModeEnforce || h.Action == warden.ActionAllow || strings.HasPrefix(h.Rule, LadderRule) || (held != nil && held(i)) {
 			continue
 		}
 		for _, t := range tagsOf(h.Rule) {
-			i, ok := l.byTag[t]
+			k, ok := l.byTag[t]
 			if !ok {
 				continue
 			}
-			if x, ok := l.strike(ev, i, h.Rule); ok {
-				hits = append(hits, x)
+			if x, ok := l.strike(ev, k, h.Rule); ok {
+				out = append(out, ladderStep{x, h.Rule})
 			}
 			break
 		}
 	}
-	for _, x := range hits {
-		res.Verdict.Hits = append(res.Verdict.Hits, x)
-		if x.Action > res.Verdict.Action {
-			res.Verdict.Action = x.Action
-		}
-	}
+	return out
 }
 
 // strike records a strike under policy i, unless one was recorded within
@@ -257,7 +270,12 @@ func (l *Ladder) strike(ev *warden.Event, i int, rule string) (warden.Hit, bool)
 	}
 	l.m[ev.Actor] = append(ss, strike{Policy: p.Name, Rule: rule, At: now})
 	n++
-	step := p.Steps[min(n, len(p.Steps))-1]
+	return stepHit(p, n, rule, p.Steps[min(n, len(p.Steps))-1]), true
+}
+
+// stepHit is the hit of the nth strike under p, by rule's hit, reaching
+// step.
+func stepHit(p *Policy, n int, rule string, step Step) warden.Hit {
 	h := warden.Hit{Rule: LadderRule + p.Name, Version: n, Mode: warden.ModeEnforce, Category: p.Category,
 		Reason: fmt.Sprintf("strike %d on the %s ladder (%s): %s", n, p.Name, rule, step), Case: warden.CaseNone,
 		Escalation: &warden.Escalation{Policy: p.Name, Strike: n, Step: step.Action}}
@@ -273,7 +291,7 @@ func (l *Ladder) strike(ev *warden.Event, i int, rule string) (warden.Hit, bool)
 			h.Escalation.Duration = step.Duration.String()
 		}
 	}
-	return h, true
+	return h
 }
 
 // live returns the account's strikes that have not decayed at now, and

@@ -246,17 +246,23 @@ func BenchmarkLadder(b *testing.B) {
 			l := NewLadder(ps, 1_000_000)
 			opt.Escalate, opt.Parts = l.Escalate, map[string]engine.Part{"ladder": l}
 		}
-		e, err := engine.Open(opt)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Run(name, func(b *testing.B) {
-			ctx := context.Background()
-			for i := 0; i < b.N; i++ {
-				ev := *evs[i%len(evs)]
-				ev.Time = ev.Time.Add(time.Duration(i/len(evs)) * time.Hour)
-				e.Evaluate(ctx, &ev)
-			}
-		})
+		benchEngine(b, name, opt, evs)
 	}
+}
+
+// benchEngine runs evs, over and over an hour later each round, through
+// an engine opened with opt, as sub-benchmark name.
+func benchEngine(b *testing.B, name string, opt engine.Options, evs []*warden.Event) {
+	e, err := engine.Open(opt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run(name, func(b *testing.B) {
+		ctx := context.Background()
+		for i := 0; i < b.N; i++ {
+			ev := *evs[i%len(evs)]
+			ev.Time = ev.Time.Add(time.Duration(i/len(evs)) * time.Hour)
+			e.Evaluate(ctx, &ev)
+		}
+	})
 }

@@ -56,8 +56,10 @@ type Options struct {
 	// consequences outside Warden happen only once the event is durable,
 	// downstream of ingest.
 	OnEffects func(ev *warden.Event, effects []Effect)
-	// Escalate, when set, may raise a verdict after the rules and the
-	// account's standing: an enforcement ladder counting strikes. tagsOf
+	// Escalate, when set, may change a verdict after the rules and the
+	// account's standing: an enforcement ladder counting strikes, safety
+	// valves holding a rule's actions. It sees every event that did not
+	// fail open, with hits or not (a breaker counts traffic). tagsOf
 	// gives a rule's tags in the rule set that evaluated the event. Its
 	// state is a Part like OnEffects'.
 	Escalate func(ev *warden.Event, res *Result, tagsOf func(rule string) []string)
@@ -405,7 +407,7 @@ func (e *Engine) eval(ctx context.Context, ev *warden.Event, budget time.Duratio
 	start := time.Now()
 	res := rs.evaluate(ctx, ev, e.st, feats, budget, true, hooks{hit: e.hit, ruleErr: e.ruleErr})
 	e.applyStanding(ev, &res)
-	if e.opts.Escalate != nil && len(res.Verdict.Hits) > 0 && !res.FailedOpen {
+	if e.opts.Escalate != nil && !res.FailedOpen {
 		e.opts.Escalate(ev, &res, rs.tagsOf)
 	}
 	e.events.Add(1)
@@ -568,6 +570,16 @@ func CompileDir(dir string, opts CompileOptions) (*RuleSet, error) {
 		}
 	}
 	return rs, err
+}
+
+// Has reports whether the set has a rule named name.
+func (rs *RuleSet) Has(name string) bool {
+	for _, r := range rs.rules {
+		if r.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // tagsOf returns the tags of the rule named name, nil when there is none.

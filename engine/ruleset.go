@@ -241,6 +241,10 @@ type source struct {
 // (package enforce), not rules.
 const LadderDir = "ladders"
 
+// ValvesDir is the directory of a rule set that holds the rules' safety
+// valves (package enforce), not rules.
+const ValvesDir = "valves"
+
 // isRuleFile reports whether name is a rule file (not a fixture).
 func isRuleFile(name string) bool {
 	return (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) && !isFixtureFile(name)
@@ -258,8 +262,8 @@ func readSources(fsys fs.FS) ([]source, Errors) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && p == LadderDir {
-			return fs.SkipDir // enforcement ladders: package enforce reads them
+		if d.IsDir() && (p == LadderDir || p == ValvesDir) {
+			return fs.SkipDir // enforcement ladders and valves: package enforce reads them
 		}
 		if d.IsDir() || !isRuleFile(p) {
 			return nil

@@ -66,6 +66,8 @@ type Service struct {
 	labels *Labels
 	// strikes, when set, lists an account's live ladder strikes (SetStrikes).
 	strikes atomic.Pointer[func(account string, now time.Time) []Strike]
+	// pending, when set, lists its delayed restrictions (SetPending).
+	pending atomic.Pointer[func(account string) []StandingDecision]
 	now     func() time.Time
 	queue   intakeQueue
 }

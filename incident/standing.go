@@ -43,6 +43,11 @@ type StandingDecision struct {
 	By          string        `json:"by"` // "rule" for automated decisions, else "moderator"
 	StatementID string        `json:"statement_id,omitempty"`
 	ReversedAt  warden.Micros `json:"reversed_at,omitempty"`
+	// PendingUntil, on an automated suspension or ban waiting for its
+	// jittered delay (package enforce's safety valves), is when the delay
+	// ends: the measure takes effect on the account's next event after it,
+	// and gets its decision and statement then.
+	PendingUntil *warden.Micros `json:"pending_until,omitempty"`
 }
 
 var measureAction = map[string]string{"banned": warden.ActBanAccount, "suspended": warden.ActSuspendAccount, "restricted": warden.ActRestrict}
@@ -72,6 +77,9 @@ func (s *Service) Standing(ctx context.Context, account string) (*Standing, erro
 	if f := s.strikes.Load(); f != nil {
 		st.Strikes = append(st.Strikes, (*f)(account, now.Time())...)
 	}
+	if f := s.pending.Load(); f != nil {
+		st.History = append((*f)(account), st.History...)
+	}
 	if r, ok := s.labels.Restriction(account); ok {
 		m := &StandingMeasure{Action: measureAction[r.Measure], DecisionID: r.DecisionID}
 		if r.Until != 0 {
@@ -86,4 +94,11 @@ func (s *Service) Standing(ctx context.Context, account string) (*Standing, erro
 // (package enforce), listed beside its restrictive decisions.
 func (s *Service) SetStrikes(f func(account string, now time.Time) []Strike) {
 	s.strikes.Store(&f)
+}
+
+// SetPending gives Standing the engine's delayed restrictions of an
+// account (package enforce), listed first in its history with their
+// pending_until.
+func (s *Service) SetPending(f func(account string) []StandingDecision) {
+	s.pending.Store(&f)
 }

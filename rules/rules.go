@@ -8,7 +8,8 @@ package rules
 import "embed"
 
 // FS holds the pack: *.yaml rule files, lists/, tests/*.test.yaml and
-// ladders/ (enforcement ladders, package enforce).
+// ladders/ (enforcement ladders) and valves/ (safety valves), both read
+// by package enforce.
 //
-//go:embed *.yaml lists tests ladders
+//go:embed *.yaml lists tests ladders valves
 var FS embed.FS

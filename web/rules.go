@@ -82,6 +82,7 @@ func (c *Console) mountRules() {
 	c.Page("GET /rules/{name}/promote", admin, c.promotePreview)
 	c.Page("POST /rules/{name}/promote", admin, c.promote)
 	c.Nav("Rules", "/rules")
+	c.mountBreakers()
 }
 
 func (c *Console) promoter() (RulePromoter, error) {
@@ -126,6 +127,8 @@ type rulesData struct {
 	Promoted  string
 	Rules     []RuleView
 	LoadError string
+	Breakers  []BreakerView // tripped: the admin's alert
+	Rearmed   string
 }
 
 func (c *Console) rulesData() rulesData {
@@ -177,5 +180,6 @@ func (c *Console) rulesFor(r *http.Request, u *warden.User) rulesData {
 	_, canPromote := c.opt.Rules.(RulePromoter)
 	d.Admin = canPromote && u.Role == warden.RoleAdmin
 	d.Promoted = r.URL.Query().Get("promoted")
+	d.Breakers, d.Rearmed = c.breakers(), r.URL.Query().Get("rearmed")
 	return d
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/enforce"
 	"github.com/wardenhq/warden/engine"
 	"github.com/wardenhq/warden/synth"
 )
@@ -71,6 +72,13 @@ type benchResult struct {
 	PlainEventsPerCPUSec       float64 `json:"plain_events_per_cpu_sec,omitempty"`
 	DetectorAddedUsPerEvent    float64 `json:"detector_added_us_per_event,omitempty"`
 	DetectorAddedCPUUsPerEvent float64 `json:"detector_added_cpu_us_per_event,omitempty"`
+	// With --effects only, the same for the effects pipeline: the
+	// pack's ladders and safety valves, as warden serve runs them.
+	Effects                   bool    `json:"effects,omitempty"`
+	EffectsAddedUsPerEvent    float64 `json:"effects_added_us_per_event,omitempty"`
+	EffectsAddedCPUUsPerEvent float64 `json:"effects_added_cpu_us_per_event,omitempty"`
+	// BreakersTripped names the rules whose breaker the workload tripped.
+	BreakersTripped []string `json:"breakers_tripped,omitempty"`
 }
 
 func init() {
@@ -83,6 +91,7 @@ func init() {
 		write    string
 		count    int
 		detector bool
+		effects  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [--duration 10s] [--json]",
@@ -108,6 +117,9 @@ event whose verdict is not allow.`,
 			if write != "" {
 				return writeWorkload(write, seed, count)
 			}
+			if detector && effects {
+				return usagef("--detectors or --effects: each is measured against the pack without it")
+			}
 			if profile != "" {
 				f, err := os.Create(profile)
 				if err != nil {
@@ -119,7 +131,7 @@ event whose verdict is not allow.`,
 				}
 				defer pprof.StopCPUProfile()
 			}
-			res, err := runBench(cmd.Context(), duration, seed, workers, detector, progressTo(cmd, asJSON))
+			res, err := runBench(cmd.Context(), duration, seed, workers, detector, effects, progressTo(cmd, asJSON))
 			if err != nil {
 				return err
 			}
@@ -139,6 +151,7 @@ event whose verdict is not allow.`,
 	cmd.Flags().StringVar(&write, "write", "", "instead of benchmarking, write the workload's events to this JSON Lines file (gzip if it ends in .gz), for warden replay")
 	cmd.Flags().IntVar(&count, "count", 1_000_000, "events to write with --write")
 	cmd.Flags().BoolVar(&detector, "detectors", false, "also run the built-in detectors (package detect) on every event, as warden serve does")
+	cmd.Flags().BoolVar(&effects, "effects", false, "also run the pack's enforcement ladders and safety valves on every event, as warden serve does, and report what they add against the pack without them in the same run")
 	root.AddCommand(cmd)
 }
 
@@ -165,27 +178,34 @@ const (
 	benchSlice  = 2000 // with --detectors: events per turn of each engine
 )
 
-func runBench(ctx context.Context, d time.Duration, seed int64, workers int, detectors bool, progress io.Writer) (*benchResult, error) {
+func runBench(ctx context.Context, d time.Duration, seed int64, workers int, detectors, effects bool, progress io.Writer) (*benchResult, error) {
 	opts := engine.Options{}
 	if detectors {
 		opts.Detectors = detect.New(detect.Config{})
+	}
+	var valves *enforce.Valves
+	if effects {
+		var err error
+		if valves, err = withEffects(&opts); err != nil {
+			return nil, err
+		}
 	}
 	eng, err := engine.Open(opts)
 	if err != nil {
 		return nil, err
 	}
-	// plain is the same rule pack without the detectors, the baseline for
-	// the detectors' added cost.
+	// plain is the same rule pack without the detectors (or the
+	// effects), the baseline for their added cost.
 	var plain *engine.Engine
 	var plainVerdicts []warden.Verdict
-	if detectors {
+	if detectors || effects {
 		if plain, err = engine.Open(engine.Options{}); err != nil {
 			return nil, err
 		}
 		plainVerdicts = make([]warden.Verdict, benchChunk)
 	}
 	gen := synth.New(synth.Config{Seed: seed})
-	res := &benchResult{Workers: workers, Seed: seed, Detectors: detectors, RecallByCampaign: map[string]float64{}, OrganicHitsByRule: map[string]int{}}
+	res := &benchResult{Workers: workers, Seed: seed, Detectors: detectors, Effects: effects, RecallByCampaign: map[string]float64{}, OrganicHitsByRule: map[string]int{}}
 	rs := eng.RuleSet()
 	res.Rules, res.Counters = rs.Rules(), rs.Counters()
 
@@ -311,8 +331,15 @@ func runBench(ctx context.Context, d time.Duration, seed int64, workers int, det
 		n := float64(res.Events)
 		res.PlainEventsPerSec = round3(n / plainTime.Seconds())
 		res.PlainEventsPerCPUSec = round3(n / plainCPU.Seconds())
-		res.DetectorAddedUsPerEvent = round3(float64(evalTime-plainTime) / 1e3 / n)
-		res.DetectorAddedCPUUsPerEvent = round3(float64(evalCPU-plainCPU) / 1e3 / n)
+		added, addedCPU := round3(float64(evalTime-plainTime)/1e3/n), round3(float64(evalCPU-plainCPU)/1e3/n)
+		if detectors {
+			res.DetectorAddedUsPerEvent, res.DetectorAddedCPUUsPerEvent = added, addedCPU
+		} else {
+			res.EffectsAddedUsPerEvent, res.EffectsAddedCPUUsPerEvent = added, addedCPU
+			for _, b := range valves.Breakers() {
+				res.BreakersTripped = append(res.BreakersTripped, b.Rule)
+			}
+		}
 	}
 	slices.Sort(lat)
 	res.P50us = round3(float64(lat[len(lat)/2]) / 1000)
@@ -386,6 +413,11 @@ func printBench(w io.Writer, r *benchResult) {
 	if r.Detectors {
 		fmt.Fprintf(w, "detectors            +%.2fµs per event wall, +%.2fµs CPU (same run without them: %.0f events/s, %.0f per CPU second)\n",
 			r.DetectorAddedUsPerEvent, r.DetectorAddedCPUUsPerEvent, r.PlainEventsPerSec, r.PlainEventsPerCPUSec)
+	}
+	if r.Effects {
+		fmt.Fprintf(w, "ladders and valves   %+.2fµs per event wall, %+.2fµs CPU (same run without them: %.0f events/s, %.0f per CPU second)\n",
+			r.EffectsAddedUsPerEvent, r.EffectsAddedCPUUsPerEvent, r.PlainEventsPerSec, r.PlainEventsPerCPUSec)
+		fmt.Fprintf(w, "breakers tripped     %d %v\n", len(r.BreakersTripped), r.BreakersTripped)
 	}
 	fmt.Fprintf(w, "state                %d counter keys, %.0f bytes each\n", r.CounterKeys, r.BytesPerCounterKey)
 	fmt.Fprintf(w, "rule pack            %d rules, %d counters\n", r.Rules, r.Counters)

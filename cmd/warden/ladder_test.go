@@ -14,10 +14,12 @@ import (
 // TestSpamLadderSuspends is the issue's must-show, through the served
 // stack and the built-in pack: an account that floods links (the spam rule
 // link_flood_new_account) four times, each more than the cooldown apart,
-// climbs warn → challenge → rate_limit → a 24 h suspension; the suspension
-// is an automated decision with its statement of reasons, the account's
-// standing shows the strikes and the measure, and its next event is
-// blocked by it.
+// climbs warn → challenge → rate_limit → a 24 h suspension. The
+// suspension waits its jittered delay (the pack's safety valves): the
+// verdict and the standing say it is pending; the account's first event
+// after the delay carries it, it becomes an automated decision with its
+// statement of reasons, the standing shows the strikes and the measure,
+// and the next event is blocked by it.
 func TestSpamLadderSuspends(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		m := newMatrixServer(t, db)
@@ -34,17 +36,40 @@ func TestSpamLadderSuspends(t *testing.T) {
 			return out.Verdicts[0]
 		}
 		var steps []string
+		var last warden.Verdict
 		for _, at := range []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute, 5 * time.Minute,
 			16 * time.Minute, 27 * time.Minute, 38 * time.Minute} {
-			v := postAt(t0.Add(at))
-			for _, h := range v.Hits {
+			last = postAt(t0.Add(at))
+			for _, h := range last.Hits {
 				if h.Escalation != nil {
 					steps = append(steps, h.Escalation.Step)
 				}
 			}
 		}
-		if strings.Join(steps, ",") != "warn,challenge,rate_limit,suspend" {
-			t.Fatalf("ladder steps = %v, want warn, challenge, rate_limit, suspend", steps)
+		if strings.Join(steps, ",") != "warn,challenge,rate_limit" {
+			t.Fatalf("ladder steps = %v, want warn, challenge, rate_limit and the suspension pending", steps)
+		}
+		if h := last.Hits[len(last.Hits)-1]; h.Rule != "ladder:spam" || !strings.Contains(h.Reason, "suspend 24h0m0s; pending: takes effect on the account's next event after") {
+			t.Fatalf("the fourth strike's verdict = %+v", last)
+		}
+		var pend struct {
+			History []struct {
+				Action       string `json:"action"`
+				By           string `json:"by"`
+				PendingUntil string `json:"pending_until"`
+			} `json:"history"`
+		}
+		m.must(t, "GET", "/v1/accounts/flooder/standing", mod, "", 200, &pend)
+		if len(pend.History) != 1 || pend.History[0].Action != warden.ActSuspendAccount || pend.History[0].By != "rule" || pend.History[0].PendingUntil == "" {
+			t.Fatalf("the standing's history = %+v, want the suspension pending", pend.History)
+		}
+		due, err := time.Parse(time.RFC3339, pend.History[0].PendingUntil)
+		if err != nil || due.Before(t0.Add(38*time.Minute)) || due.After(t0.Add(68*time.Minute)) {
+			t.Fatalf("pending until %q, want within 30 minutes of the strike", pend.History[0].PendingUntil)
+		}
+		v := postAt(due)
+		if v.Action != warden.ActionBlock || v.Hits[len(v.Hits)-1].Escalation == nil || v.Hits[len(v.Hits)-1].Escalation.Step != "suspend" {
+			t.Fatalf("the first event after the delay = %+v", v)
 		}
 
 		var st struct {
@@ -89,7 +114,7 @@ func TestSpamLadderSuspends(t *testing.T) {
 			t.Fatal("the statement of reasons names the account")
 		}
 		// the suspension bites on the next event
-		v := postAt(t0.Add(40 * time.Minute))
+		v = postAt(due.Add(time.Minute))
 		if v.Action != warden.ActionBlock || v.Hits[0].Rule != "account_restricted" {
 			t.Fatalf("the suspended account's next verdict = %+v", v)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,14 +19,19 @@ func init() {
 		Use:   "check DIR",
 		Short: "Validate a rule set: syntax, types, names and lists, as the server would before loading it",
 		Long: `check compiles every *.yaml rule file under DIR and reports each problem as
-FILE:LINE:COLUMN: what to fix. It exits 0 when the set would load, 1 otherwise.`,
+FILE:LINE:COLUMN: what to fix, then its ladders (ladders/) and safety valves (valves/),
+naming the file and the field. It exits 0 when the set would load, 1 otherwise.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rs, err := engine.CompileDir(args[0], engine.CompileOptions{})
 			if err != nil {
 				return rulesError(cmd, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d rules, %d counters, %d fixture tests in %s\n", rs.Rules(), rs.Counters(), rs.Fixtures(), args[0])
+			effects, err := checkEffects(os.DirFS(args[0]), rs)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d rules, %d counters, %d fixture tests, %s in %s\n", rs.Rules(), rs.Counters(), rs.Fixtures(), effects, args[0])
 			return nil
 		},
 	}

@@ -37,7 +37,8 @@ type servedEngine interface {
 // applied over the rule files at every start).
 type ruleEngine struct {
 	*engine.Engine
-	db *sqlstore.DB
+	db     *sqlstore.DB
+	valves *enforce.Valves
 }
 
 // promotionWindow and promotionEvents bound the replay a promotion
@@ -117,6 +118,16 @@ func openEngine(c serveConfig, st *sqlstore.DB, svc *incident.Service, ps *partn
 		return nil, err
 	}
 	ladder := enforce.NewLadder(policies, 1_000_000)
+	// Safety valves around the ladder: quotas, breakers, hold-outs and
+	// delays per rule (rules/valves, or the --rules directory's valves/).
+	valveSet, err := enforce.LoadValves(ruleFS)
+	if err != nil {
+		return nil, err
+	}
+	valves, err := openValves(valveSet, ladder, st, svc, logger, reg)
+	if err != nil {
+		return nil, err
+	}
 	// An account's standing lists its live ladder strikes beside its
 	// restrictive decisions.
 	svc.SetStrikes(func(account string, now time.Time) []incident.Strike {
@@ -140,12 +151,15 @@ func openEngine(c serveConfig, st *sqlstore.DB, svc *incident.Service, ps *partn
 		// A banned or suspended account's next event is blocked.
 		Standing:  labels,
 		OnEffects: ruleLabels.Apply,
-		Escalate:  ladder.Escalate,
-		// Rule labels are rebuilt from the log like counters, so the
-		// engine's snapshots carry them.
-		Parts: map[string]engine.Part{"rule_labels": ruleLabels, "ladder": ladder},
+		Escalate:  valves.Escalate,
+		// Rule labels, strikes and valves are rebuilt from the log like
+		// counters, so the engine's snapshots carry them.
+		Parts: map[string]engine.Part{"rule_labels": ruleLabels, "ladder": ladder, "valves": valves},
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := valveSet.CheckRules(eng.RuleSet().Has); err != nil {
 		return nil, err
 	}
 	// Modes set in the console apply over the rule files.
@@ -156,7 +170,7 @@ func openEngine(c serveConfig, st *sqlstore.DB, svc *incident.Service, ps *partn
 			logger.Error("rule modes set in the console do not apply to this rule set", "err", err)
 		}
 	}
-	return ruleEngine{eng, st}, nil
+	return ruleEngine{eng, st, valves}, nil
 }
 
 // consoleFeed is the console's live view of accepted events, fed by
@@ -181,6 +195,9 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 	httpapi.RegisterNotes(api, st, themes)
 	messages := messaging.New(st, salt)
 	httpapi.RegisterMessages(api, messages, st)
+	if b, ok := eng.(httpapi.BreakerService); ok {
+		httpapi.RegisterBreakers(api, b)
+	}
 	c := mountConsole(api, st, eng, svc, logger, origins)
 	if c != nil {
 		c.MountNotes(web.NotesOptions{Store: st, Messages: messages})
