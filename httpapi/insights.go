@@ -1,40 +1,24 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
-	"sync"
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/insights"
-	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/survey"
 )
 
-// TrustSource is what the trust call reads: the stored survey waves and
-// the platform's experience of each account.
-type TrustSource interface {
-	Waves(ctx context.Context) ([]sqlstore.WaveInfo, error)
-	Wave(ctx context.Context, name string) (*survey.Wave, error)
-	PlatformExperience(ctx context.Context) (map[string]survey.Experience, error)
-}
-
 type insightsAPI struct {
-	src  TrustSource
-	salt []byte // nil: platform ids are not joined
-	mu   sync.Mutex
-	// waves caches loaded waves: a stored wave never changes.
-	waves map[string]*survey.Wave
+	trust *survey.Reporter
 }
 
 const trustIndexSchema = `{"type":"object","properties":{"n":{"type":"integer"},"deff":{"type":"number"},"ess":{"type":"number"},
 "top2":{"$ref":"#/components/schemas/Estimate"},"mean":{"$ref":"#/components/schemas/Estimate"}}}`
 
-// RegisterInsights adds the trust measurement call of CONTRACT §9. salt is
-// the survey salt that platform ids were hashed with (nil: respondents are
-// not joined with the platform).
-func RegisterInsights(s *Server, src TrustSource, salt []byte) {
-	h := &insightsAPI{src: src, salt: salt, waves: map[string]*survey.Wave{}}
+// RegisterInsights adds the trust measurement call of CONTRACT §9, whose
+// figures rp computes.
+func RegisterInsights(s *Server, rp *survey.Reporter) {
+	h := &insightsAPI{trust: rp}
 	s.Schema("Estimate", `{"type":"object","properties":{"value":{"type":"number"},"se":{"type":"number"},"low":{"type":"number"},"high":{"type":"number"}}}`)
 	s.Schema("TrustIndex", trustIndexSchema)
 	ti := `{"$ref":"#/components/schemas/TrustIndex"}`
@@ -49,79 +33,14 @@ func RegisterInsights(s *Server, src TrustSource, salt []byte) {
 "drivers":{"type":"object","description":"as warden insights drivers --json"},"drivers_error":{"type":"string"},"linked":{"type":"integer"},
 "by_experience":{"type":"object","additionalProperties":{"type":"object","additionalProperties":` + ti + `}}}}},
 "trend":{"type":"array","items":{"type":"object","properties":{"wave":{"type":"string"},"region":{"type":"string"},"n":{"type":"integer"},
-"top2":{"$ref":"#/components/schemas/Estimate"},"mean":{"$ref":"#/components/schemas/Estimate"}}}}}}`)}, h.trust)
+"top2":{"$ref":"#/components/schemas/Estimate"},"mean":{"$ref":"#/components/schemas/Estimate"}}}}}}`)}, h.report)
 }
 
-func (h *insightsAPI) trust(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
+func (h *insightsAPI) report(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
 	q := r.URL.Query()
-	region := q.Get("region")
-	if region != "" {
-		var err error
-		if region, err = survey.Region(region); err != nil {
-			return warden.FieldErrorf("region", "%s", err)
-		}
-	}
-	name := q.Get("wave")
-	if name != "" {
-		if err := survey.CheckWaveName(name); err != nil {
-			return err
-		}
-	}
-	infos, err := h.src.Waves(r.Context())
-	if err != nil {
-		return err
-	}
-	if len(infos) == 0 {
-		return warden.Errorf(warden.ENOTFOUND, "no survey wave is imported yet: run warden survey import")
-	}
-	at := len(infos) - 1
-	if name != "" {
-		at = -1
-		for i, wi := range infos {
-			if wi.Name == name {
-				at = i
-			}
-		}
-		if at < 0 {
-			return warden.Errorf(warden.ENOTFOUND, "no wave %q is imported", name)
-		}
-	}
-	waves := make([]*survey.Wave, len(infos))
-	for i, wi := range infos {
-		if waves[i], err = h.wave(r.Context(), wi.Name); err != nil {
-			return err
-		}
-	}
-	exp := map[string]survey.Experience{}
-	if h.salt != nil {
-		byAccount, err := h.src.PlatformExperience(r.Context())
-		if err != nil {
-			return err
-		}
-		for id, e := range byAccount {
-			exp[survey.HashID(h.salt, id)] = e
-		}
-	}
-	rep, err := survey.AnalyzeTrust(waves, at, region, exp, insights.DriverOptions{Seed: 1})
+	rep, err := h.trust.Report(r.Context(), q.Get("wave"), q.Get("region"), insights.DriverOptions{Seed: 1})
 	if err != nil {
 		return err
 	}
 	return WriteJSON(w, http.StatusOK, rep)
-}
-
-func (h *insightsAPI) wave(ctx context.Context, name string) (*survey.Wave, error) {
-	h.mu.Lock()
-	w, ok := h.waves[name]
-	h.mu.Unlock()
-	if ok {
-		return w, nil
-	}
-	w, err := h.src.Wave(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	h.waves[name] = w
-	h.mu.Unlock()
-	return w, nil
 }

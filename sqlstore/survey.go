@@ -89,6 +89,13 @@ func (db *DB) Waves(ctx context.Context) ([]WaveInfo, error) {
 	return out, err
 }
 
+// WaveNames lists the stored waves' names, oldest import first.
+func (db *DB) WaveNames(ctx context.Context) ([]string, error) {
+	var out []string
+	err := db.Reader.SelectContext(ctx, &out, `SELECT name FROM survey_waves ORDER BY imported_us, name`)
+	return out, err
+}
+
 // Wave loads a stored wave, respondents in row order, or ENOTFOUND.
 func (db *DB) Wave(ctx context.Context, name string) (*survey.Wave, error) {
 	var cbText string

@@ -21,6 +21,7 @@ import (
 	"github.com/wardenhq/warden/partner"
 	"github.com/wardenhq/warden/rules"
 	"github.com/wardenhq/warden/sqlstore"
+	"github.com/wardenhq/warden/survey"
 	"github.com/wardenhq/warden/web"
 )
 
@@ -174,7 +175,8 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 		partners = ps
 	}
 	httpapi.RegisterPartners(api, partners, st)
-	httpapi.RegisterInsights(api, st, salt)
+	trust := survey.NewReporter(st, salt)
+	httpapi.RegisterInsights(api, trust)
 	c := mountConsole(api, st, eng, svc, logger, origins)
 	p := httpapi.Privacy{Consent: priv.consent, MFA: priv.mfa}
 	if len(origins) > 0 {
@@ -183,6 +185,7 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 	if c != nil {
 		c.MountTwoFactor(priv.mfa, !priv.optionalAdmin2FA)
 		c.MountPrivacy(priv.mfa)
+		c.MountInsights(trust)
 		c.MountLedgers(web.LedgerOptions{Access: priv.ledgers.access, Requests: priv.ledgers.requests})
 		priv.center = c.MountCenter(web.CenterOptions{Mac: priv.centerMac, Consent: priv.consent, MFA: priv.mfa, Incidents: svc,
 			Access: priv.ledgers.access, Requests: priv.ledgers.requests})

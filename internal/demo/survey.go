@@ -79,7 +79,9 @@ type SurveyOptions struct {
 	Salt []byte
 	// PerRegion is the respondents per region and wave; 120 if zero.
 	PerRegion int
-	Seed      uint64
+	// Waves names the waves, oldest first; SurveyWaves if empty.
+	Waves []string
+	Seed  uint64
 }
 
 // Survey loads the demo's survey waves once (a start that finds them does
@@ -100,31 +102,59 @@ func Survey(ctx context.Context, opt SurveyOptions) error {
 	if opt.PerRegion <= 0 {
 		opt.PerRegion = 120
 	}
-	cb, err := survey.ParseCodebook([]byte(surveyCodebook))
+	if err := surveyPlatform(ctx, opt, surveyAccount, surveyExposed); err != nil {
+		return err
+	}
+	if len(opt.Waves) == 0 {
+		opt.Waves = SurveyWaves
+	}
+	ws, err := SyntheticWaves(opt.Waves, opt.PerRegion, opt.Seed, opt.Salt)
 	if err != nil {
 		return err
 	}
-	r := mrand.New(mrand.NewPCG(opt.Seed, 14))
-	// Respondent accounts; every fourth region-row is exposed.
-	id := func(region string, i int) string { return fmt.Sprintf("demo-resp-%s-%03d", strings.ToLower(region), i) }
-	exposed := func(i int) bool { return i%4 == 1 }
-	if err := surveyPlatform(ctx, opt, id, exposed); err != nil {
-		return err
-	}
-	for wi, name := range SurveyWaves {
-		csv, err := surveyCSV(r, opt.PerRegion, float64(wi), id, exposed)
-		if err != nil {
-			return err
-		}
-		w, err := survey.ParseWave(name, cb, strings.NewReader(csv), opt.Salt)
-		if err != nil {
-			return fmt.Errorf("demo wave %s: %w", name, err)
-		}
+	for _, w := range ws {
 		if err := opt.DB.SaveWave(ctx, w); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// surveyAccount is the platform account of respondent i of region.
+func surveyAccount(region string, i int) string {
+	return fmt.Sprintf("demo-resp-%s-%03d", strings.ToLower(region), i)
+}
+
+// surveyExposed: every fourth region-row is exposed to the scammer.
+func surveyExposed(i int) bool { return i%4 == 1 }
+
+// SyntheticWaves generates the demo's survey waves, one per name (oldest
+// first; trust and the safety item rise a little from each wave to the
+// next), per respondents in each of SurveyRegions, seeded: raked to the
+// population's age and gender margins and validated against the demo
+// codebook, platform ids (demo-resp-REGION-NNN, one respondent in five
+// without) hashed with salt. The respondents that the demo's scammer
+// messages (every fourth) trust the platform less. Survey stores them;
+// benchmarks generate more waves with it.
+func SyntheticWaves(names []string, per int, seed uint64, salt []byte) ([]*survey.Wave, error) {
+	cb, err := survey.ParseCodebook([]byte(surveyCodebook))
+	if err != nil {
+		return nil, err
+	}
+	r := mrand.New(mrand.NewPCG(seed, 14))
+	var out []*survey.Wave
+	for wi, name := range names {
+		csv, err := surveyCSV(r, per, float64(wi), surveyAccount, surveyExposed)
+		if err != nil {
+			return nil, err
+		}
+		w, err := survey.ParseWave(name, cb, strings.NewReader(csv), salt)
+		if err != nil {
+			return nil, fmt.Errorf("demo wave %s: %w", name, err)
+		}
+		out = append(out, w)
+	}
+	return out, nil
 }
 
 // linked: one respondent in five gives no platform id.
