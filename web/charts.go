@@ -209,6 +209,14 @@ type intervalChart struct {
 // Kind names the chart's kind for the template (class ci-chart).
 func (intervalChart) Kind() string { return "ci" }
 
+// chartScale is the trust charts' CSS pixels per viewBox unit, so that a
+// chart of one region is as legible as one of seven, not stretched.
+const chartScale = 2.4
+
+// PixelW and PixelH are the chart's size on the page.
+func (c intervalChart) PixelW() float64 { return c.W * chartScale }
+func (c intervalChart) PixelH() float64 { return c.H * chartScale }
+
 type chartTick struct {
 	Y      float64
 	X1, X2 float64 // the grid line's ends
@@ -329,6 +337,10 @@ type shareChart struct {
 
 // Kind names the chart's kind for the template (class share-chart).
 func (shareChart) Kind() string { return "share" }
+
+// PixelW and PixelH are the chart's size on the page.
+func (c shareChart) PixelW() float64 { return c.W * chartScale }
+func (c shareChart) PixelH() float64 { return c.H * chartScale }
 
 type shareGroup struct {
 	Label  string

@@ -113,6 +113,16 @@ type splitView struct {
 	Levels       []string
 	Chart        intervalChart
 	Rows         []splitRow
+	// Diffs are, for a yes/no split, each region's top-2 share of "yes"
+	// minus that of "no", tested as two independent samples.
+	Diffs []splitDiff
+}
+
+type splitDiff struct {
+	Region    string
+	N         int // respondents in both groups
+	Low, High float64
+	insights.Change
 }
 
 type splitRow struct {
@@ -258,6 +268,13 @@ func (v *trustPage) splits(cb *survey.Codebook) {
 			if len(byLevel) == 0 {
 				continue
 			}
+			if yes, ok := byLevel["yes"]; ok {
+				if no, ok := byLevel["no"]; ok {
+					d := splitDiff{Region: rt.Region, N: yes.N + no.N, Change: insights.Compare(yes.TopBox, no.TopBox)}
+					d.Low, d.High = d.Interval()
+					sv.Diffs = append(sv.Diffs, d)
+				}
+			}
 			cg := intervalGroupIn{Label: rt.Region}
 			for li, l := range levels[g] {
 				ti, ok := byLevel[l]
@@ -359,6 +376,9 @@ func trustCSVRows(v *trustPage) [][]string {
 		for _, r := range s.Rows {
 			est(wave, r.Region, "split_top2", s.Group, r.Level, r.TopBox, r.N)
 			est(wave, r.Region, "split_mean", s.Group, r.Level, r.Mean, r.N)
+		}
+		for _, d := range s.Diffs {
+			out = append(out, []string{wave, d.Region, "split_top2_diff", cell(s.Group), "yes-no", num(d.Diff), num(d.Low), num(d.High), num(d.SE), strconv.Itoa(d.N), num(d.P), strconv.FormatBool(d.Significant)})
 		}
 	}
 	return out

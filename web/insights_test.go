@@ -62,33 +62,35 @@ func insightsConsole(t testing.TB, db *sqlstore.DB, opt demo.SurveyOptions) (tc 
 	return tc, rp, cl
 }
 
-// figures are the data-figure cells of a page: figure → key → value,
-// the key being region/wave for the trend table, region/driver for the
-// drivers and group/region/level for the splits.
+// pageFigures are the data-figure cells of a page's tables, by figure and
+// key: "top2 JP/wave" in the trend table, "driver_share JP/privacy" in the
+// drivers', "split_top2 group/JP/yes" in the splits' and
+// "split_top2_diff group/JP" in their differences'.
 func pageFigures(t *testing.T, page string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	row := regexp.MustCompile(`(?s)<tr data-(?:region="([^"]*)" data-wave="([^"]*)"|driver="([^"]*)"|region="([^"]*)" data-level="([^"]*)")[^>]*>(.*?)</tr>`)
-	cellRe := regexp.MustCompile(`data-figure="(\w+)" data-value="([^"]*)"`)
-	// Drivers rows sit in a table that names the region; splits rows in
-	// one that names the group.
-	tables := regexp.MustCompile(`(?s)<table class="(drivers-table|split-table)" data-(?:region|group)="([^"]*)">(.*?)</table>|<table id="trend-table">(.*?)</table>`)
+	tables := regexp.MustCompile(`(?s)<table (?:id="trend-table"|class="([\w-]+)" data-(?:region|group)="([^"]*)")>(.*?)</table>`)
+	rows := regexp.MustCompile(`(?s)<tr( data-[^>]*)>(.*?)</tr>`)
+	attr := regexp.MustCompile(`data-(\w+)="([^"]*)"`)
+	cells := regexp.MustCompile(`data-figure="(\w+)" data-value="([^"]*)"`)
 	for _, tm := range tables.FindAllStringSubmatch(page, -1) {
-		body, kind, owner := tm[3], tm[1], tm[2]
-		if kind == "" {
-			body = tm[4]
-		}
-		for _, m := range row.FindAllStringSubmatch(body, -1) {
-			var key string
-			switch kind {
-			case "":
-				key = m[1] + "/" + m[2]
-			case "drivers-table":
-				key = owner + "/" + m[3]
-			default:
-				key = owner + "/" + m[4] + "/" + m[5]
+		for _, rm := range rows.FindAllStringSubmatch(tm[3], -1) {
+			a := map[string]string{}
+			for _, am := range attr.FindAllStringSubmatch(rm[1], -1) {
+				a[am[1]] = am[2]
 			}
-			for _, c := range cellRe.FindAllStringSubmatch(m[6], -1) {
+			var key string
+			switch tm[1] {
+			case "":
+				key = a["region"] + "/" + a["wave"]
+			case "drivers-table":
+				key = tm[2] + "/" + a["driver"]
+			case "split-table":
+				key = tm[2] + "/" + a["region"] + "/" + a["level"]
+			default:
+				key = tm[2] + "/" + a["region"]
+			}
+			for _, c := range cells.FindAllStringSubmatch(rm[2], -1) {
 				out[c[1]+" "+key] = c[2]
 			}
 		}
@@ -148,6 +150,9 @@ func TestInsightsPageShowsTheTrustReport(t *testing.T) {
 				}
 			}
 			ex := r.ByExperience[survey.GroupExposed]
+			if d := insights.Compare(ex["yes"].TopBox, ex["no"].TopBox); fig["split_top2_diff "+survey.GroupExposed+"/"+r.Region] != g(d.Diff) {
+				t.Errorf("%s: the page's exposed − not exposed %s, want %v", r.Region, fig["split_top2_diff "+survey.GroupExposed+"/"+r.Region], d.Diff)
+			}
 			for _, l := range []string{"yes", "no"} {
 				k := survey.GroupExposed + "/" + r.Region + "/" + l
 				if fig["split_top2 "+k] != g(ex[l].TopBox.Value) || fig["split_mean "+k] != g(ex[l].Mean.Value) {
@@ -318,8 +323,20 @@ func TestInsightsCSV(t *testing.T) {
 	// 7, and two per split level.
 	splits := 0
 	for _, r := range want.Regions {
-		for _, levels := range r.ByExperience {
+		for grp, levels := range r.ByExperience {
 			splits += 2 * len(levels)
+			yes, y := levels["yes"]
+			no, n := levels["no"]
+			if !y || !n {
+				continue
+			}
+			// Yes/no splits also have the difference of the top-2 shares.
+			splits++
+			d := insights.Compare(yes.TopBox, no.TopBox)
+			lo, hi := d.Interval()
+			if r := byKey[want.Wave+"|"+r.Region+"|split_top2_diff|"+grp+"|yes-no"]; r == nil || r[5] != g(d.Diff) || r[6] != g(lo) || r[7] != g(hi) || r[9] != strconv.Itoa(yes.N+no.N) || r[11] != strconv.FormatBool(d.Significant) {
+				t.Errorf("%s %s yes-no: %v, want %+v", grp, r, d, r)
+			}
 		}
 	}
 	if n := len(rows) - 1; n != 28+14+7*13+splits {
