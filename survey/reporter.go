@@ -18,15 +18,82 @@ type Store interface {
 }
 
 // Reporter computes trust reports over a Store: the figures of
-// GET /v1/insights/trust and of the console's insights pages. Loaded waves
-// are kept, since a stored wave never changes; the platform's experience
-// is read afresh for each report.
+// GET /v1/insights/trust and of the console's insights pages. Loaded
+// waves are kept, since a stored wave never changes, and so are the
+// figures that depend on them alone (each region's trust index and
+// drivers); the platform's experience, and so the split by it, is read
+// afresh for each report.
 type Reporter struct {
 	st   Store
 	salt []byte // nil: respondents are not joined with the platform
 	mu   sync.Mutex
 	// waves caches loaded waves by name.
 	waves map[string]*Wave
+	memo  trustMemo
+}
+
+// trustMemo keeps the figures of a report that depend on the stored waves
+// alone (a region's trust index and drivers), which a stored wave never
+// changes; a nil *trustMemo computes them each time.
+type trustMemo struct {
+	mu      sync.Mutex
+	indexes map[indexKey]map[string]insights.TrustIndex
+	drv     map[driversKey]driversResult
+}
+
+type indexKey struct{ wave, region string }
+
+type driversKey struct {
+	wave, region string
+	opt          insights.DriverOptions
+}
+
+type driversResult struct {
+	d   *insights.Drivers
+	err error
+}
+
+// regionIndexes is the package's regionIndexes of w, kept.
+func (m *trustMemo) regionIndexes(w *Wave, region string) map[string]insights.TrustIndex {
+	if m == nil {
+		return regionIndexes(w, region)
+	}
+	k := indexKey{w.Name, region}
+	m.mu.Lock()
+	idx, ok := m.indexes[k]
+	m.mu.Unlock()
+	if !ok {
+		idx = regionIndexes(w, region)
+		m.mu.Lock()
+		if m.indexes == nil {
+			m.indexes = map[indexKey]map[string]insights.TrustIndex{}
+		}
+		m.indexes[k] = idx
+		m.mu.Unlock()
+	}
+	return idx
+}
+
+// drivers is the package's drivers of region's respondents rs in w, kept.
+// Callers do not change the result.
+func (m *trustMemo) drivers(w *Wave, region string, rs []Respondent, opt insights.DriverOptions) (*insights.Drivers, error) {
+	if m == nil {
+		return drivers(w.Codebook, rs, opt)
+	}
+	k := driversKey{w.Name, region, opt}
+	m.mu.Lock()
+	r, ok := m.drv[k]
+	m.mu.Unlock()
+	if !ok {
+		r.d, r.err = drivers(w.Codebook, rs, opt)
+		m.mu.Lock()
+		if m.drv == nil {
+			m.drv = map[driversKey]driversResult{}
+		}
+		m.drv[k] = r
+		m.mu.Unlock()
+	}
+	return r.d, r.err
 }
 
 // NewReporter reads st; salt is the survey salt that platform ids were
@@ -87,7 +154,7 @@ func (rp *Reporter) Report(ctx context.Context, wave, region string, opt insight
 			exp[HashID(rp.salt, id)] = e
 		}
 	}
-	return AnalyzeTrust(waves, at, region, exp, opt)
+	return analyzeTrust(waves, at, region, exp, opt, &rp.memo)
 }
 
 // Wave is the stored wave named name, loaded once.

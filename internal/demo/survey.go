@@ -86,8 +86,9 @@ type SurveyOptions struct {
 
 // Survey loads the demo's survey waves once (a start that finds them does
 // nothing): before the first, a scammer messages some respondents'
-// accounts, a few of them report it and a moderator bans it; then two
-// waves of synthetic respondents in seven regions are generated with a
+// accounts, a few of them report it and a moderator bans it; then the
+// waves (SurveyWaves: two) of synthetic respondents in seven regions are
+// generated (SyntheticWaves) with a
 // seed, raked to the population's age and gender margins, validated
 // against the codebook and stored. Trust rises with privacy, safety and
 // transparency, privacy most, and is lower for the exposed.
