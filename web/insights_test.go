@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/incident"
@@ -435,6 +436,36 @@ func FuzzInsightsQuery(f *testing.F) {
 		}
 		if len(v.Report.Regions) == 0 || len(trustCSVRows(v)) == 0 {
 			t.Fatalf("wave %q region %q: an empty report", wave, region)
+		}
+	})
+}
+
+// FuzzTrustCSVCell: a text cell of the export never starts with what a
+// spreadsheet reads as a formula, and reads back from the CSV as written.
+func FuzzTrustCSVCell(f *testing.F) {
+	for _, s := range []string{"", "yes", "=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "a,b", "\"q\"", "line\nbreak"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c := cell(s)
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			t.Fatalf("cell(%q) = %q starts with a formula character", s, c)
+		}
+		if c != s && c != "'"+s {
+			t.Fatalf("cell(%q) = %q", s, c)
+		}
+		var b strings.Builder
+		w := csv.NewWriter(&b)
+		if err := w.Write([]string{c, "1"}); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		got, err := csv.NewReader(strings.NewReader(b.String())).Read()
+		if !utf8.ValidString(s) || strings.ContainsRune(s, '\r') {
+			return // encoding/csv rewrites \r\n inside quoted fields
+		}
+		if err != nil || len(got) != 2 || got[0] != c {
+			t.Fatalf("%q read back as %q (%v)", c, got, err)
 		}
 	})
 }
