@@ -23,10 +23,10 @@ type TrustReporter interface {
 	Wave(ctx context.Context, name string) (*survey.Wave, error)
 }
 
-// InsightsDrivers are the key-driver options of the console's figures:
+// insightsDrivers are the key-driver options of the console's figures:
 // the trust call's (seed 1) with bootstrap intervals of each driver's
 // share.
-var InsightsDrivers = insights.DriverOptions{Seed: 1, Bootstrap: 200}
+var insightsDrivers = insights.DriverOptions{Seed: 1, Bootstrap: 200}
 
 // MountInsights registers the console's trust pages (admins, as the trust
 // call): /insights, the trust index by region and wave with its intervals
@@ -147,7 +147,7 @@ var splitLevels = map[string][]string{
 // trustView computes the report of wave ("" the latest) and region ("" all)
 // and lays out its charts and tables.
 func trustView(ctx context.Context, rp TrustReporter, wave, region string, now time.Time) (*trustPage, error) {
-	rep, err := rp.Report(ctx, wave, region, InsightsDrivers)
+	rep, err := rp.Report(ctx, wave, region, insightsDrivers)
 	if err != nil {
 		return nil, err
 	}

@@ -114,7 +114,7 @@ func TestInsightsPageShowsTheTrustReport(t *testing.T) {
 		tc, rp, cl := insightsConsole(t, db, demo.SurveyOptions{Seed: 3})
 		tc.user(t, "mia", warden.RoleModerator)
 		ctx := context.Background()
-		want, err := rp.Report(ctx, "", "", InsightsDrivers)
+		want, err := rp.Report(ctx, "", "", insightsDrivers)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +213,7 @@ func TestInsightsPageShowsTheTrustReport(t *testing.T) {
 			t.Fatalf("one region: %d", resp.StatusCode)
 		}
 		f1 := pageFigures(t, one)
-		first, _ := rp.Report(ctx, demo.SurveyWaves[0], "JP", InsightsDrivers)
+		first, _ := rp.Report(ctx, demo.SurveyWaves[0], "JP", insightsDrivers)
 		if len(first.Regions) != 1 || f1["top2 JP/"+demo.SurveyWaves[0]] != g(first.Regions[0].TopBox.Value) || f1["top2 US/"+demo.SurveyWaves[0]] != "" {
 			t.Errorf("JP in the first wave: %v", f1)
 		}
@@ -261,7 +261,7 @@ func TestInsightsPageShowsTheTrustReport(t *testing.T) {
 // it is an attachment, and one region's has that region alone.
 func TestInsightsCSV(t *testing.T) {
 	tc, rp, cl := insightsConsole(t, sqlstoretest.SQLite(t), demo.SurveyOptions{Seed: 3})
-	want, err := rp.Report(context.Background(), "", "", InsightsDrivers)
+	want, err := rp.Report(context.Background(), "", "", insightsDrivers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +366,7 @@ func TestInsightsReport(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("report %d\n%s", resp.StatusCode, page)
 	}
-	want, _ := rp.Report(context.Background(), w0, "", InsightsDrivers)
+	want, _ := rp.Report(context.Background(), w0, "", insightsDrivers)
 	fig := pageFigures(t, page)
 	for _, r := range want.Regions {
 		if fig["top2 "+r.Region+"/"+w0] != g(r.TopBox.Value) || !strings.Contains(page, `<table class="drivers-table" data-region="`+r.Region+`">`) {
