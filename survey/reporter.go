@@ -2,6 +2,7 @@ package survey
 
 import (
 	"context"
+	"runtime"
 	"sync"
 
 	"github.com/wardenhq/warden"
@@ -138,9 +139,21 @@ func (rp *Reporter) Report(ctx context.Context, wave, region string, opt insight
 			return nil, warden.Errorf(warden.ENOTFOUND, "no wave %q is imported (there are %v)", clip(wave), names)
 		}
 	}
+	// Waves not loaded yet are loaded on up to GOMAXPROCS goroutines.
 	waves := make([]*Wave, len(names))
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
 	for i, n := range names {
-		if waves[i], err = rp.Wave(ctx, n); err != nil {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			waves[i], errs[i] = rp.Wave(ctx, n)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return nil, err
 		}
 	}
