@@ -90,7 +90,7 @@ test("the trust dashboard shows the demo's waves and the exposed's lower trust; 
   assert.equal(await chart.locator(".ci-point").count(), 14);
   assert.equal(await chart.locator(".ci-group").count(), 7);
   for (const wave of rep.waves) {
-    await trend.locator(".legend").getByText(wave).waitFor();
+    await trend.locator(".legend").first().getByText(wave).waitFor();
   }
   const jpNow = trend.locator(`#trend-table tr[data-region="JP"][data-wave="${rep.wave}"]`);
   const jpTop = await figure(jpNow, "top2");
@@ -111,7 +111,8 @@ test("the trust dashboard shows the demo's waves and the exposed's lower trust; 
   await page.getByLabel("Region", { exact: true }).selectOption("JP");
   await Promise.all([page.waitForURL(/region=JP/), page.getByRole("button", { name: "Show" }).click()]);
   await page.getByRole("heading", { name: `Trust, wave ${rep.wave}, JP`, level: 1 }).waitFor();
-  assert.equal(await page.locator("#trend .ci-point").count(), 2);
+  assert.equal(await page.getByRole("img", { name: "Top-2-box trust by region and wave" }).locator(".ci-point").count(), 2);
+  assert.equal(await page.getByRole("img", { name: "Mean trust by region and wave" }).locator(".ci-point").count(), 2);
   assert.equal(await page.locator("#trend-table tbody tr").count(), 2);
   const shown = await figure(page.locator(`#trend-table tr[data-region="JP"][data-wave="${rep.wave}"]`), "top2");
   assert.equal(shown, jpTop);
@@ -135,7 +136,7 @@ test("the trust dashboard shows the demo's waves and the exposed's lower trust; 
   assert.equal(await page.getByRole("navigation", { name: "Console" }).count(), 0);
   await page.getByRole("heading", { name: "Method" }).waitFor();
   assert.equal(await page.locator("table.drivers-table").count(), 7);
-  assert.equal(await page.locator("#trend .ci-point").count(), 14);
+  assert.equal(await page.getByRole("img", { name: "Top-2-box trust by region and wave" }).locator(".ci-point").count(), 14);
   await page.emulateMedia({ media: "print" });
   assert.equal(await page.getByRole("link", { name: "Back to the console" }).isVisible(), false);
 

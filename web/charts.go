@@ -261,18 +261,54 @@ type intervalGroupIn struct {
 	Points []intervalIn
 }
 
-// shareY maps a share in [0, 1] to the plot's y.
-func shareY(v float64) float64 {
-	v = math.Max(0, math.Min(1, v))
-	return intervalBottom - v*(intervalBottom-intervalTop)
+// chartAxis is an interval chart's value axis: the range it spans, its
+// grid lines, and how values and changes are written.
+type chartAxis struct {
+	Min, Max float64
+	Ticks    []float64
+	Tick     func(float64) string // a grid line's label: "25%", "3"
+	Value    func(float64) string // "41.3%", "3.12"
+	Change   func(float64) string // "+2.0 points", "+0.12"
 }
+
+// shareAxis is 0–100 % for top-box shares.
+var shareAxis = chartAxis{Min: 0, Max: 1, Ticks: []float64{0, 0.25, 0.5, 0.75, 1}, Value: pct,
+	Tick:   func(v float64) string { return strconv.Itoa(int(100*v)) + "%" },
+	Change: func(d float64) string { return fmt.Sprintf("%+.1f points", 100*d) }}
+
+// meanAxis spans an answer scale from lo to hi, a grid line per point.
+func meanAxis(lo, hi int) chartAxis {
+	a := chartAxis{Min: float64(lo), Max: float64(hi),
+		Tick:   func(v float64) string { return strconv.Itoa(int(v)) },
+		Value:  func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) },
+		Change: func(d float64) string { return fmt.Sprintf("%+.2f", d) }}
+	for v := lo; v <= hi; v++ {
+		a.Ticks = append(a.Ticks, float64(v))
+	}
+	return a
+}
+
+// y maps v to the plot's y, clipped to the axis.
+func (a chartAxis) y(v float64) float64 {
+	v = math.Max(a.Min, math.Min(a.Max, v))
+	return intervalBottom - (v-a.Min)/(a.Max-a.Min)*(intervalBottom-intervalTop)
+}
+
+// shareY maps a share in [0, 1] to the plot's y.
+func shareY(v float64) float64 { return shareAxis.y(v) }
 
 // pct writes a share as a percentage with one decimal.
 func pct(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%" }
 
-// newIntervalChart lays out groups (in their order) with series named by
-// series; each point is titled with its estimate, interval, n and change.
+// newIntervalChart lays out groups (in their order) on the 0–100 % axis
+// with series named by series; each point is titled with its estimate,
+// interval, n and change.
 func newIntervalChart(title string, series []string, groups []intervalGroupIn) intervalChart {
+	return newAxisChart(title, shareAxis, series, groups)
+}
+
+// newAxisChart is newIntervalChart on the value axis ax.
+func newAxisChart(title string, ax chartAxis, series []string, groups []intervalGroupIn) intervalChart {
 	c := intervalChart{Title: title, H: intervalH}
 	for i, s := range series {
 		c.Legend = append(c.Legend, chartLegend{Label: s, Class: fmt.Sprintf("series-%d", i%seriesClasses)})
@@ -284,12 +320,12 @@ func newIntervalChart(title string, series []string, groups []intervalGroupIn) i
 		start := x
 		for _, p := range g.Points {
 			cx := x + intervalSlot/2
-			ip := intervalPoint{Class: fmt.Sprintf("series-%d", p.Series%seriesClasses), X: cx, Y: shareY(p.Est.Value),
-				YLow: shareY(p.Est.Low), YHigh: shareY(p.Est.High), CapL: cx - 3, CapR: cx + 3,
+			ip := intervalPoint{Class: fmt.Sprintf("series-%d", p.Series%seriesClasses), X: cx, Y: ax.y(p.Est.Value),
+				YLow: ax.y(p.Est.Low), YHigh: ax.y(p.Est.High), CapL: cx - 3, CapR: cx + 3,
 				Value: p.Est.Value, Lo: p.Est.Low, Hi: p.Est.High}
-			t := fmt.Sprintf("%s: %s (95%% interval %s to %s), n %d", p.Label, pct(p.Est.Value), pct(p.Est.Low), pct(p.Est.High), p.N)
+			t := fmt.Sprintf("%s: %s (95%% interval %s to %s), n %d", p.Label, ax.Value(p.Est.Value), ax.Value(p.Est.Low), ax.Value(p.Est.High), p.N)
 			if ch := p.Change; ch != nil {
-				t += fmt.Sprintf("; change %+.1f points", 100*ch.Diff)
+				t += "; change " + ax.Change(ch.Diff)
 				if ch.Significant {
 					ip.Flag, ip.FlagY = "▲", ip.YHigh-3
 					if ch.Diff < 0 {
@@ -310,8 +346,8 @@ func newIntervalChart(title string, series []string, groups []intervalGroupIn) i
 		c.Groups = append(c.Groups, ig)
 	}
 	c.W = math.Max(x, intervalAxisW+100)
-	for _, v := range []float64{0, 0.25, 0.5, 0.75, 1} {
-		c.Ticks = append(c.Ticks, chartTick{Y: shareY(v), X1: intervalAxisW, X2: c.W, Label: strconv.Itoa(int(100*v)) + "%"})
+	for _, v := range ax.Ticks {
+		c.Ticks = append(c.Ticks, chartTick{Y: ax.y(v), X1: intervalAxisW, X2: c.W, Label: ax.Tick(v)})
 	}
 	c.Desc = strings.Join(words, ". ")
 	return c

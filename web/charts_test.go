@@ -118,3 +118,19 @@ func TestShareChart(t *testing.T) {
 		t.Errorf("chart height %v legend %v", c.H, c.Legend)
 	}
 }
+
+// TestMeanAxis: a mean chart spans its answer scale, a grid line per
+// point, and writes values and changes on it.
+func TestMeanAxis(t *testing.T) {
+	ch := insights.Compare(insights.Estimate{Value: 3.5, SE: 0.05}, insights.Estimate{Value: 3.1, SE: 0.05})
+	c := newAxisChart("m", meanAxis(1, 5), []string{"w"}, []intervalGroupIn{{Label: "JP", Points: []intervalIn{
+		{Est: insights.Estimate{Value: 3.5, Low: 3.4, High: 3.6}, N: 50, Change: &ch, Label: "JP, w"}}}})
+	if len(c.Ticks) != 5 || c.Ticks[0].Label != "1" || c.Ticks[0].Y != intervalBottom || c.Ticks[4].Label != "5" || c.Ticks[4].Y != intervalTop {
+		t.Fatalf("ticks %+v", c.Ticks)
+	}
+	p := c.Groups[0].Points[0]
+	if math.Abs(p.Y-(intervalBottom-0.625*(intervalBottom-intervalTop))) > 1e-9 || p.Flag != "▲" ||
+		!strings.HasPrefix(p.Title, "JP, w: 3.50 (95% interval 3.40 to 3.60), n 50; change +0.40, significant") {
+		t.Errorf("point %+v", p)
+	}
+}

@@ -67,7 +67,8 @@ type trustPage struct {
 	Generated time.Time
 	CSV       string // the export of the figures shown
 
-	TrendChart intervalChart
+	TrendChart intervalChart // top-2-box shares
+	MeanChart  intervalChart // means, on the trust item's scale
 	Trend      []trendRow
 
 	DriverNames  []string
@@ -162,15 +163,17 @@ func trustView(ctx context.Context, rp TrustReporter, wave, region string, now t
 		q.Set("region", v.Region)
 	}
 	v.CSV = "/insights/trust.csv?" + q.Encode()
-	v.trend()
+	_, scale, _ := w.Codebook.Item(w.Codebook.Trust)
+	v.trend(scale)
 	v.drivers(w.Codebook)
 	v.splits(w.Codebook)
 	return v, nil
 }
 
 // trend lays out every wave's index per region, with the change from the
-// wave before (as the report computes the current wave's: insights.Compare).
-func (v *trustPage) trend() {
+// wave before (as the report computes the current wave's: insights.Compare);
+// scale is the trust item's.
+func (v *trustPage) trend(scale survey.Scale) {
 	rep := v.Report
 	at := map[[2]string]survey.TrendPoint{}
 	var regions []string
@@ -181,9 +184,9 @@ func (v *trustPage) trend() {
 		}
 	}
 	slices.Sort(regions)
-	var groups []intervalGroupIn
+	var groups, means []intervalGroupIn
 	for _, reg := range regions {
-		g := intervalGroupIn{Label: reg}
+		g, m := intervalGroupIn{Label: reg}, intervalGroupIn{Label: reg}
 		for i, wv := range rep.Waves {
 			p, ok := at[[2]string{wv, reg}]
 			if !ok {
@@ -198,10 +201,12 @@ func (v *trustPage) trend() {
 			}
 			v.Trend = append(v.Trend, row)
 			g.Points = append(g.Points, intervalIn{Series: i, Est: p.TopBox, N: p.N, Change: row.TopChange, Label: reg + ", " + wv})
+			m.Points = append(m.Points, intervalIn{Series: i, Est: p.Mean, N: p.N, Change: row.MeanChange, Label: reg + ", " + wv})
 		}
-		groups = append(groups, g)
+		groups, means = append(groups, g), append(means, m)
 	}
 	v.TrendChart = newIntervalChart("Top-2-box trust by region and wave", rep.Waves, groups)
+	v.MeanChart = newAxisChart("Mean trust by region and wave", meanAxis(scale.Min, scale.Max), rep.Waves, means)
 }
 
 // drivers lays out each region's driver shares.

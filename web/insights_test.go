@@ -180,7 +180,7 @@ func TestInsightsPageShowsTheTrustReport(t *testing.T) {
 		// its error bar and its figures in words; the exposure split a
 		// point per region and level.
 		unescaped := html.UnescapeString(page)
-		points := len(want.Trend)
+		points := 2 * len(want.Trend) // the top-2 and the mean charts
 		for _, r := range want.Regions {
 			for _, levels := range r.ByExperience {
 				points += len(levels)
@@ -193,6 +193,10 @@ func TestInsightsPageShowsTheTrustReport(t *testing.T) {
 		title := fmt.Sprintf("JP, %s: %s (95%% interval %s to %s), n %d; change %+.1f points", want.Wave, pct(jp.TopBox.Value), pct(jp.TopBox.Low), pct(jp.TopBox.High), jp.N, 100*jp.Change.TopBox.Diff)
 		if !strings.Contains(unescaped, "<title>"+title) {
 			t.Errorf("the trend chart has no point titled %q", title)
+		}
+		mean := fmt.Sprintf("JP, %s: %.2f (95%% interval %.2f to %.2f), n %d; change %+.2f", want.Wave, jp.Mean.Value, jp.Mean.Low, jp.Mean.High, jp.N, jp.Change.Mean.Diff)
+		if !strings.Contains(unescaped, "<title>"+mean) || !strings.Contains(page, "Mean trust by region and wave") {
+			t.Errorf("the mean chart has no point titled %q", mean)
 		}
 		point := regexp.MustCompile(`<g class="ci-point series-1" data-value="` + regexp.QuoteMeta(g(jp.TopBox.Value)) + `"><title>JP[^<]*</title><line class="bar" x1="[\d.]+" y1="([\d.]+)" x2="[\d.]+" y2="([\d.]+)"/>`).FindStringSubmatch(page)
 		if point == nil {
