@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"sync"
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/insights"
@@ -11,12 +10,8 @@ import (
 	"github.com/wardenhq/warden/survey"
 )
 
-// TrustSource is what the trust call reads: the stored survey waves and
-// the platform's experience of each account.
-type TrustSource interface {
-	WaveSource
-	PlatformExperience(ctx context.Context) (map[string]survey.Experience, error)
-	// Notes are the wave's interview notes, shown beside each region.
+// NoteSource gives a wave's interview notes, shown beside each region.
+type NoteSource interface {
 	Notes(ctx context.Context, wave string) ([]survey.Note, error)
 }
 
@@ -49,21 +44,17 @@ func pickWave(infos []sqlstore.WaveInfo, name string) (int, error) {
 }
 
 type insightsAPI struct {
-	src  TrustSource
-	salt []byte // nil: platform ids are not joined
-	mu   sync.Mutex
-	// waves caches loaded waves: a stored wave never changes.
-	waves map[string]*survey.Wave
+	trust *survey.Reporter
+	notes NoteSource
 }
 
 const trustIndexSchema = `{"type":"object","properties":{"n":{"type":"integer"},"deff":{"type":"number"},"ess":{"type":"number"},
 "top2":{"$ref":"#/components/schemas/Estimate"},"mean":{"$ref":"#/components/schemas/Estimate"}}}`
 
-// RegisterInsights adds the trust measurement call of CONTRACT §9. salt is
-// the survey salt that platform ids were hashed with (nil: respondents are
-// not joined with the platform).
-func RegisterInsights(s *Server, src TrustSource, salt []byte) {
-	h := &insightsAPI{src: src, salt: salt, waves: map[string]*survey.Wave{}}
+// RegisterInsights adds the trust measurement call of CONTRACT §9, whose
+// figures rp computes, with each region's interview notes from notes.
+func RegisterInsights(s *Server, rp *survey.Reporter, notes NoteSource) {
+	h := &insightsAPI{trust: rp, notes: notes}
 	s.Schema("Estimate", `{"type":"object","properties":{"value":{"type":"number"},"se":{"type":"number"},"low":{"type":"number"},"high":{"type":"number"}}}`)
 	s.Schema("TrustIndex", trustIndexSchema)
 	s.Schema("Note", noteSchema)
@@ -80,67 +71,19 @@ func RegisterInsights(s *Server, src TrustSource, salt []byte) {
 "by_experience":{"type":"object","additionalProperties":{"type":"object","additionalProperties":` + ti + `}},
 "notes":{"type":"array","description":"the wave's interview notes of the region; experience names the by_experience split a note speaks to","items":{"$ref":"#/components/schemas/Note"}}}}},
 "trend":{"type":"array","items":{"type":"object","properties":{"wave":{"type":"string"},"region":{"type":"string"},"n":{"type":"integer"},
-"top2":{"$ref":"#/components/schemas/Estimate"},"mean":{"$ref":"#/components/schemas/Estimate"}}}}}}`)}, h.trust)
+"top2":{"$ref":"#/components/schemas/Estimate"},"mean":{"$ref":"#/components/schemas/Estimate"}}}}}}`)}, h.report)
 }
 
-func (h *insightsAPI) trust(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
+func (h *insightsAPI) report(w http.ResponseWriter, r *http.Request, _ *warden.Principal) error {
 	q := r.URL.Query()
-	region := q.Get("region")
-	if region != "" {
-		var err error
-		if region, err = survey.Region(region); err != nil {
-			return warden.FieldErrorf("region", "%s", err)
-		}
-	}
-	infos, err := h.src.Waves(r.Context())
+	rep, err := h.trust.Report(r.Context(), q.Get("wave"), q.Get("region"), insights.DriverOptions{Seed: 1})
 	if err != nil {
 		return err
 	}
-	at, err := pickWave(infos, q.Get("wave"))
-	if err != nil {
-		return err
-	}
-	waves := make([]*survey.Wave, len(infos))
-	for i, wi := range infos {
-		if waves[i], err = h.wave(r.Context(), wi.Name); err != nil {
-			return err
-		}
-	}
-	exp := map[string]survey.Experience{}
-	if h.salt != nil {
-		byAccount, err := h.src.PlatformExperience(r.Context())
-		if err != nil {
-			return err
-		}
-		for id, e := range byAccount {
-			exp[survey.HashID(h.salt, id)] = e
-		}
-	}
-	rep, err := survey.AnalyzeTrust(waves, at, region, exp, insights.DriverOptions{Seed: 1})
-	if err != nil {
-		return err
-	}
-	notes, err := h.src.Notes(r.Context(), rep.Wave)
+	notes, err := h.notes.Notes(r.Context(), rep.Wave)
 	if err != nil {
 		return err
 	}
 	survey.AttachNotes(rep, notes)
 	return WriteJSON(w, http.StatusOK, rep)
-}
-
-func (h *insightsAPI) wave(ctx context.Context, name string) (*survey.Wave, error) {
-	h.mu.Lock()
-	w, ok := h.waves[name]
-	h.mu.Unlock()
-	if ok {
-		return w, nil
-	}
-	w, err := h.src.Wave(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	h.waves[name] = w
-	h.mu.Unlock()
-	return w, nil
 }

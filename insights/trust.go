@@ -97,3 +97,8 @@ func Compare(now, before Estimate) Change {
 	c.Significant = c.P < 0.05
 	return c
 }
+
+// Interval is the 95 % normal interval of the difference.
+func (c Change) Interval() (low, high float64) {
+	return c.Diff - z95*c.SE, c.Diff + z95*c.SE
+}

@@ -1,7 +1,9 @@
 package survey
 
 import (
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/insights"
@@ -79,6 +81,13 @@ type TrendPoint struct {
 // first), for one region or, with region "", every region in it. exp maps
 // platform hashes to experience; a linked respondent not in it had none.
 func AnalyzeTrust(waves []*Wave, at int, region string, exp map[string]Experience, opt insights.DriverOptions) (*TrustReport, error) {
+	return analyzeTrust(waves, at, region, exp, opt, nil)
+}
+
+// analyzeTrust is AnalyzeTrust, reusing from memo (when not nil) what
+// depends on the waves alone: each region's trust index and drivers.
+func analyzeTrust(waves []*Wave, at int, region string, exp map[string]Experience, opt insights.DriverOptions, memo *trustMemo) (*TrustReport, error) {
+	regionIndexes := memo.regionIndexes
 	if at < 0 || at >= len(waves) {
 		return nil, warden.Errorf(warden.ENOTFOUND, "no such wave")
 	}
@@ -99,7 +108,21 @@ func AnalyzeTrust(waves []*Wave, at int, region string, exp map[string]Experienc
 		}
 		regions = []string{region}
 	}
-	for _, reg := range regions {
+	// The drivers (with their bootstrap, the costly part) of each region
+	// at once, on up to GOMAXPROCS goroutines: each is seeded by opt alone,
+	// so the result does not depend on the order.
+	drv := make([]driversResult, len(regions))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, reg := range regions {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			drv[i].d, drv[i].err = memo.drivers(w, reg, respondents(w, reg), opt)
+		})
+	}
+	wg.Wait()
+	for i, reg := range regions {
 		rs := respondents(w, reg)
 		ti, err := trustOf(w.Codebook, rs)
 		if err != nil {
@@ -109,7 +132,7 @@ func AnalyzeTrust(waves []*Wave, at int, region string, exp map[string]Experienc
 		if p, ok := prev[reg]; ok {
 			rt.Change = &TrustChange{From: rep.Previous, TopBox: insights.Compare(ti.TopBox, p.TopBox), Mean: insights.Compare(ti.Mean, p.Mean)}
 		}
-		if d, err := drivers(w.Codebook, rs, opt); err != nil {
+		if d, err := drv[i].d, drv[i].err; err != nil {
 			rt.DriversError = errMessage(err)
 		} else {
 			rt.Drivers = d

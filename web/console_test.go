@@ -31,7 +31,12 @@ type testConsole struct {
 
 func newTestConsole(t *testing.T, opt Options) *testConsole {
 	t.Helper()
-	db := sqlstoretest.SQLite(t)
+	return newTestConsoleOn(t, sqlstoretest.SQLite(t), opt)
+}
+
+// newTestConsoleOn is newTestConsole on the store db.
+func newTestConsoleOn(t testing.TB, db *sqlstore.DB, opt Options) *testConsole {
+	t.Helper()
 	api := httpapi.New(httpapi.Options{DB: db})
 	opt.DB = db
 	c, err := New(api.Mux(), opt)
@@ -43,7 +48,7 @@ func newTestConsole(t *testing.T, opt Options) *testConsole {
 	return &testConsole{Console: c, srv: srv, db: db}
 }
 
-func (tc *testConsole) user(t *testing.T, name, role string) {
+func (tc *testConsole) user(t testing.TB, name, role string) {
 	t.Helper()
 	if _, err := tc.db.CreateUser(context.Background(), name, testPassword, role); err != nil {
 		t.Fatal(err)
@@ -52,13 +57,13 @@ func (tc *testConsole) user(t *testing.T, name, role string) {
 
 // client is a browser-like client: it keeps cookies and does not follow
 // redirects, so tests see where they point.
-func (tc *testConsole) client(t *testing.T) *http.Client {
+func (tc *testConsole) client(t testing.TB) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-func (tc *testConsole) do(t *testing.T, cl *http.Client, method, path string, form url.Values, hdr map[string]string) (*http.Response, string) {
+func (tc *testConsole) do(t testing.TB, cl *http.Client, method, path string, form url.Values, hdr map[string]string) (*http.Response, string) {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -84,13 +89,13 @@ func (tc *testConsole) do(t *testing.T, cl *http.Client, method, path string, fo
 }
 
 // signIn signs cl in as name and returns the page's CSRF token.
-func (tc *testConsole) signIn(t *testing.T, cl *http.Client, name string) string {
+func (tc *testConsole) signIn(t testing.TB, cl *http.Client, name string) string {
 	t.Helper()
 	return tc.signInAt(t, cl, name, "/")
 }
 
 // signInAt signs in as name and returns the CSRF token of page.
-func (tc *testConsole) signInAt(t *testing.T, cl *http.Client, name, page string) string {
+func (tc *testConsole) signInAt(t testing.TB, cl *http.Client, name, page string) string {
 	t.Helper()
 	resp, _ := tc.do(t, cl, "POST", "/signin", url.Values{"username": {name}, "password": {testPassword}, "next": {"/"}}, nil)
 	if resp.StatusCode != http.StatusSeeOther {

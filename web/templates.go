@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -39,6 +40,10 @@ func parseTemplates(fsys fs.FS, dir string, asset func(string) (string, error)) 
 		"mul100": func(f float64) float64 { return 100 * f },
 		"clock":  func(t time.Time) string { return t.UTC().Format("15:04:05") },
 		"span":   span,
+		"pct":    pct,
+		"fixed":  func(f float64, digits int) string { return strconv.FormatFloat(f, 'f', digits, 64) },
+		// points writes a change of a share in percentage points, signed.
+		"points": func(f float64) string { return fmt.Sprintf("%+.1f", 100*f) },
 		"datetime": func(t time.Time) string {
 			if t.IsZero() {
 				return ""

@@ -191,7 +191,8 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 		partners = ps
 	}
 	httpapi.RegisterPartners(api, partners, st)
-	httpapi.RegisterInsights(api, st, salt)
+	trust := survey.NewReporter(st, salt)
+	httpapi.RegisterInsights(api, trust, st)
 	httpapi.RegisterNotes(api, st, themes)
 	messages := messaging.New(st, salt)
 	httpapi.RegisterMessages(api, messages, st)
@@ -209,6 +210,7 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 	if c != nil {
 		c.MountTwoFactor(priv.mfa, !priv.optionalAdmin2FA)
 		c.MountPrivacy(priv.mfa)
+		c.MountInsights(trust)
 		c.MountLedgers(web.LedgerOptions{Access: priv.ledgers.access, Requests: priv.ledgers.requests})
 		priv.center = c.MountCenter(web.CenterOptions{Mac: priv.centerMac, Consent: priv.consent, MFA: priv.mfa, Incidents: svc,
 			Access: priv.ledgers.access, Requests: priv.ledgers.requests})

@@ -79,13 +79,16 @@ type SurveyOptions struct {
 	Salt []byte
 	// PerRegion is the respondents per region and wave; 120 if zero.
 	PerRegion int
-	Seed      uint64
+	// Waves names the waves, oldest first; SurveyWaves if empty.
+	Waves []string
+	Seed  uint64
 }
 
 // Survey loads the demo's survey waves once (a start that finds them does
 // nothing): before the first, a scammer messages some respondents'
-// accounts, a few of them report it and a moderator bans it; then two
-// waves of synthetic respondents in seven regions are generated with a
+// accounts, a few of them report it and a moderator bans it; then the
+// waves (SurveyWaves: two) of synthetic respondents in seven regions are
+// generated (SyntheticWaves) with a
 // seed, raked to the population's age and gender margins, validated
 // against the codebook and stored. Trust rises with privacy, safety and
 // transparency, privacy most, and is lower for the exposed; in the latest
@@ -102,38 +105,66 @@ func Survey(ctx context.Context, opt SurveyOptions) error {
 	if opt.PerRegion <= 0 {
 		opt.PerRegion = 120
 	}
-	cb, err := survey.ParseCodebook([]byte(surveyCodebook))
+	if err := surveyPlatform(ctx, opt, surveyAccount, surveyExposed); err != nil {
+		return err
+	}
+	if len(opt.Waves) == 0 {
+		opt.Waves = SurveyWaves
+	}
+	ws, err := SyntheticWaves(opt.Waves, opt.PerRegion, opt.Seed, opt.Salt)
 	if err != nil {
 		return err
 	}
-	r := mrand.New(mrand.NewPCG(opt.Seed, 14))
-	// Respondent accounts; every fourth region-row is exposed.
-	id := func(region string, i int) string { return fmt.Sprintf("demo-resp-%s-%03d", strings.ToLower(region), i) }
-	exposed := func(i int) bool { return i%4 == 1 }
-	if err := surveyPlatform(ctx, opt, id, exposed); err != nil {
-		return err
-	}
-	lift := messageLift(opt.Salt)
-	for wi, name := range SurveyWaves {
-		// The messaging experiment runs between the waves: only the
-		// latest shows its effect.
-		armLift := func(string, string) float64 { return 0 }
-		if wi == len(SurveyWaves)-1 {
-			armLift = lift
-		}
-		csv, err := surveyCSV(r, opt.PerRegion, float64(wi), id, exposed, armLift)
-		if err != nil {
-			return err
-		}
-		w, err := survey.ParseWave(name, cb, strings.NewReader(csv), opt.Salt)
-		if err != nil {
-			return fmt.Errorf("demo wave %s: %w", name, err)
-		}
+	for _, w := range ws {
 		if err := opt.DB.SaveWave(ctx, w); err != nil {
 			return err
 		}
 	}
-	return surveyExtras(ctx, opt.DB, SurveyWaves[len(SurveyWaves)-1])
+	return surveyExtras(ctx, opt.DB, opt.Waves[len(opt.Waves)-1])
+}
+
+// surveyAccount is the platform account of respondent i of region.
+func surveyAccount(region string, i int) string {
+	return fmt.Sprintf("demo-resp-%s-%03d", strings.ToLower(region), i)
+}
+
+// surveyExposed: every fourth region-row is exposed to the scammer.
+func surveyExposed(i int) bool { return i%4 == 1 }
+
+// SyntheticWaves generates the demo's survey waves, one per name (oldest
+// first; trust and the safety item rise a little from each wave to the
+// next), per respondents in each of SurveyRegions, seeded: raked to the
+// population's age and gender margins and validated against the demo
+// codebook, platform ids (demo-resp-REGION-NNN, one respondent in five
+// without) hashed with salt. The respondents that the demo's scammer
+// messages (every fourth) trust the platform less. The messaging
+// experiment runs before the latest wave: only there do respondents shown
+// its working variants (messageLift) feel their data safer. Survey stores
+// them; benchmarks generate more waves with it.
+func SyntheticWaves(names []string, per int, seed uint64, salt []byte) ([]*survey.Wave, error) {
+	cb, err := survey.ParseCodebook([]byte(surveyCodebook))
+	if err != nil {
+		return nil, err
+	}
+	r := mrand.New(mrand.NewPCG(seed, 14))
+	var out []*survey.Wave
+	lift := messageLift(salt)
+	for wi, name := range names {
+		armLift := func(string, string) float64 { return 0 }
+		if wi == len(names)-1 {
+			armLift = lift
+		}
+		csv, err := surveyCSV(r, per, float64(wi), surveyAccount, surveyExposed, armLift)
+		if err != nil {
+			return nil, err
+		}
+		w, err := survey.ParseWave(name, cb, strings.NewReader(csv), salt)
+		if err != nil {
+			return nil, fmt.Errorf("demo wave %s: %w", name, err)
+		}
+		out = append(out, w)
+	}
+	return out, nil
 }
 
 // linked: one respondent in five gives no platform id.
