@@ -80,7 +80,7 @@ test("the trust dashboard shows the demo's waves and the exposed's lower trust; 
   const page = await browser.newPage();
   const watch = watchPage(page);
   await signIn(page, w.url, "ada");
-  await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: "Trust" }).click();
+  await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: "Trust", exact: true }).click();
   await page.getByRole("heading", { name: `Trust, wave ${rep.wave}`, level: 1 }).waitFor();
 
   // The chart of both waves in all seven regions, with its figures in words.
