@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
+	"github.com/wardenhq/warden"
 )
 
 // EventRecord is one accepted event as the log keeps it: its canonical JSON
@@ -28,6 +29,11 @@ type EventRecord struct {
 	ReceivedUS int64
 	Body       []byte
 	Verdict    []byte
+	// Hits are the verdict's rule hits that rule quality counts, and
+	// Outbox the deliveries the event causes (its effects): both are
+	// written in the event's transaction, and only if the event is new.
+	Hits   []RuleHit
+	Outbox []warden.Delivery
 }
 
 // AppendResult says what became of one record given to Append.
@@ -276,6 +282,17 @@ func (l *EventLog) commit(group []*appendReq, rowByRow bool) error {
 	for _, id := range existing {
 		*first[id] = AppendResult{Duplicate: true, Verdict: stored[id]}
 	}
+	var fresh []*EventRecord
+	for _, g := range group {
+		for i := range g.recs {
+			if rec := &g.recs[i]; inserted[rec.ID] && first[rec.ID] == &g.res[i] {
+				fresh = append(fresh, rec)
+			}
+		}
+	}
+	if err := l.db.writeSide(ctx, sqlxExec(tx), fresh); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -347,6 +364,20 @@ func (l *EventLog) commitCopy(group []*appendReq) error {
 		}
 		if int(tag.RowsAffected()) < len(rows) {
 			return errLogged
+		}
+		var fresh []*EventRecord
+		for _, g := range group {
+			for i := range g.recs {
+				if !g.res[i].Duplicate {
+					fresh = append(fresh, &g.recs[i])
+				}
+			}
+		}
+		if err := l.db.writeSide(ctx, func(ctx context.Context, q string, args ...any) error {
+			_, err := tx.Exec(ctx, q, args...)
+			return err
+		}, fresh); err != nil {
+			return err
 		}
 		if err := tx.Commit(ctx); err != nil {
 			return fmt.Errorf("commit: %w", err)
