@@ -63,6 +63,8 @@ func New(opt Options) *Service {
 
 // Report is the quality of the rules over a window.
 type Report struct {
+	// Rule is the rule asked for; "" for every rule.
+	Rule   string        `json:"rule,omitempty"`
 	Since  time.Time     `json:"since"`
 	Until  time.Time     `json:"until"`
 	Method string        `json:"method"`
@@ -189,7 +191,7 @@ func (s *Service) Report(ctx context.Context, rule string, since time.Time) (*Re
 		return nil, fmt.Errorf("read activity: %w", err)
 	}
 
-	rep := &Report{Since: since.UTC(), Until: now, Method: d.Method()}
+	rep := &Report{Rule: rule, Since: since.UTC(), Until: now, Method: d.Method()}
 	byRule := map[string]*RuleQuality{}
 	get := func(name string) *RuleQuality {
 		r, ok := byRule[name]

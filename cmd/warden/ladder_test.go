@@ -23,29 +23,7 @@ func TestSpamLadderSuspends(t *testing.T) {
 		m := newMatrixServer(t, db)
 		app, mod, admin := m.key(t, warden.RoleApp), m.key(t, warden.RoleModerator), m.key(t, warden.RoleAdmin)
 		t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-		created := t0.Add(-24 * time.Hour).Format(time.RFC3339)
-		n := 0
-		postAt := func(at time.Time) warden.Verdict {
-			n++
-			body := fmt.Sprintf(`{"id":"lf%d","type":"post","time":%q,"actor":"flooder","text":"great deal https://deals.example/%d","attrs":{"account_created":%q}}`,
-				n, at.Format(time.RFC3339), n, created)
-			var out struct{ Verdicts []warden.Verdict }
-			m.must(t, "POST", "/v1/events", app, body, 200, &out)
-			return out.Verdicts[0]
-		}
-		var steps []string
-		for _, at := range []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute, 5 * time.Minute,
-			16 * time.Minute, 27 * time.Minute, 38 * time.Minute} {
-			v := postAt(t0.Add(at))
-			for _, h := range v.Hits {
-				if h.Escalation != nil {
-					steps = append(steps, h.Escalation.Step)
-				}
-			}
-		}
-		if strings.Join(steps, ",") != "warn,challenge,rate_limit,suspend" {
-			t.Fatalf("ladder steps = %v, want warn, challenge, rate_limit, suspend", steps)
-		}
+		postAt := floodLinks(t, m, app, "flooder", t0)
 
 		var st struct {
 			Strikes []struct {
@@ -94,4 +72,36 @@ func TestSpamLadderSuspends(t *testing.T) {
 			t.Fatalf("the suspended account's next verdict = %+v", v)
 		}
 	})
+}
+
+// floodLinks has actor, an account a day old, post links at t0 and then
+// eight times more, so that the built-in spam rule's four strikes (each
+// more than the ladder's cooldown apart) climb warn, challenge, rate_limit
+// and a suspension; it fails t unless they do, and returns how to post one
+// more at a time.
+func floodLinks(t *testing.T, m *matrixServer, app, actor string, t0 time.Time) func(at time.Time) warden.Verdict {
+	t.Helper()
+	created := t0.Add(-24 * time.Hour).Format(time.RFC3339)
+	n := 0
+	postAt := func(at time.Time) warden.Verdict {
+		n++
+		body := fmt.Sprintf(`{"id":"%s-lf%d","type":"post","time":%q,"actor":%q,"text":"great deal https://deals.example/%d","attrs":{"account_created":%q}}`,
+			actor, n, at.Format(time.RFC3339), actor, n, created)
+		var out struct{ Verdicts []warden.Verdict }
+		m.must(t, "POST", "/v1/events", app, body, 200, &out)
+		return out.Verdicts[0]
+	}
+	var steps []string
+	for _, at := range []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute, 5 * time.Minute,
+		16 * time.Minute, 27 * time.Minute, 38 * time.Minute} {
+		for _, h := range postAt(t0.Add(at)).Hits {
+			if h.Escalation != nil {
+				steps = append(steps, h.Escalation.Step)
+			}
+		}
+	}
+	if strings.Join(steps, ",") != "warn,challenge,rate_limit,suspend" {
+		t.Fatalf("ladder steps = %v, want warn, challenge, rate_limit, suspend", steps)
+	}
+	return postAt
 }

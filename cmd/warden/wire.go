@@ -19,6 +19,7 @@ import (
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/partner"
+	"github.com/wardenhq/warden/quality"
 	"github.com/wardenhq/warden/rules"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/web"
@@ -175,12 +176,16 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 	}
 	httpapi.RegisterPartners(api, partners, st)
 	httpapi.RegisterInsights(api, st, salt)
+	rq := quality.New(quality.Options{Store: st})
+	httpapi.RegisterQuality(api, rq)
+	api.Registerer().MustRegister(rq.Collector())
 	c := mountConsole(api, st, eng, svc, logger, origins)
 	p := httpapi.Privacy{Consent: priv.consent, MFA: priv.mfa}
 	if len(origins) > 0 {
 		p.Origin = origins[0]
 	}
 	if c != nil {
+		c.MountQuality(rq)
 		c.MountTwoFactor(priv.mfa, !priv.optionalAdmin2FA)
 		c.MountPrivacy(priv.mfa)
 		c.MountLedgers(web.LedgerOptions{Access: priv.ledgers.access, Requests: priv.ledgers.requests})
