@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/quality"
 	"github.com/wardenhq/warden/sqlstore"
@@ -147,5 +149,35 @@ func TestPrecisionDrift(t *testing.T) {
 				t.Errorf("alerts = %+v, want a precision alert: %v", rep.Alerts, tt.alert)
 			}
 		})
+	}
+}
+
+// The gauge carries the drift alert of the last two days, once per rule and
+// kind, and none for stable traffic.
+func TestDriftGauge(t *testing.T) {
+	gauges := func(m *memStore, now time.Time) []string {
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(quality.New(quality.Options{Store: m, Now: func() time.Time { return now }}).Collector())
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				s := mf.GetName()
+				for _, l := range m.GetLabel() {
+					s += " " + l.GetName() + "=" + l.GetValue()
+				}
+				out = append(out, fmt.Sprintf("%s %g", s, m.GetGauge().GetValue()))
+			}
+		}
+		return out
+	}
+	if got := gauges(traffic(3, 4, 12, 27)); strings.Join(got, ";") != "warden_rule_drift_alert kind=hit_rate rule=follow_burst 1" {
+		t.Errorf("step on the last day: gauges %q", got)
+	}
+	if got := gauges(traffic(3, 4, 4, 0)); len(got) != 0 {
+		t.Errorf("stable traffic: gauges %q, want none", got)
 	}
 }
