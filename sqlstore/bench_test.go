@@ -29,7 +29,7 @@ func BenchmarkEventLogAppend(b *testing.B) {
 				hits := []sqlstore.RuleHit{{Rule: "follow_burst_new_account", Version: 3, Mode: warden.ModeEnforce}}
 				effect := []warden.Delivery{{Kind: warden.EventEffect, Ref: "eff_x", Channel: warden.ChannelWebhook, Target: "https://platform.example/hook",
 					Payload: `{"type":"effect","timestamp":"2026-11-22T10:00:00Z","data":{"id":"eff_x","account":"user123","action":"challenge","by":"rule"}}`,
-					Status: warden.DeliveryPending}}
+					Status:  warden.DeliveryPending}}
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					recs := make([]sqlstore.EventRecord, 1000)
