@@ -290,7 +290,7 @@ func (l *EventLog) commit(group []*appendReq, rowByRow bool) error {
 			}
 		}
 	}
-	if err := l.db.writeSide(ctx, sqlxExec(tx), fresh); err != nil {
+	if err := writeSide(ctx, sqlxExec(tx, l.db.Dialect), fresh); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -373,7 +373,7 @@ func (l *EventLog) commitCopy(group []*appendReq) error {
 				}
 			}
 		}
-		if err := l.db.writeSide(ctx, func(ctx context.Context, q string, args ...any) error {
+		if err := writeSide(ctx, func(ctx context.Context, q string, args ...any) error {
 			_, err := tx.Exec(ctx, q, args...)
 			return err
 		}, fresh); err != nil {

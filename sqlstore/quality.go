@@ -24,8 +24,15 @@ const dayMicros = 86_400_000_000
 // of the event log's COPY path.
 type execFunc func(ctx context.Context, q string, args ...any) error
 
-func sqlxExec(tx *sqlx.Tx) execFunc {
+// sqlxExec runs statements in tx; on SQLite with anonymous placeholders,
+// as the log's own inserts (SQLite resolves each $N through a linear list,
+// which makes a statement of a thousand parameters cost more than its
+// rows).
+func sqlxExec(tx *sqlx.Tx, dialect string) execFunc {
 	return func(ctx context.Context, q string, args ...any) error {
+		if dialect == SQLite {
+			q = anonymous(q)
+		}
 		_, err := tx.ExecContext(ctx, q, args...)
 		return err
 	}
@@ -53,7 +60,7 @@ const sideRows = 200
 // writeSide writes, in the event log's transaction, what the newly logged
 // recs bring besides themselves: their hits, added to the day counts and the
 // accounts each rule version hit, and their outbox deliveries.
-func (db *DB) writeSide(ctx context.Context, exec execFunc, recs []*EventRecord) error {
+func writeSide(ctx context.Context, exec execFunc, recs []*EventRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -179,14 +186,14 @@ func (db *DB) RuleHitAccounts(ctx context.Context, since warden.Micros, rule str
 		q += ` AND rule = $2`
 		args = append(args, rule)
 	}
-	rows, err := db.Reader.QueryxContext(ctx, q, args...)
+	rows, err := db.Reader.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var h HitAccount
-		if err := rows.StructScan(&h); err != nil {
+		if err := rows.Scan(&h.Rule, &h.Version, &h.Mode, &h.Actor, &h.First, &h.Last, &h.Hits); err != nil {
 			return err
 		}
 		if err := fn(h); err != nil {
