@@ -153,7 +153,7 @@ func TestPrecisionDrift(t *testing.T) {
 }
 
 // The gauge carries the drift alert of the last two days, once per rule and
-// kind, and none for stable traffic.
+// kind, and the count of them, 0 for stable traffic.
 func TestDriftGauge(t *testing.T) {
 	gauges := func(m *memStore, now time.Time) []string {
 		reg := prometheus.NewPedanticRegistry()
@@ -174,10 +174,10 @@ func TestDriftGauge(t *testing.T) {
 		}
 		return out
 	}
-	if got := gauges(traffic(3, 4, 12, 27)); strings.Join(got, ";") != "warden_rule_drift_alert kind=hit_rate rule=follow_burst 1" {
+	if got := gauges(traffic(3, 4, 12, 27)); strings.Join(got, ";") != "warden_rule_drift_alert kind=hit_rate rule=follow_burst 1;warden_rule_drift_alerts 1" {
 		t.Errorf("step on the last day: gauges %q", got)
 	}
-	if got := gauges(traffic(3, 4, 4, 0)); len(got) != 0 {
-		t.Errorf("stable traffic: gauges %q, want none", got)
+	if got := gauges(traffic(3, 4, 4, 0)); strings.Join(got, ";") != "warden_rule_drift_alerts 0" {
+		t.Errorf("stable traffic: gauges %q, want only the count, 0", got)
 	}
 }

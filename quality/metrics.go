@@ -11,11 +11,12 @@ import (
 // Collector exposes the drift alerts in force as the gauge
 // warden_rule_drift_alert{rule, kind}: 1 for a rule whose hit rate
 // (kind hit_rate) or precision (kind precision) drifted today or
-// yesterday. It recomputes at most once a minute, so a scrape costs a store
-// read only then.
+// yesterday, and their number as warden_rule_drift_alerts (0 when there is
+// none, so an alerting rule can test it). It recomputes at most once a
+// minute, so a scrape costs a store read only then.
 type Collector struct {
-	svc  *Service
-	desc *prometheus.Desc
+	svc         *Service
+	desc, total *prometheus.Desc
 
 	mu     sync.Mutex
 	at     time.Time
@@ -26,17 +27,20 @@ type Collector struct {
 func (s *Service) Collector() *Collector {
 	return &Collector{svc: s, desc: prometheus.NewDesc("warden_rule_drift_alert",
 		"1 for each rule whose hit rate or precision drifted beyond its trailing baseline today or yesterday (docs/rule-quality.md).",
-		[]string{"rule", "kind"}, nil)}
+		[]string{"rule", "kind"}, nil),
+		total: prometheus.NewDesc("warden_rule_drift_alerts", "How many rules' hit rates or precisions drifted today or yesterday.", nil, nil)}
 }
 
 // Describe implements prometheus.Collector.
-func (c *Collector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc; ch <- c.total }
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	for _, a := range c.active() {
+	active := c.active()
+	for _, a := range active {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, 1, a.Rule, a.Kind)
 	}
+	ch <- prometheus.MustNewConstMetric(c.total, prometheus.GaugeValue, float64(len(active)))
 }
 
 // active returns the alerts of today and yesterday, one per rule and kind.
@@ -53,16 +57,17 @@ func (c *Collector) active() []Alert {
 	if err != nil {
 		return c.alerts // the last known, until the store answers
 	}
-	c.at = now
-	c.alerts = c.alerts[:0]
+	// A new slice: a concurrent scrape may still read the last one.
+	var active []Alert
 	seen := map[[2]string]bool{}
 	yesterday := now.UTC().Add(-24 * time.Hour).Format(time.DateOnly)
 	for _, a := range rep.Alerts {
 		k := [2]string{a.Rule, a.Kind}
 		if a.Day >= yesterday && !seen[k] {
 			seen[k] = true
-			c.alerts = append(c.alerts, a)
+			active = append(active, a)
 		}
 	}
-	return c.alerts
+	c.at, c.alerts = now, active
+	return active
 }
