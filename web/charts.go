@@ -192,7 +192,7 @@ type precisionTick struct {
 
 type precisionRow struct {
 	Label        string
-	Y, Mid       float64 // the row's top and middle
+	Mid          float64 // the row's middle
 	Known        bool
 	X, Low, High float64
 	TextX        float64
@@ -222,8 +222,7 @@ func newPrecisionChart(rows []precisionIn) precisionChart {
 		c.AxisX = append(c.AxisX, precisionTick{X: precLabelW + precAxisW*p, Label: fmt.Sprintf("%.0f %%", 100*p)})
 	}
 	for i, r := range rows {
-		y := float64(i) * precRowH
-		row := precisionRow{Label: r.Label, Y: y, Mid: y + precRowH/2, Known: r.P.Known, Group: r.Group, Mode: r.Mode,
+		row := precisionRow{Label: r.Label, Mid: float64(i)*precRowH + precRowH/2, Known: r.P.Known, Group: r.Group, Mode: r.Mode,
 			TextX: precLabelW + precAxisW + 4}
 		if r.P.Known {
 			at := func(p float64) float64 { return math.Round(10*(precLabelW+precAxisW*p)) / 10 }
