@@ -333,13 +333,12 @@ func versions(accounts []sqlstore.HitAccount, labels map[string]bool, restricted
 		v.TruePositives, v.FalsePositives = a.tp, a.fp
 		v.Precision = Wilson(a.tp, a.tp+a.fp)
 		for _, n := range negatives {
-			if sp, ok := spans[n]; ok && sp[0] <= a.hi && sp[1] >= a.lo {
+			// An account the version hit was active while it fired, even
+			// when its events are not in the log any more (erased).
+			if sp, ok := spans[n]; a.seen[n] || ok && sp[0] <= a.hi && sp[1] >= a.lo {
 				v.Negatives++
 			}
 		}
-		// An account the version hit and judged clean was active while
-		// it fired, even when its events are not in the log any more.
-		v.Negatives = max(v.Negatives, a.fp)
 		v.FalsePositiveRate = Wilson(a.fp, v.Negatives)
 		for _, mode := range slices.Sorted(maps.Keys(a.groups)) {
 			g := *a.groups[mode]
