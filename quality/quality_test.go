@@ -2,6 +2,7 @@ package quality_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -212,4 +213,46 @@ func TestWilson(t *testing.T) {
 	if iv := quality.Wilson(0, 0); iv.Known {
 		t.Errorf("Wilson(0, 0) = %+v, want unknown", iv)
 	}
+}
+
+// Through the store: ten days of 500 events, a rule hitting 5 a day and 30
+// on the last; the report's days count them from the log, and the last day
+// is a hit-rate alert.
+func TestHitRateAlertFromTheLog(t *testing.T) {
+	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		l := sqlstore.NewEventLog(db)
+		defer l.Close()
+		start := t0.Truncate(24 * time.Hour)
+		hit := sqlstore.RuleHit{Rule: "follow_burst", Version: 1, Mode: warden.ModeEnforce}
+		for d := range 10 {
+			var recs []sqlstore.EventRecord
+			hits := 5
+			if d == 9 {
+				hits = 30
+			}
+			for i := range 500 {
+				r := rec(fmt.Sprintf("d%d-%d", d, i), fmt.Sprintf("u%d", i), start.Add(time.Duration(d)*24*time.Hour+time.Duration(i)*time.Second))
+				if i < hits {
+					r.Hits = []sqlstore.RuleHit{hit}
+				}
+				recs = append(recs, r)
+			}
+			hitEvents(t, l, recs...)
+		}
+		now := start.Add(9*24*time.Hour + 12*time.Hour)
+		rep, err := quality.New(quality.Options{Store: db, Now: func() time.Time { return now }}).Report(context.Background(), "", start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Rules) != 1 || len(rep.Rules[0].Days) != 10 {
+			t.Fatalf("rules = %+v", rep.Rules)
+		}
+		days := rep.Rules[0].Days
+		if days[0].Events != 500 || days[0].Hits != 5 || days[0].Per1000 != 10 || days[9].Hits != 30 {
+			t.Errorf("days = %+v", days)
+		}
+		if len(rep.Alerts) != 1 || rep.Alerts[0].Day != days[9].Day || !days[9].Alert {
+			t.Errorf("alerts = %+v, want one on %s", rep.Alerts, days[9].Day)
+		}
+	})
 }
