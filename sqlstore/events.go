@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,6 +60,7 @@ type EventLog struct {
 	closed   bool
 	maxGroup int
 	stmts    map[int]*sql.Stmt // prepared inserts by record count
+	shard    int               // this log's rows of the day counts (rule_hit_days)
 	// OnCommit, when set before the first Append, is called after each
 	// group commit with the number of records and how long it took.
 	OnCommit func(records int, took time.Duration)
@@ -73,7 +75,8 @@ type appendReq struct {
 
 // NewEventLog starts the log's committer. Call Close to stop it.
 func NewEventLog(db *DB) *EventLog {
-	l := &EventLog{db: db, reqs: make(chan *appendReq, 256), done: make(chan struct{}), maxGroup: 20000, stmts: map[int]*sql.Stmt{}}
+	l := &EventLog{db: db, reqs: make(chan *appendReq, 256), done: make(chan struct{}), maxGroup: 20000, stmts: map[int]*sql.Stmt{},
+		shard: rand.IntN(dayShards)}
 	// The inserts for a full chunk and for small batches (what single-event
 	// requests make) are prepared once, here, before any transaction holds
 	// the writer connection: preparing costs more than inserting a few rows.
@@ -290,7 +293,7 @@ func (l *EventLog) commit(group []*appendReq, rowByRow bool) error {
 			}
 		}
 	}
-	if err := writeSide(ctx, sqlxExec(tx, l.db.Dialect), fresh); err != nil {
+	if err := writeSide(ctx, sqlxExec(tx, l.db.Dialect), l.shard, fresh); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -376,7 +379,7 @@ func (l *EventLog) commitCopy(group []*appendReq) error {
 		if err := writeSide(ctx, func(ctx context.Context, q string, args ...any) error {
 			_, err := tx.Exec(ctx, q, args...)
 			return err
-		}, fresh); err != nil {
+		}, l.shard, fresh); err != nil {
 			return err
 		}
 		if err := tx.Commit(ctx); err != nil {

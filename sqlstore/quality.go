@@ -54,13 +54,16 @@ type hitAccountKey struct {
 
 type hitAccount struct{ first, last, hits int64 }
 
+// dayShards is how many shards of the day counts there are.
+const dayShards = 64
+
 // sideRows bounds the rows of one upsert.
 const sideRows = 200
 
 // writeSide writes, in the event log's transaction, what the newly logged
 // recs bring besides themselves: their hits, added to the day counts and the
 // accounts each rule version hit, and their outbox deliveries.
-func writeSide(ctx context.Context, exec execFunc, recs []*EventRecord) error {
+func writeSide(ctx context.Context, exec execFunc, shard int, recs []*EventRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -89,10 +92,10 @@ func writeSide(ctx context.Context, exec execFunc, recs []*EventRecord) error {
 	}
 	var rows [][]any
 	for k, n := range days {
-		rows = append(rows, []any{k.rule, k.version, k.mode, k.day, n})
+		rows = append(rows, []any{k.rule, k.version, k.mode, k.day, shard, n})
 	}
-	if err := upsert(ctx, exec, `INSERT INTO rule_hit_days (rule, version, mode, day, hits) VALUES `,
-		` ON CONFLICT (rule, version, mode, day) DO UPDATE SET hits = rule_hit_days.hits + excluded.hits`, 5, rows); err != nil {
+	if err := upsert(ctx, exec, `INSERT INTO rule_hit_days (rule, version, mode, day, shard, hits) VALUES `,
+		` ON CONFLICT (rule, version, mode, day, shard) DO UPDATE SET hits = rule_hit_days.hits + excluded.hits`, 6, rows); err != nil {
 		return fmt.Errorf("count rule hits: %w", err)
 	}
 	rows = rows[:0]
@@ -154,14 +157,14 @@ type HitDay struct {
 // epoch), of rule only when rule is not "" (the event counts always come
 // with them), ordered by rule, version, mode and day.
 func (db *DB) RuleHitDays(ctx context.Context, from int64, rule string) ([]HitDay, error) {
-	q := `SELECT rule, version, mode, day, hits FROM rule_hit_days WHERE day >= $1`
+	q := `SELECT rule, version, mode, day, SUM(hits) AS hits FROM rule_hit_days WHERE day >= $1`
 	args := []any{from}
 	if rule != "" {
 		q += ` AND (rule = $2 OR rule = '')`
 		args = append(args, rule)
 	}
 	var out []HitDay
-	err := db.Reader.SelectContext(ctx, &out, q+` ORDER BY rule, version, mode, day`, args...)
+	err := db.Reader.SelectContext(ctx, &out, q+` GROUP BY rule, version, mode, day ORDER BY rule, version, mode, day`, args...)
 	return out, err
 }
 

@@ -12,7 +12,8 @@ import (
 
 // An event's hits and effects are written with it, once: a group large
 // enough for PostgreSQL's COPY path, then the same ids again (with a new
-// one among them), which adds only the new event's.
+// one among them), which adds only the new event's; a second log's counts
+// add up with the first's.
 func TestEventLogCountsHitsAndQueuesEffectsOnce(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
@@ -43,6 +44,12 @@ func TestEventLogCountsHitsAndQueuesEffectsOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Another process's log (its own shard of the day counts), on day 20001.
+		other := sqlstore.NewEventLog(db)
+		if _, err := other.Append(ctx, batch(101, 103, 105)); err != nil {
+			t.Fatal(err)
+		}
+		other.Close()
 		days, err := db.RuleHitDays(ctx, 0, "")
 		if err != nil {
 			t.Fatal(err)
@@ -51,8 +58,8 @@ func TestEventLogCountsHitsAndQueuesEffectsOnce(t *testing.T) {
 		for _, d := range days {
 			got[fmt.Sprintf("%s/%d", d.Rule, d.Day)] = d.Hits
 		}
-		// 101 events over two days, 51 and 50; hits on i%4 == 0, all on even days: 26.
-		want := map[string]int64{"/20000": 51, "/20001": 50, "r/20000": 26}
+		// 104 events over two days, 51 and 53; hits on i%4 == 0, all on even days: 26.
+		want := map[string]int64{"/20000": 51, "/20001": 53, "r/20000": 26}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("day counts = %v, want %v", got, want)
 		}
