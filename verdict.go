@@ -94,6 +94,8 @@ type Escalation struct {
 	Strike   int    `json:"strike"`
 	Step     string `json:"step"`
 	Duration string `json:"duration,omitempty"`
+	// Rule is the rule whose hit counted the strike.
+	Rule string `json:"rule,omitempty"`
 }
 
 // What a rule's flagged hits open for a person to decide.

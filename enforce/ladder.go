@@ -278,7 +278,7 @@ func (l *Ladder) strike(ev *warden.Event, i int, rule string) (warden.Hit, bool)
 func stepHit(p *Policy, n int, rule string, step Step) warden.Hit {
 	h := warden.Hit{Rule: LadderRule + p.Name, Version: n, Mode: warden.ModeEnforce, Category: p.Category,
 		Reason: fmt.Sprintf("strike %d on the %s ladder (%s): %s", n, p.Name, rule, step), Case: warden.CaseNone,
-		Escalation: &warden.Escalation{Policy: p.Name, Strike: n, Step: step.Action}}
+		Escalation: &warden.Escalation{Policy: p.Name, Strike: n, Step: step.Action, Rule: rule}}
 	switch step.Action {
 	case StepChallenge:
 		h.Action = warden.ActionChallenge

@@ -71,7 +71,7 @@ type Standing interface {
 }
 
 // restrictionRule names the hit a restricted account's events get.
-const restrictionRule = "account_restricted"
+const restrictionRule = warden.RuleRestricted
 
 // applyStanding adds the hit of the measure in force on ev's actor.
 func (e *Engine) applyStanding(ev *warden.Event, res *Result) {

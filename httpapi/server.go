@@ -106,6 +106,10 @@ func New(opt Options) *Server {
 func (s *Server) SetReady(f func() bool) { s.ready = f }
 
 // Mux is where non-/v1 handlers (the console) are mounted.
+// Registerer is where the server's metrics are registered: a feature's
+// collectors added here are served on /metrics with them.
+func (s *Server) Registerer() prometheus.Registerer { return s.opt.Registry }
+
 func (s *Server) Mux() *Mux { return s.mux }
 
 // Handler returns the public handler.

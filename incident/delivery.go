@@ -98,10 +98,28 @@ func (s *Service) queueDecisionEvents(ctx context.Context, t *sqlstore.IncidentT
 	if err := s.queueEvent(ctx, t, warden.EventDecisionCreated, d.ID, d.DecidedAt, d.DecidedAt, ev); err != nil {
 		return err
 	}
+	if d.Restrictive() && !d.Automated {
+		// An automated restriction's effect went out with the event whose
+		// ladder step caused it, queued in that event's transaction.
+		if err := s.queueEvent(ctx, t, warden.EventEffect, "eff_"+d.ID, d.DecidedAt, d.DecidedAt, moderatorEffect(d, ev)); err != nil {
+			return err
+		}
+	}
 	if d.Restrictive() && d.EndsAt != 0 {
 		return s.queueEvent(ctx, t, warden.EventRestrictionLifted, d.ID, d.EndsAt, d.DecidedAt, liftedEvent(d, "expired", d.EndsAt))
 	}
 	return nil
+}
+
+// moderatorEffect is the effect of a moderator's restrictive decision d.
+func moderatorEffect(d *warden.Decision, ev DecisionEvent) warden.Effect {
+	account := d.Owner
+	if d.SubjectKind == warden.TargetAccount {
+		account = d.SubjectID
+	}
+	return warden.Effect{ID: "eff_" + d.ID, Account: account, Subject: warden.EffectSubject{Kind: d.SubjectKind, ID: d.SubjectID},
+		Action: warden.EffectAction(d.Action), Until: ev.EndsAt, By: warden.EffectByModerator, At: d.DecidedAt,
+		Policy: d.Policy, DecisionID: d.ID, StatementID: ev.StatementID}
 }
 
 func liftedEvent(d *warden.Decision, reason string, at warden.Micros) LiftedEvent {

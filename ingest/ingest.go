@@ -41,6 +41,9 @@ type Options struct {
 	// accepted events and their verdicts (not with repeats). It must not
 	// block: the console's live view and enforcement hang off it.
 	OnAccepted func(evs []warden.Event, vs []warden.Verdict)
+	// Outbound, when set, takes the effects of verdicts (ladder steps) as
+	// webhook deliveries, queued in the event's own transaction.
+	Outbound Outbound
 }
 
 // Log is what ingest needs of the durable event log (*sqlstore.EventLog).
@@ -331,6 +334,10 @@ func (in *Ingester) evaluateAndAppend(ctx context.Context, evs []warden.Event, i
 	var newIdx []int
 	var verdicts []warden.Verdict
 	now := time.Now().UnixMicro()
+	url, queued := "", false
+	if in.opt.Outbound != nil {
+		url = in.opt.Outbound.WebhookURL()
+	}
 	fail := func(err error) ([]warden.Event, []warden.Verdict, error) {
 		dirty := len(recs) > 0 && in.eng != nil
 		if dirty {
@@ -365,8 +372,15 @@ func (in *Ingester) evaluateAndAppend(ctx context.Context, evs []warden.Event, i
 		if err != nil {
 			return fail(fmt.Errorf("encode event: %w", err))
 		}
-		recs = append(recs, sqlstore.EventRecord{ID: ev.ID, Type: ev.Type, Actor: ev.Actor, Target: ev.Target,
-			TimeUS: ev.Time.UnixMicro(), ReceivedUS: now, Body: body, Verdict: vj})
+		rec := sqlstore.EventRecord{ID: ev.ID, Type: ev.Type, Actor: ev.Actor, Target: ev.Target,
+			TimeUS: ev.Time.UnixMicro(), ReceivedUS: now, Body: body, Verdict: vj, Hits: measuredHits(&v)}
+		if url != "" {
+			if rec.Outbox, err = effects(ev, &v, url, warden.Micros(now)); err != nil {
+				return fail(fmt.Errorf("encode effects: %w", err))
+			}
+			queued = queued || len(rec.Outbox) > 0
+		}
+		recs = append(recs, rec)
 		newIdx = append(newIdx, i)
 		verdicts = append(verdicts, v)
 	}
@@ -377,6 +391,9 @@ func (in *Ingester) evaluateAndAppend(ctx context.Context, evs []warden.Event, i
 	res, err := in.opt.Log.Append(ctx, recs)
 	if err != nil {
 		return fail(err)
+	}
+	if queued {
+		in.opt.Outbound.Kick()
 	}
 	var accEvs []warden.Event
 	var accVs []warden.Verdict

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
+	"github.com/wardenhq/warden"
 )
 
 // EventRecord is one accepted event as the log keeps it: its canonical JSON
@@ -28,6 +30,11 @@ type EventRecord struct {
 	ReceivedUS int64
 	Body       []byte
 	Verdict    []byte
+	// Hits are the verdict's rule hits that rule quality counts, and
+	// Outbox the deliveries the event causes (its effects): both are
+	// written in the event's transaction, and only if the event is new.
+	Hits   []RuleHit
+	Outbox []warden.Delivery
 }
 
 // AppendResult says what became of one record given to Append.
@@ -53,6 +60,7 @@ type EventLog struct {
 	closed   bool
 	maxGroup int
 	stmts    map[int]*sql.Stmt // prepared inserts by record count
+	shard    int               // this log's rows of the day counts (rule_hit_days)
 	// OnCommit, when set before the first Append, is called after each
 	// group commit with the number of records and how long it took.
 	OnCommit func(records int, took time.Duration)
@@ -67,7 +75,8 @@ type appendReq struct {
 
 // NewEventLog starts the log's committer. Call Close to stop it.
 func NewEventLog(db *DB) *EventLog {
-	l := &EventLog{db: db, reqs: make(chan *appendReq, 256), done: make(chan struct{}), maxGroup: 20000, stmts: map[int]*sql.Stmt{}}
+	l := &EventLog{db: db, reqs: make(chan *appendReq, 256), done: make(chan struct{}), maxGroup: 20000, stmts: map[int]*sql.Stmt{},
+		shard: rand.IntN(dayShards)}
 	// The inserts for a full chunk and for small batches (what single-event
 	// requests make) are prepared once, here, before any transaction holds
 	// the writer connection: preparing costs more than inserting a few rows.
@@ -276,6 +285,17 @@ func (l *EventLog) commit(group []*appendReq, rowByRow bool) error {
 	for _, id := range existing {
 		*first[id] = AppendResult{Duplicate: true, Verdict: stored[id]}
 	}
+	var fresh []*EventRecord
+	for _, g := range group {
+		for i := range g.recs {
+			if rec := &g.recs[i]; inserted[rec.ID] && first[rec.ID] == &g.res[i] {
+				fresh = append(fresh, rec)
+			}
+		}
+	}
+	if err := writeSide(ctx, sqlxExec(tx, l.db.Dialect), l.shard, fresh); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -347,6 +367,20 @@ func (l *EventLog) commitCopy(group []*appendReq) error {
 		}
 		if int(tag.RowsAffected()) < len(rows) {
 			return errLogged
+		}
+		var fresh []*EventRecord
+		for _, g := range group {
+			for i := range g.recs {
+				if !g.res[i].Duplicate {
+					fresh = append(fresh, &g.recs[i])
+				}
+			}
+		}
+		if err := writeSide(ctx, func(ctx context.Context, q string, args ...any) error {
+			_, err := tx.Exec(ctx, q, args...)
+			return err
+		}, l.shard, fresh); err != nil {
+			return err
 		}
 		if err := tx.Commit(ctx); err != nil {
 			return fmt.Errorf("commit: %w", err)

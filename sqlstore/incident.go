@@ -335,8 +335,7 @@ func (t *IncidentTx) InsertDelivery(ctx context.Context, d *warden.Delivery) err
 	if d.Kind == "" {
 		d.Kind = warden.DeliveryNotification
 	}
-	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO incident_deliveries (kind, notification, channel, target, payload, status, attempts, next_us, created_us)
-		VALUES (:kind, :notification, :channel, :target, :payload, :status, :attempts, :next_us, :created_us)`, d)
+	_, err := t.tx.ExecContext(ctx, insertDeliverySQL, deliveryArgs(d)...)
 	return err
 }
 

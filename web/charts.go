@@ -10,6 +10,7 @@ import (
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/insights"
 	"github.com/wardenhq/warden/mfa"
+	"github.com/wardenhq/warden/quality"
 )
 
 // Charts are drawn on the server as inline SVG: no script, no CDN, and the
@@ -437,5 +438,125 @@ func newShareChart(title string, names []string, groups []shareGroupIn) shareCha
 	}
 	c.H = max(y, 1)
 	c.Desc = strings.Join(words, ". ")
+	return c
+}
+
+// precisionChart is each rule version's precision as a dot on a 0–100 %
+// axis with its Wilson 95 % interval as a whisker, one row per version and
+// per mode group (acted on, hold-out, shadow) when a version has more
+// than one, each titled with its numbers.
+type precisionChart struct {
+	W, H          float64
+	TickY, LabelY float64 // where the axis' ticks end and their labels sit
+	AxisX         []precisionTick
+	Rows          []precisionRow
+}
+
+type precisionTick struct {
+	X     float64
+	Label string
+}
+
+type precisionRow struct {
+	Label        string
+	Mid          float64 // the row's middle
+	Known        bool
+	X, Low, High float64
+	TextX        float64
+	Count, Title string
+	Group        bool // a mode group's row under its version's
+	Mode         string
+}
+
+// Precision chart geometry: a label column, then the 0–100 % axis.
+const (
+	precLabelW = 120.0
+	precAxisW  = 200.0
+	precRowH   = 14.0
+)
+
+// precisionIn is one row to chart.
+type precisionIn struct {
+	Label, Mode string
+	Group       bool
+	P           quality.Interval
+}
+
+func newPrecisionChart(rows []precisionIn) precisionChart {
+	c := precisionChart{W: precLabelW + precAxisW + 50, H: float64(len(rows))*precRowH + 14}
+	c.TickY, c.LabelY = c.H-12, c.H-2
+	for _, p := range []float64{0, .25, .5, .75, 1} {
+		c.AxisX = append(c.AxisX, precisionTick{X: precLabelW + precAxisW*p, Label: fmt.Sprintf("%.0f %%", 100*p)})
+	}
+	for i, r := range rows {
+		row := precisionRow{Label: r.Label, Mid: float64(i)*precRowH + precRowH/2, Known: r.P.Known, Group: r.Group, Mode: r.Mode,
+			TextX: precLabelW + precAxisW + 4}
+		if r.P.Known {
+			at := func(p float64) float64 { return math.Round(10*(precLabelW+precAxisW*p)) / 10 }
+			row.X, row.Low, row.High = at(r.P.Value), at(r.P.Low), at(r.P.High)
+			row.Count = fmt.Sprintf("%d/%d", r.P.K, r.P.N)
+			row.Title = fmt.Sprintf("%s: precision %.0f %% (95 %% interval %.0f–%.0f %%), %d of %d judged accounts violated",
+				r.Label, 100*r.P.Value, 100*r.P.Low, 100*r.P.High, r.P.K, r.P.N)
+		} else {
+			row.Count = "n = 0"
+			row.Title = r.Label + ": no judged account yet"
+		}
+		c.Rows = append(c.Rows, row)
+	}
+	return c
+}
+
+// rateChart is a rule's hits per 1,000 events per day as a line, its
+// trailing baseline dashed, and its drift alerts as marked points.
+type rateChart struct {
+	Points, Baseline string
+	Alerts           []ratePoint
+	Dots             []ratePoint
+	Max              float64
+	From, To         string
+}
+
+type ratePoint struct {
+	X, Y  float64
+	Title string
+}
+
+func newRateChart(days []quality.Day) rateChart {
+	c := rateChart{}
+	if len(days) == 0 {
+		return c
+	}
+	c.From, c.To = days[0].Day, days[len(days)-1].Day
+	for _, d := range days {
+		c.Max = max(c.Max, d.Per1000)
+		if d.Baseline != nil {
+			c.Max = max(c.Max, *d.Baseline)
+		}
+	}
+	scale := func(v float64) float64 {
+		if c.Max == 0 {
+			return chartH - 2
+		}
+		return chartH - 2 - (chartH-6)*v/c.Max
+	}
+	step := chartW / float64(max(len(days)-1, 1))
+	var line, base []string
+	for i, d := range days {
+		x, y := float64(i)*step, scale(d.Per1000)
+		line = append(line, fmt.Sprintf("%.1f,%.1f", x, y))
+		title := fmt.Sprintf("%s: %.2f hits per 1,000 events (%d of %d)", d.Day, d.Per1000, d.Hits, d.Events)
+		if d.Baseline != nil {
+			base = append(base, fmt.Sprintf("%.1f,%.1f", x, scale(*d.Baseline)))
+			title += fmt.Sprintf(", baseline %.2f, z = %.1f", *d.Baseline, d.Z)
+		}
+		p := ratePoint{X: x, Y: y, Title: title}
+		if d.Alert {
+			p.Title = "drift alert: " + title
+			c.Alerts = append(c.Alerts, p)
+		} else {
+			c.Dots = append(c.Dots, p)
+		}
+	}
+	c.Points, c.Baseline = strings.Join(line, " "), strings.Join(base, " ")
 	return c
 }

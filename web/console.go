@@ -162,6 +162,9 @@ type Console struct {
 	// caseReads records moderators' reads of a case page in the
 	// data-access ledger (MountLedgers).
 	caseReads caseReadFunc
+	// quality is set when the rule quality page is mounted, which the
+	// rules page links to.
+	quality bool
 }
 
 // PageFunc handles a console request for the signed-in user u.

@@ -129,6 +129,7 @@ type rulesData struct {
 	LoadError string
 	Breakers  []BreakerView // tripped: the admin's alert
 	Rearmed   string
+	Quality   bool // the rule quality page is served
 }
 
 func (c *Console) rulesData() rulesData {
@@ -136,7 +137,7 @@ func (c *Console) rulesData() rulesData {
 	if src == nil {
 		return rulesData{}
 	}
-	d := rulesData{Known: true, Rules: src.Rules()}
+	d := rulesData{Known: true, Rules: src.Rules(), Quality: c.quality}
 	outcomes := map[string]sqlstore.RuleOutcome{}
 	if c.opt.DB != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

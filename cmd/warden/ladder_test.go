@@ -14,63 +14,16 @@ import (
 // TestSpamLadderSuspends is the issue's must-show, through the served
 // stack and the built-in pack: an account that floods links (the spam rule
 // link_flood_new_account) four times, each more than the cooldown apart,
-// climbs warn → challenge → rate_limit → a 24 h suspension. The
-// suspension waits its jittered delay (the pack's safety valves): the
-// verdict and the standing say it is pending; the account's first event
-// after the delay carries it, it becomes an automated decision with its
-// statement of reasons, the standing shows the strikes and the measure,
-// and the next event is blocked by it.
+// climbs warn → challenge → rate_limit → a 24 h suspension; the suspension
+// is an automated decision with its statement of reasons, the account's
+// standing shows the strikes and the measure, and its next event is
+// blocked by it.
 func TestSpamLadderSuspends(t *testing.T) {
 	sqlstoretest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		m := newMatrixServer(t, db)
 		app, mod, admin := m.key(t, warden.RoleApp), m.key(t, warden.RoleModerator), m.key(t, warden.RoleAdmin)
 		t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-		created := t0.Add(-24 * time.Hour).Format(time.RFC3339)
-		n := 0
-		postAt := func(at time.Time) warden.Verdict {
-			n++
-			body := fmt.Sprintf(`{"id":"lf%d","type":"post","time":%q,"actor":"flooder","text":"great deal https://deals.example/%d","attrs":{"account_created":%q}}`,
-				n, at.Format(time.RFC3339), n, created)
-			var out struct{ Verdicts []warden.Verdict }
-			m.must(t, "POST", "/v1/events", app, body, 200, &out)
-			return out.Verdicts[0]
-		}
-		var steps []string
-		var last warden.Verdict
-		for _, at := range []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute, 5 * time.Minute,
-			16 * time.Minute, 27 * time.Minute, 38 * time.Minute} {
-			last = postAt(t0.Add(at))
-			for _, h := range last.Hits {
-				if h.Escalation != nil {
-					steps = append(steps, h.Escalation.Step)
-				}
-			}
-		}
-		if strings.Join(steps, ",") != "warn,challenge,rate_limit" {
-			t.Fatalf("ladder steps = %v, want warn, challenge, rate_limit and the suspension pending", steps)
-		}
-		if h := last.Hits[len(last.Hits)-1]; h.Rule != "ladder:spam" || !strings.Contains(h.Reason, "suspend 24h0m0s; pending: takes effect on the account's next event after") {
-			t.Fatalf("the fourth strike's verdict = %+v", last)
-		}
-		var pend struct {
-			History []struct {
-				Action       string `json:"action"`
-				By           string `json:"by"`
-				PendingUntil string `json:"pending_until"`
-			} `json:"history"`
-		}
-		m.must(t, "GET", "/v1/accounts/flooder/standing", mod, "", 200, &pend)
-		if len(pend.History) != 1 || pend.History[0].Action != warden.ActSuspendAccount || pend.History[0].By != "rule" || pend.History[0].PendingUntil == "" {
-			t.Fatalf("the standing's history = %+v, want the suspension pending", pend.History)
-		}
-		due, err := time.Parse(time.RFC3339, pend.History[0].PendingUntil)
-		if err != nil || due.Before(t0.Add(38*time.Minute)) || due.After(t0.Add(68*time.Minute)) {
-			t.Fatalf("pending until %q, want within 30 minutes of the strike", pend.History[0].PendingUntil)
-		}
-		v := postAt(due)
-		if v.Action != warden.ActionBlock || v.Hits[len(v.Hits)-1].Escalation == nil || v.Hits[len(v.Hits)-1].Escalation.Step != "suspend" {
-			t.Fatalf("the first event after the delay = %+v", v)
-		}
+		postAt, due := floodLinks(t, m, app, "flooder", t0)
 
 		var st struct {
 			Strikes []struct {
@@ -114,9 +67,68 @@ func TestSpamLadderSuspends(t *testing.T) {
 			t.Fatal("the statement of reasons names the account")
 		}
 		// the suspension bites on the next event
-		v = postAt(due.Add(time.Minute))
+		v := postAt(due.Add(time.Minute))
 		if v.Action != warden.ActionBlock || v.Hits[0].Rule != "account_restricted" {
 			t.Fatalf("the suspended account's next verdict = %+v", v)
 		}
 	})
+}
+
+// floodLinks has actor, an account a day old, post links at t0 and then
+// eight times more, so that the built-in spam rule's four strikes (each
+// more than the ladder's cooldown apart) climb warn, challenge, rate_limit
+// and a suspension. The suspension is jittered (the pack's valves): the
+// fourth strike's verdict says it is pending, the standing's history shows
+// it with pending_until within 30 minutes, and floodLinks posts once more
+// at that time, when it takes effect. It fails t unless all that happens,
+// and returns how to post one more at a time and when the suspension began.
+func floodLinks(t *testing.T, m *matrixServer, app, actor string, t0 time.Time) (postAt func(at time.Time) warden.Verdict, suspended time.Time) {
+	t.Helper()
+	created := t0.Add(-24 * time.Hour).Format(time.RFC3339)
+	n := 0
+	postAt = func(at time.Time) warden.Verdict {
+		n++
+		body := fmt.Sprintf(`{"id":"%s-lf%d","type":"post","time":%q,"actor":%q,"text":"great deal https://deals.example/%d","attrs":{"account_created":%q}}`,
+			actor, n, at.Format(time.RFC3339), actor, n, created)
+		var out struct{ Verdicts []warden.Verdict }
+		m.must(t, "POST", "/v1/events", app, body, 200, &out)
+		return out.Verdicts[0]
+	}
+	var steps []string
+	var last warden.Verdict
+	for _, at := range []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute, 4 * time.Minute, 5 * time.Minute,
+		16 * time.Minute, 27 * time.Minute, 38 * time.Minute} {
+		last = postAt(t0.Add(at))
+		for _, h := range last.Hits {
+			if h.Escalation != nil {
+				steps = append(steps, h.Escalation.Step)
+			}
+		}
+	}
+	if strings.Join(steps, ",") != "warn,challenge,rate_limit" {
+		t.Fatalf("ladder steps = %v, want warn, challenge, rate_limit and the suspension pending", steps)
+	}
+	if h := last.Hits[len(last.Hits)-1]; h.Rule != "ladder:spam" || !strings.Contains(h.Reason, "suspend 24h0m0s; pending: takes effect on the account's next event after") {
+		t.Fatalf("the fourth strike's verdict = %+v", last)
+	}
+	var pend struct {
+		History []struct {
+			Action       string `json:"action"`
+			By           string `json:"by"`
+			PendingUntil string `json:"pending_until"`
+		} `json:"history"`
+	}
+	m.must(t, "GET", "/v1/accounts/"+actor+"/standing", m.key(t, warden.RoleModerator), "", 200, &pend)
+	if len(pend.History) != 1 || pend.History[0].Action != warden.ActSuspendAccount || pend.History[0].By != "rule" || pend.History[0].PendingUntil == "" {
+		t.Fatalf("the standing's history = %+v, want the suspension pending", pend.History)
+	}
+	due, err := time.Parse(time.RFC3339, pend.History[0].PendingUntil)
+	if err != nil || due.Before(t0.Add(38*time.Minute)) || due.After(t0.Add(68*time.Minute)) {
+		t.Fatalf("pending until %q, want within 30 minutes of the strike", pend.History[0].PendingUntil)
+	}
+	v := postAt(due)
+	if v.Action != warden.ActionBlock || v.Hits[len(v.Hits)-1].Escalation == nil || v.Hits[len(v.Hits)-1].Escalation.Step != "suspend" {
+		t.Fatalf("the first event after the delay = %+v", v)
+	}
+	return postAt, due
 }

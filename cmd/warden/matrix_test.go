@@ -24,6 +24,7 @@ import (
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/internal/httpx"
 	"github.com/wardenhq/warden/mfa"
+	"github.com/wardenhq/warden/notify"
 	"github.com/wardenhq/warden/partner"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
@@ -57,9 +58,14 @@ type matrixServer struct {
 
 func newMatrixServer(t *testing.T, db *sqlstore.DB) *matrixServer {
 	t.Helper()
-	// Partner sharing on, so the partner calls answer as they do in use.
-	return newServed(t, db, partner.Config{GroupKey: bytes.Repeat([]byte("g"), partner.MinKeySize),
-		SigningKey: ed25519.NewKeyFromSeed(bytes.Repeat([]byte("s"), ed25519.SeedSize)), Issuer: "matrix.example", K: partner.DefaultK})
+	return newServed(t, db, matrixPartners())
+}
+
+// matrixPartners turns partner sharing on, so the partner calls answer as
+// they do in use.
+func matrixPartners() partner.Config {
+	return partner.Config{GroupKey: bytes.Repeat([]byte("g"), partner.MinKeySize),
+		SigningKey: ed25519.NewKeyFromSeed(bytes.Repeat([]byte("s"), ed25519.SeedSize)), Issuer: "matrix.example", K: partner.DefaultK}
 }
 
 // testSurveySalt is the survey salt of newServed's servers.
@@ -69,11 +75,23 @@ var testSurveySalt = []byte("the matrix test's survey salt, 32+ bytes")
 // configured by pc (its Store is db).
 func newServed(t *testing.T, db *sqlstore.DB, pc partner.Config) *matrixServer {
 	t.Helper()
+	return newServedWith(t, db, pc, nil)
+}
+
+// newServedWith is newServed whose deliveries (notices, decision events,
+// effects) go to out, as serve's go to its outbox worker; nil: none.
+func newServedWith(t *testing.T, db *sqlstore.DB, pc partner.Config, out *notify.Worker) *matrixServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	logger := slog.New(slog.DiscardHandler)
 	reg := prometheus.NewRegistry()
-	svc, err := incident.New(ctx, incident.Options{DB: db, Logger: logger})
+	iopt := incident.Options{DB: db, Logger: logger}
+	var outbound ingest.Outbound
+	if out != nil {
+		iopt.Outbound, outbound = out, out
+	}
+	svc, err := incident.New(ctx, iopt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +109,7 @@ func newServed(t *testing.T, db *sqlstore.DB, pc partner.Config) *matrixServer {
 	// As serve does: flagged verdicts and ladder restrictions reach cases.
 	bridge := svc.NewVerdictBridge(0)
 	go bridge.Run(ctx)
-	in, err := ingest.New(ctx, ingest.Options{Log: evlog, Engine: eng, Logger: logger, Registerer: reg, OnAccepted: bridge.Observe})
+	in, err := ingest.New(ctx, ingest.Options{Log: evlog, Engine: eng, Logger: logger, Registerer: reg, OnAccepted: bridge.Observe, Outbound: outbound})
 	if err != nil {
 		t.Fatal(err)
 	}

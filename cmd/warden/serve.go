@@ -215,7 +215,7 @@ func serve(parent context.Context, c serveConfig) error {
 	bridge := svc.NewVerdictBridge(0)
 	go bridge.Run(ctx)
 	evlog := sqlstore.NewEventLog(st)
-	in, err := ingest.New(ctx, ingest.Options{Log: evlog, Engine: eng, Logger: logger, Registerer: reg,
+	in, err := ingest.New(ctx, ingest.Options{Log: evlog, Engine: eng, Logger: logger, Registerer: reg, Outbound: outbox,
 		StatePath: filepath.Join(c.data, "engine", "state.snap"),
 		OnAccepted: func(evs []warden.Event, vs []warden.Verdict) {
 			consoleFeed.Add(evs, vs)

@@ -20,6 +20,7 @@ import (
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/messaging"
 	"github.com/wardenhq/warden/partner"
+	"github.com/wardenhq/warden/quality"
 	"github.com/wardenhq/warden/rules"
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/survey"
@@ -199,6 +200,9 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 	if b, ok := eng.(httpapi.BreakerService); ok {
 		httpapi.RegisterBreakers(api, b)
 	}
+	rq := quality.New(quality.Options{Store: st})
+	httpapi.RegisterQuality(api, rq)
+	api.Registerer().MustRegister(rq.Collector())
 	c := mountConsole(api, st, eng, svc, logger, origins)
 	if c != nil {
 		c.MountNotes(web.NotesOptions{Store: st, Messages: messages})
@@ -208,6 +212,7 @@ func mountRoutes(api *httpapi.Server, st *sqlstore.DB, eng servedEngine, svc *in
 		p.Origin = origins[0]
 	}
 	if c != nil {
+		c.MountQuality(rq)
 		c.MountTwoFactor(priv.mfa, !priv.optionalAdmin2FA)
 		c.MountPrivacy(priv.mfa)
 		c.MountInsights(trust)
