@@ -94,8 +94,10 @@ type Escalation struct {
 	Strike   int    `json:"strike"`
 	Step     string `json:"step"`
 	Duration string `json:"duration,omitempty"`
-	// Rule is the rule whose hit counted the strike.
-	Rule string `json:"rule,omitempty"`
+	// Rule is the rule whose hit counted the strike, RuleVersion its
+	// version.
+	Rule        string `json:"rule,omitempty"`
+	RuleVersion int    `json:"rule_version,omitempty"`
 }
 
 // What a rule's flagged hits open for a person to decide.

@@ -240,6 +240,7 @@ func (l *Ladder) steps(ev *warden.Event, res *engine.Result, tagsOf func(rule st
 				continue
 			}
 			if x, ok := l.strike(ev, k, h.Rule); ok {
+				x.Escalation.RuleVersion = h.Version
 				out = append(out, ladderStep{x, h.Rule})
 			}
 			break

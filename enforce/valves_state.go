@@ -66,6 +66,7 @@ type quotaKey struct {
 type pending struct {
 	Policy, Rule, Step string
 	Strike             int
+	RuleVersion        int // the version of Rule whose hit was the strike
 	Duration           time.Duration
 	At, Due            int64 // unix µs
 }
@@ -311,7 +312,7 @@ func (v *Valves) restrict(ev *warden.Event, s *ladderStep, now, day int64, count
 		return
 	}
 	due := now + delay.Microseconds()
-	p := pending{Policy: x.Policy, Rule: s.rule, Step: x.Step, Strike: x.Strike, At: now, Due: due}
+	p := pending{Policy: x.Policy, Rule: s.rule, Step: x.Step, Strike: x.Strike, RuleVersion: x.RuleVersion, At: now, Due: due}
 	if x.Duration != "" {
 		p.Duration, _ = time.ParseDuration(x.Duration)
 	}
@@ -332,6 +333,7 @@ func (v *Valves) inForce(p pending) warden.Hit {
 		pol = v.ladder.policies[i]
 	}
 	h := stepHit(&pol, p.Strike, p.Rule, Step{Action: p.Step, Duration: p.Duration})
+	h.Escalation.RuleVersion = p.RuleVersion
 	h.Reason += fmt.Sprintf(", pending since %s, in force after its delay", time.UnixMicro(p.At).UTC().Format(time.RFC3339))
 	return h
 }

@@ -42,12 +42,7 @@ func effects(ev *warden.Event, v *warden.Verdict, url string, now warden.Micros)
 		e := warden.Effect{ID: "eff_" + ev.ID + "_" + x.Policy, Account: ev.Actor,
 			Subject: warden.EffectSubject{Kind: warden.TargetAccount, ID: ev.Actor}, Action: x.Step, By: warden.EffectByRule, At: at,
 			Rule: x.Rule, Policy: x.Policy, Strike: x.Strike, EventID: ev.ID, Reason: h.Reason}
-		for _, r := range v.Hits {
-			if r.Rule == x.Rule && r.Escalation == nil {
-				e.Version = r.Version
-				break
-			}
-		}
+		e.Version = x.RuleVersion
 		if d, err := time.ParseDuration(x.Duration); err == nil && d > 0 {
 			until := at + warden.Micros(d.Microseconds())
 			e.Until = &until
