@@ -126,7 +126,12 @@ func floodLinks(t *testing.T, m *matrixServer, app, actor string, t0 time.Time) 
 	if err != nil || due.Before(t0.Add(38*time.Minute)) || due.After(t0.Add(68*time.Minute)) {
 		t.Fatalf("pending until %q, want within 30 minutes of the strike", pend.History[0].PendingUntil)
 	}
-	v := postAt(due)
+	// A view at that time (no rule hits it): the pending suspension comes
+	// into force, and no fifth strike climbs past it on the same event.
+	var out struct{ Verdicts []warden.Verdict }
+	m.must(t, "POST", "/v1/events", app, fmt.Sprintf(`{"id":"%s-due","type":"view","time":%q,"actor":%q,"target":"v1","target_kind":"content","attrs":{"account_created":%q}}`,
+		actor, due.Format(time.RFC3339), actor, created), 200, &out)
+	v := out.Verdicts[0]
 	if v.Action != warden.ActionBlock || v.Hits[len(v.Hits)-1].Escalation == nil || v.Hits[len(v.Hits)-1].Escalation.Step != "suspend" {
 		t.Fatalf("the first event after the delay = %+v", v)
 	}
