@@ -119,13 +119,13 @@ type Config struct {
 
 // Node is one Warden node of a cluster. Safe for concurrent use.
 type Node struct {
-	cfg   Config
-	log   *slog.Logger
-	nc    *nats.Conn
-	js    jetstream.JetStream
+	cfg          Config
+	log          *slog.Logger
+	nc           *nats.Conn
+	js           jetstream.JetStream
 	leases, conf jetstream.KeyValue
-	state jetstream.ObjectStore
-	p     int
+	state        jetstream.ObjectStore
+	p            int
 
 	replyPrefix string
 	tok         atomic.Uint64
@@ -220,7 +220,9 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		waiters: map[string]waiter{}, owned: map[int]*partition{}, engines: map[int]Engine{}, done: make(chan struct{})}
 	n.m = newMetrics(cfg.Registerer, n)
 	nc, err := nats.Connect(cfg.NATS, nats.Name("warden "+cfg.NodeID), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { n.log.Warn("NATS connection lost; not acknowledging events", "err", err) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			n.log.Warn("NATS connection lost; not acknowledging events", "err", err)
+		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { n.log.Info("NATS connection back", "server", c.ConnectedUrlRedacted()) }))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: connect to NATS at %s: %w", redactURLs(cfg.NATS), err)

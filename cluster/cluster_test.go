@@ -271,7 +271,6 @@ func FuzzDecodeConfig(f *testing.F) {
 	})
 }
 
-
 // testLogger logs to stderr with -v and WARDEN_CLUSTER_LOG=1, else nowhere.
 func testLogger() *slog.Logger {
 	if os.Getenv("WARDEN_CLUSTER_LOG") == "" {
