@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -277,4 +279,130 @@ func testLogger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
+
+// digestEvents is the workload of the digest and failover tests: the
+// first events of a synthetic stream with campaigns in it.
+func digestEvents(n int) ([]warden.Event, []synth.Truth) {
+	evs, truths := synth.Collect(synth.Config{Seed: 1, Accounts: 2000, Rate: 100, Every: 20 * time.Second}, 2*time.Minute)
+	return evs[:n], truths[:n]
+}
+
+// partitioned evaluates evs in order through p engines, each event in its
+// actor's partition, as a cluster does, without NATS.
+func partitioned(t *testing.T, evs []warden.Event, p int) [][]byte {
+	t.Helper()
+	engs := make([]Engine, p)
+	for i := range engs {
+		e, err := newEngine(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		engs[i] = e
+	}
+	out := make([][]byte, len(evs))
+	for i := range evs {
+		v := engs[Partition(evs[i].Actor, p)].Evaluate(context.Background(), &evs[i])
+		if v.Hits == nil {
+			v.Hits = []warden.Hit{}
+		}
+		b, _ := json.Marshal(v)
+		out[i] = b
+	}
+	return out
+}
+
+func TestOneNodeAndThreeNodesGiveTheSameVerdicts(t *testing.T) {
+	const p = 8
+	evs, _ := digestEvents(6000)
+	want := digest(partitioned(t, evs, p))
+
+	one := newHarness(t, 3, p)
+	a := one.join("solo")
+	one.balanced(a)
+	start := time.Now()
+	d1 := digest(send(t, evs, 500, a))
+	t.Logf("1 node: %d events in %v", len(evs), time.Since(start).Round(time.Millisecond))
+
+	three := newHarness(t, 3, p)
+	x, y, z := three.join("x"), three.join("y"), three.join("z")
+	three.balanced(x, y, z)
+	start = time.Now()
+	d3 := digest(send(t, evs, 500, x, y, z))
+	t.Logf("3 nodes: %d events in %v", len(evs), time.Since(start).Round(time.Millisecond))
+	if d1 != want || d3 != want {
+		t.Fatalf("verdict digests: 1 node %s, 3 nodes %s, partitioned in process %s; want all equal", d1, d3, want)
+	}
+}
+
+func TestFailoverKeepsStateAndCountsOnce(t *testing.T) {
+	const p = 8
+	evs, _ := digestEvents(6000)
+	want := partitioned(t, evs, p)
+
+	h := newHarness(t, 3, p)
+	var mu sync.Mutex
+	accepted := map[string]int{}
+	onAccepted := func(evs []warden.Event, _ []warden.Verdict) {
+		mu.Lock()
+		for _, ev := range evs {
+			accepted[ev.ID]++
+		}
+		mu.Unlock()
+	}
+	h.cfg = func(c *Config) {
+		c.SnapshotEvery = time.Hour // snapshots only when the test says
+		c.OnAccepted = onAccepted
+	}
+	a, b, c := h.join("a"), h.join("b"), h.join("c")
+	h.balanced(a, b, c)
+	third := len(evs) / 3
+	got := send(t, evs[:third], 250, a, b, c)
+	// A snapshot a third of the way in; the new owner restores it and
+	// replays the second third, which c had logged, without evaluating it
+	// again.
+	if err := c.SnapshotAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, send(t, evs[third:2*third], 250, a, b, c)...)
+	// c dies while the last third is being sent: no snapshot, no
+	// release, its leases run out. A request whose partition is failing
+	// over answers 503 and is retried with the same events.
+	killed := make(chan time.Time, 1)
+	time.AfterFunc(50*time.Millisecond, func() { killed <- time.Now(); c.Kill() })
+	var firstOK time.Duration
+	for i := 2 * third; i < len(evs); i += 250 {
+		j := min(i+250, len(evs))
+		node := []*Node{a, b}[(i/250)%2]
+		for try := 0; ; try++ {
+			vs, err := node.Ingest(context.Background(), evs[i:j])
+			if err == nil {
+				got = append(got, vs...)
+				break
+			}
+			if try > 20 {
+				t.Fatalf("events %d-%d still refused after %d tries: %v", i, j, try, err)
+			}
+			t.Logf("events %d-%d: %v; retrying", i, j, err)
+		}
+	}
+	h.balanced(a, b)
+	firstOK = time.Since(<-killed)
+	t.Logf("failover: the survivors own all %d partitions and every event is answered %v after the kill", p, firstOK.Round(time.Millisecond))
+	for i := range evs {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("event %d (%s): verdict %s after the failover, %s without one", i, evs[i].ID, got[i], want[i])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, ev := range evs {
+		if accepted[ev.ID] != 1 {
+			t.Fatalf("event %s accepted %d times", ev.ID, accepted[ev.ID])
+		}
+	}
+	var n int64
+	if err := h.db.Reader.QueryRow("SELECT COUNT(*) FROM events").Scan(&n); err != nil || n != int64(len(evs)) {
+		t.Fatalf("the log has %d events (%v), want %d", n, err, len(evs))
+	}
 }

@@ -39,10 +39,11 @@ type partition struct {
 	snapAt   atomic.Int64 // Unix nanoseconds of the last snapshot (0: none)
 	lag      atomic.Int64
 	restored chan struct{} // closed once the state is restored and consuming
+	snapReq  chan chan error
 }
 
 func newPartition(n *Node, p int, eng Engine, rev uint64, until time.Time) *partition {
-	part := &partition{n: n, p: p, eng: eng, done: make(chan struct{}), restored: make(chan struct{})}
+	part := &partition{n: n, p: p, eng: eng, done: make(chan struct{}), restored: make(chan struct{}), snapReq: make(chan chan error)}
 	part.rev.Store(rev)
 	part.until.Store(until.UnixNano())
 	part.ctx, part.cancel = context.WithCancel(n.ctx)
@@ -57,6 +58,25 @@ func (part *partition) stop(snapshot bool) {
 		part.cancel()
 	})
 	<-part.done
+}
+
+// snapshotNow has the partition's goroutine snapshot its state between
+// batches (within about a second).
+func (part *partition) snapshotNow(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case part.snapReq <- reply:
+	case <-part.done:
+		return errors.New("partition stopped")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (part *partition) valid() bool { return time.Now().UnixNano() < part.until.Load() }
@@ -190,6 +210,12 @@ func (part *partition) consume(log interface {
 				log.Warn("partition snapshot failed", "err", err)
 			}
 			lastSnap = time.Now()
+		}
+		select {
+		case reply := <-part.snapReq:
+			reply <- part.save(part.ctx)
+			lastSnap = time.Now()
+		default:
 		}
 	}
 }

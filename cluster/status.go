@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sort"
 	"time"
 )
@@ -74,4 +76,22 @@ func (n *Node) Restored(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// SnapshotAll snapshots every partition this node owns now, rather than at
+// the next SnapshotEvery.
+func (n *Node) SnapshotAll(ctx context.Context) error {
+	n.mu.Lock()
+	parts := make([]*partition, 0, len(n.owned))
+	for _, p := range n.owned {
+		parts = append(parts, p)
+	}
+	n.mu.Unlock()
+	var errs []error
+	for _, p := range parts {
+		if err := p.snapshotNow(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("partition %d: %w", p.p, err))
+		}
+	}
+	return errors.Join(errs...)
 }
