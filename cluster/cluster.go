@@ -30,6 +30,7 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -137,6 +138,7 @@ type Node struct {
 	owned   map[int]*partition
 	engines map[int]Engine
 	members []Member
+	started time.Time
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -217,7 +219,7 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		}
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), p: cfg.Partitions,
-		waiters: map[string]waiter{}, owned: map[int]*partition{}, engines: map[int]Engine{}, done: make(chan struct{})}
+		waiters: map[string]waiter{}, owned: map[int]*partition{}, engines: map[int]Engine{}, done: make(chan struct{}), started: time.Now()}
 	n.m = newMetrics(cfg.Registerer, n)
 	nc, err := nats.Connect(cfg.NATS, nats.Name("warden "+cfg.NodeID), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -326,10 +328,8 @@ func short(d string) string {
 func redactURLs(s string) string {
 	parts := strings.Split(s, ",")
 	for i, p := range parts {
-		if at := strings.LastIndex(p, "@"); at >= 0 {
-			if k := strings.Index(p, "://"); k >= 0 && k < at {
-				parts[i] = p[:k+3] + "REDACTED" + p[at:]
-			}
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
+			parts[i] = u.Redacted()
 		}
 	}
 	return strings.Join(parts, ",")
@@ -403,10 +403,20 @@ func (n *Node) Kill() {
 	n.nc.Close()
 }
 
+// SetURLs sets the API and admin addresses this node advertises (once it
+// listens); the next heartbeat carries them.
+func (n *Node) SetURLs(url, adminURL string) {
+	n.mu.Lock()
+	n.cfg.URL, n.cfg.AdminURL = url, adminURL
+	n.mu.Unlock()
+}
+
 // heartbeat writes this node's membership entry, renewed every tick and
 // gone LeaseTTL after the last renewal.
 func (n *Node) heartbeat(ctx context.Context) error {
-	m := Member{ID: n.cfg.NodeID, URL: n.cfg.URL, AdminURL: n.cfg.AdminURL, Started: time.Now().Unix()}
+	n.mu.Lock()
+	m := Member{ID: n.cfg.NodeID, URL: n.cfg.URL, AdminURL: n.cfg.AdminURL, Started: n.started.Unix()}
+	n.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.LeaseTTL/2)
 	defer cancel()
 	if _, err := n.leases.Put(ctx, "node."+n.cfg.NodeID, encodeMember(m)); err != nil {
@@ -577,6 +587,14 @@ func (n *Node) renew(ctx context.Context) {
 	}
 	n.mu.Unlock()
 	for _, part := range parts {
+		select {
+		case <-part.done:
+			// It stopped by itself (its lease ran out while NATS was
+			// away): let the lease go, and take it again if it is ours.
+			n.release(part)
+			continue
+		default:
+		}
 		sent := time.Now()
 		rev, err := n.leases.Update(ctx, leaseKey(part.p), []byte(n.cfg.NodeID), part.rev.Load())
 		if err != nil {
