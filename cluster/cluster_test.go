@@ -289,8 +289,19 @@ func digestEvents(n int) ([]warden.Event, []synth.Truth) {
 }
 
 // partitioned evaluates evs in order through p engines, each event in its
-// actor's partition, as a cluster does, without NATS.
+// actor's partition, as a cluster does, without NATS; it returns each
+// verdict as JSON.
 func partitioned(t *testing.T, evs []warden.Event, p int) [][]byte {
+	t.Helper()
+	vs := partitionedVerdicts(t, evs, p)
+	out := make([][]byte, len(vs))
+	for i := range vs {
+		out[i] = mustJSON(vs[i])
+	}
+	return out
+}
+
+func partitionedVerdicts(t *testing.T, evs []warden.Event, p int) []warden.Verdict {
 	t.Helper()
 	engs := make([]Engine, p)
 	for i := range engs {
@@ -300,16 +311,22 @@ func partitioned(t *testing.T, evs []warden.Event, p int) [][]byte {
 		}
 		engs[i] = e
 	}
-	out := make([][]byte, len(evs))
+	out := make([]warden.Verdict, len(evs))
 	for i := range evs {
-		v := engs[Partition(evs[i].Actor, p)].Evaluate(context.Background(), &evs[i])
-		if v.Hits == nil {
-			v.Hits = []warden.Hit{}
+		out[i] = engs[Partition(evs[i].Actor, p)].Evaluate(context.Background(), &evs[i])
+		if out[i].Hits == nil {
+			out[i].Hits = []warden.Hit{}
 		}
-		b, _ := json.Marshal(v)
-		out[i] = b
 	}
 	return out
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func TestOneNodeAndThreeNodesGiveTheSameVerdicts(t *testing.T) {
