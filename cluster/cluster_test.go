@@ -29,7 +29,7 @@ func newEngine(int) (Engine, error) {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	nats  *NATS
 	db    *sqlstore.DB
 	p     int
@@ -39,7 +39,7 @@ type harness struct {
 
 // newHarness starts servers embedded NATS servers and a fresh PostgreSQL
 // schema; it skips without WARDEN_TEST_POSTGRES.
-func newHarness(t *testing.T, servers, partitions int) *harness {
+func newHarness(t testing.TB, servers, partitions int) *harness {
 	t.Helper()
 	db := sqlstoretest.Postgres(t)
 	nc, err := StartNATS(t.TempDir(), servers)

@@ -117,8 +117,8 @@ func TestPlacementOfCrossActorSignals(t *testing.T) {
 				same++
 			}
 		}
-		t.Logf("P=%d: %.2f%% of verdicts as on one node; ordinary accounts flagged %d of %d (one node: %d)",
-			p, 100*float64(same)/float64(len(evs)), pl.fpr[1], pl.fpr[0], ref.fpr[1])
+		t.Logf("P=%d: %d of %d verdicts (%.2f%%) as on one node; ordinary accounts flagged %d of %d (one node: %d)",
+			p, same, len(evs), 100*float64(same)/float64(len(evs)), pl.fpr[1], pl.fpr[0], ref.fpr[1])
 		var kinds []string
 		for k := range ref.recall {
 			kinds = append(kinds, k)

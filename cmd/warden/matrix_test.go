@@ -107,6 +107,7 @@ func newServed(t *testing.T, db *sqlstore.DB, pc partner.Config) *matrixServer {
 	if console == nil {
 		t.Fatal("the console was not mounted")
 	}
+	console.MountCluster(nil) // as serve does on one node
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	return &matrixServer{srv: srv, db: db, api: api, console: console, partners: ps, priv: priv}

@@ -33,6 +33,7 @@ import (
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/survey"
 	"github.com/wardenhq/warden/synth"
+	"github.com/wardenhq/warden/web"
 )
 
 type serveConfig struct {
@@ -262,7 +263,13 @@ func serve(parent context.Context, c serveConfig) error {
 		return err
 	}
 	priv.optionalAdmin2FA = !c.admin2FA
-	mountRoutes(api, st, eng, svc, ps, priv, salt, logger, c.publicOrigins)
+	if console := mountRoutes(api, st, eng, svc, ps, priv, salt, logger, c.publicOrigins); console != nil {
+		var cs web.ClusterStatus // nil on one node: the page says so
+		if node != nil {
+			cs = node
+		}
+		console.MountCluster(cs)
+	}
 	priv.ledgers.start(ctx, logger, reg)
 	defer priv.ledgers.access.Close()
 	go outbox.Run(ctx, time.Second)

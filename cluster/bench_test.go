@@ -1,0 +1,91 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/synth"
+)
+
+// BenchmarkClusterThroughput sends b.N synthetic events (8 clients, batches
+// of 50, round robin over the nodes) through clusters of 1, 2 and 3 nodes
+// on an embedded 3-server NATS cluster and PostgreSQL (WARDEN_TEST_POSTGRES),
+// all on this machine, and fits the Universal Scalability Law to the three
+// throughputs. Run with a fixed count, since each run sets a cluster up:
+//
+//	go test -run XXX -bench ClusterThroughput -benchtime 20000x ./cluster
+func BenchmarkClusterThroughput(b *testing.B) {
+	var x [4]float64
+	for nodes := 1; nodes <= 3; nodes++ {
+		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
+			x[nodes] = clusterThroughput(b, nodes, b.N)
+			b.ReportMetric(x[nodes], "events/s")
+		})
+	}
+	if x[1] == 0 || x[2] == 0 || x[3] == 0 {
+		return
+	}
+	u, err := FitUSL(x[1], x[2], x[3])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("measured: 1 node %.0f, 2 nodes %.0f, 3 nodes %.0f events/s", x[1], x[2], x[3])
+	b.Logf("USL fit: λ=%.0f σ=%.3f κ=%.4f; peak at %.1f nodes", u.Lambda, u.Sigma, u.Kappa, u.Peak())
+	for _, n := range []int{4, 6, 8, 12} {
+		b.Logf("  predicted X(%d) = %.0f events/s", n, u.Predict(n))
+	}
+}
+
+func clusterThroughput(b *testing.B, nodes, n int) float64 {
+	b.StopTimer()
+	// 16 partitions: each holds its own detectors' tables (~60 MB), and
+	// three clusters are set up in turn.
+	h := newHarness(b, 3, 16)
+	h.cfg = func(c *Config) { c.SnapshotEvery = time.Minute } // as serve's default
+	var ns []*Node
+	for i := 0; i < nodes; i++ {
+		ns = append(ns, h.join(fmt.Sprintf("bench-%d", i)))
+	}
+	h.balanced(ns...)
+	evs, _ := synth.Collect(synth.Config{Seed: 11, Accounts: 20000, Rate: 200, Every: 2 * time.Minute}, 10*time.Minute)
+	for len(evs) < n {
+		evs = append(evs, evs...)
+	}
+	evs = evs[:n]
+	for i := range evs {
+		evs[i].ID = fmt.Sprintf("b%d-%d", nodes, i)
+	}
+	const clients, batch = 8, 50
+	next := make(chan []warden.Event, clients)
+	go func() {
+		for i := 0; i < len(evs); i += batch {
+			next <- evs[i:min(i+batch, len(evs))]
+		}
+		close(next)
+	}()
+	var wg sync.WaitGroup
+	b.StartTimer()
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Go(func() {
+			for k := c; ; k++ {
+				evs, ok := <-next
+				if !ok {
+					return
+				}
+				if _, err := ns[k%len(ns)].Ingest(context.Background(), evs); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	b.StopTimer()
+	return float64(n) / took.Seconds()
+}
