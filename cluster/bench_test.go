@@ -45,7 +45,7 @@ func clusterThroughput(b *testing.B, nodes, n int) float64 {
 	// 16 partitions: each holds its own detectors' tables (~60 MB), and
 	// three clusters are set up in turn.
 	h := newHarness(b, 3, 16)
-	h.cfg = func(c *Config) { c.SnapshotEvery = time.Minute } // as serve's default
+	h.cfg = func(c *Config) { c.SnapshotEvery, c.LeaseTTL = time.Minute, 10*time.Second } // as serve's defaults
 	var ns []*Node
 	for i := 0; i < nodes; i++ {
 		ns = append(ns, h.join(fmt.Sprintf("bench-%d", i)))

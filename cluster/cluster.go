@@ -425,36 +425,46 @@ func (n *Node) heartbeat(ctx context.Context) error {
 	return nil
 }
 
-// liveMembers lists the nodes whose heartbeats are current, by id.
+// liveMembers lists the nodes whose heartbeats are current, by id, and
+// the owner of each leased partition.
 func (n *Node) liveMembers(ctx context.Context) ([]Member, map[int]string, error) {
 	lister, err := n.leases.ListKeys(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	var keys []string
+	for k := range lister.Keys() {
+		keys = append(keys, k)
+	}
+	vals := make([][]byte, len(keys))
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Go(func() {
+			if e, err := n.leases.Get(ctx, k); err == nil {
+				vals[i] = e.Value()
+			}
+		})
+	}
+	wg.Wait()
 	var members []Member
 	owners := map[int]string{}
-	for k := range lister.Keys() {
+	for i, k := range keys {
+		if vals[i] == nil {
+			continue
+		}
 		switch {
 		case strings.HasPrefix(k, "node."):
-			e, err := n.leases.Get(ctx, k)
-			if err != nil {
-				continue
-			}
-			if m, err := decodeMember(e.Value()); err == nil {
+			if m, err := decodeMember(vals[i]); err == nil {
 				members = append(members, m)
 			}
 		case strings.HasPrefix(k, "lease."):
-			p, err := strconv.Atoi(k[len("lease."):])
-			if err != nil {
-				continue
-			}
-			if e, err := n.leases.Get(ctx, k); err == nil {
-				owners[p] = string(e.Value())
+			if p, err := strconv.Atoi(k[len("lease."):]); err == nil {
+				owners[p] = string(vals[i])
 			}
 		}
 	}
 	sort.Slice(members, func(i, j int) bool { return members[i].ID < members[j].ID })
-	return members, owners, nil
+	return members, owners, ctx.Err()
 }
 
 // tick renews this node's heartbeat and leases, and takes or gives up
@@ -577,8 +587,8 @@ func (n *Node) acquire(ctx context.Context, p int) bool {
 // may take the partition.
 func (n *Node) leaseValid() time.Duration { return n.cfg.LeaseTTL * 3 / 4 }
 
-// renew extends every lease this node holds; a lease that cannot be
-// renewed (another node holds it now) stops its partition at once.
+// renew extends every lease this node holds, all at once; a lease that
+// another node holds now stops its partition at once.
 func (n *Node) renew(ctx context.Context) {
 	n.mu.Lock()
 	parts := make([]*partition, 0, len(n.owned))
@@ -586,28 +596,44 @@ func (n *Node) renew(ctx context.Context) {
 		parts = append(parts, p)
 	}
 	n.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, part := range parts {
-		select {
-		case <-part.done:
-			// It stopped by itself (its lease ran out while NATS was
-			// away): let the lease go, and take it again if it is ours.
-			n.release(part)
-			continue
-		default:
-		}
-		sent := time.Now()
-		rev, err := n.leases.Update(ctx, leaseKey(part.p), []byte(n.cfg.NodeID), part.rev.Load())
-		if err != nil {
-			if ctx.Err() != nil || n.nc.Status() != nats.CONNECTED {
-				return // unknown: the lease runs out by itself, and so does part's validity
-			}
-			n.log.Warn("partition lease lost", "partition", part.p, "err", err)
-			n.drop(part, false)
-			continue
-		}
-		part.rev.Store(rev)
-		part.until.Store(sent.Add(n.leaseValid()).UnixNano())
+		wg.Go(func() { n.renewOne(ctx, part) })
 	}
+	wg.Wait()
+}
+
+func (n *Node) renewOne(ctx context.Context, part *partition) {
+	select {
+	case <-part.done:
+		// It stopped by itself (its lease ran out while NATS was slow or
+		// away): let the lease go, and take it again if it is still ours
+		// to take.
+		n.release(part)
+		return
+	default:
+	}
+	sent := time.Now()
+	rev, err := n.leases.Update(ctx, leaseKey(part.p), []byte(n.cfg.NodeID), part.rev.Load())
+	if err != nil {
+		// An update that timed out may still have been applied: the
+		// lease is ours if the key says so, at its current revision.
+		gctx, cancel := context.WithTimeout(context.Background(), n.cfg.LeaseTTL/4)
+		e, gerr := n.leases.Get(gctx, leaseKey(part.p))
+		cancel()
+		switch {
+		case gerr == nil && string(e.Value()) == n.cfg.NodeID:
+			part.rev.Store(e.Revision())
+			return // renewed at the next tick, at this revision
+		case gerr != nil && !errors.Is(gerr, jetstream.ErrKeyNotFound):
+			return // unknown: the lease runs out by itself, and so does part's validity
+		}
+		n.log.Warn("partition lease lost", "partition", part.p, "err", err)
+		n.drop(part, false)
+		return
+	}
+	part.rev.Store(rev)
+	part.until.Store(sent.Add(n.leaseValid()).UnixNano())
 }
 
 // release hands partition part over: it stops, snapshots, and lets its

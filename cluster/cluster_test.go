@@ -55,7 +55,7 @@ func (h *harness) join(id string) *Node {
 	log := sqlstore.NewEventLog(h.db)
 	h.t.Cleanup(log.Close)
 	cfg := Config{Logger: testLogger(), NATS: h.nats.URL(), Partitions: h.p, RulesDigest: "sha256:test", NodeID: id, Log: log, NewEngine: newEngine,
-		LeaseTTL: 2 * time.Second, SnapshotEvery: time.Second, VerdictTimeout: 20 * time.Second}
+		LeaseTTL: 3 * time.Second, SnapshotEvery: time.Second, VerdictTimeout: 20 * time.Second}
 	if h.cfg != nil {
 		h.cfg(&cfg)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,8 @@ type partition struct {
 	p   int
 	eng Engine
 	rev atomic.Uint64 // the lease's revision
+	// acqRev is the lease's revision when this node took it.
+	acqRev uint64
 	// until is when this node stops acting on the lease unless renewed
 	// (Unix nanoseconds).
 	until atomic.Int64
@@ -45,6 +48,7 @@ type partition struct {
 func newPartition(n *Node, p int, eng Engine, rev uint64, until time.Time) *partition {
 	part := &partition{n: n, p: p, eng: eng, done: make(chan struct{}), restored: make(chan struct{}), snapReq: make(chan chan error)}
 	part.rev.Store(rev)
+	part.acqRev = rev
 	part.until.Store(until.UnixNano())
 	part.ctx, part.cancel = context.WithCancel(n.ctx)
 	return part
@@ -81,7 +85,33 @@ func (part *partition) snapshotNow(ctx context.Context) error {
 
 func (part *partition) valid() bool { return time.Now().UnixNano() < part.until.Load() }
 
-func (part *partition) durable() string { return "warden-p" + strconv.Itoa(part.p) }
+// durable names the partition's durable consumer for this ownership: one
+// of its own per lease taken, so that a previous owner still pulling (a
+// node that has not yet noticed its lease is gone) never takes messages
+// from the new owner's consumer.
+func (part *partition) durable() string {
+	return consumerPrefix(part.p) + strconv.FormatUint(part.acqRev, 10)
+}
+
+func consumerPrefix(p int) string { return "warden-p" + strconv.Itoa(p) + "-r" }
+
+// dropOldConsumers deletes the partition's consumers of earlier owners.
+func (part *partition) dropOldConsumers(ctx context.Context) {
+	stream, err := part.n.js.Stream(ctx, StreamName)
+	if err != nil {
+		return
+	}
+	names := stream.ConsumerNames(ctx)
+	var old []string
+	for name := range names.Name() {
+		if strings.HasPrefix(name, consumerPrefix(part.p)) && name != part.durable() {
+			old = append(old, name)
+		}
+	}
+	for _, name := range old {
+		part.n.js.DeleteConsumer(ctx, StreamName, name)
+	}
+}
 
 // run restores the partition's state and consumes its subject until
 // stopped; an error (the event log failing, say) restarts it from the
@@ -127,9 +157,10 @@ func (part *partition) consume(log interface {
 	// dead owner's unacknowledged messages are then delivered at once and
 	// in order, rather than after their ack wait.
 	ctx, cancel := context.WithTimeout(part.ctx, 10*time.Second)
+	part.dropOldConsumers(ctx)
 	n.js.DeleteConsumer(ctx, StreamName, part.durable())
 	cc := jetstream.ConsumerConfig{Durable: part.durable(), FilterSubject: Subject(part.p), AckPolicy: jetstream.AckAllPolicy,
-		AckWait: 30 * time.Second, MaxAckPending: 4096, InactiveThreshold: 24 * time.Hour, DeliverPolicy: jetstream.DeliverAllPolicy}
+		AckWait: 30 * time.Second, MaxAckPending: 4096, InactiveThreshold: time.Hour, DeliverPolicy: jetstream.DeliverAllPolicy}
 	if seq > 0 {
 		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, seq+1
 	}
@@ -170,9 +201,9 @@ func (part *partition) consume(log interface {
 			return nil
 		}
 		if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
-			if errors.Is(err, jetstream.ErrNoHeartbeat) {
-				return fmt.Errorf("consume: %w", err)
-			}
+			// The consumer was deleted (a new owner made its own), or
+			// heartbeats stopped: start over from the snapshot.
+			return fmt.Errorf("consume: %w", err)
 		}
 		if msg != nil {
 			batch = append(batch[:0], msg)
