@@ -275,3 +275,86 @@ func TestClusterNodeKill9(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterUp: `warden cluster up --json` prints its nodes once they are
+// healthy, any node answers an event, the log has it once, and SIGTERM
+// stops everything.
+func TestClusterUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	db := sqlstoretest.PostgresURL(t)
+	bin, err := buildWarden()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	up := exec.Command(bin, "cluster", "up", "--nodes", "2", "--partitions", "4", "--data", dir, "--db", db, "--json")
+	up.Stderr = os.Stderr
+	stdout, _ := up.StdoutPipe()
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Process.Kill(); up.Wait() })
+	var got struct {
+		Nodes []struct {
+			URL      string `json:"url"`
+			PID      int    `json:"pid"`
+			AdminURL string `json:"admin_url"`
+		} `json:"nodes"`
+		NATS []string `json:"nats"`
+	}
+	if err := json.NewDecoder(stdout).Decode(&got); err != nil {
+		t.Fatalf("cluster up --json: %v", err)
+	}
+	if len(got.Nodes) != 2 || len(got.NATS) != 3 || got.Nodes[0].PID == 0 || got.Nodes[1].AdminURL == "" {
+		t.Fatalf("cluster up printed %+v", got)
+	}
+	out, err := exec.Command(bin, "keys", "create", "--role", "app", "--db", db, "--data", dir).Output()
+	if err != nil {
+		t.Fatalf("keys create: %v", err)
+	}
+	key := strings.TrimSpace(string(out))
+	evs := clusterBatch("up", 12)
+	client := &http.Client{Timeout: 20 * time.Second}
+	var first map[string]json.RawMessage
+	for i, n := range got.Nodes {
+		vs, code, err := postClusterEvents(client, strings.TrimPrefix(n.URL, "http://"), key, evs)
+		if err != nil || code != 200 {
+			t.Fatalf("node %d: %d %v", i+1, code, err)
+		}
+		if first == nil {
+			first = vs
+		}
+		for id, v := range vs {
+			if !bytes.Equal(v, first[id]) {
+				t.Fatalf("event %s: node 1 said %s, node %d %s", id, first[id], i+1, v)
+			}
+		}
+	}
+	if err := up.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- up.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("cluster up after SIGTERM: %v", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("cluster up did not stop within 40s of SIGTERM")
+	}
+	for _, n := range got.Nodes {
+		if err := syscall.Kill(n.PID, 0); err == nil {
+			t.Errorf("node pid %d still runs after cluster up stopped", n.PID)
+		}
+	}
+	exp, err := exec.Command(bin, "events", "export", "--db", db, "--data", dir).Output()
+	if err != nil {
+		t.Fatalf("events export: %v", err)
+	}
+	if n := bytes.Count(exp, []byte("\n")); n != len(evs) {
+		t.Fatalf("events export lists %d events, want %d", n, len(evs))
+	}
+}
