@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,8 +23,12 @@ func BenchmarkClusterThroughput(b *testing.B) {
 	var x [4]float64
 	for nodes := 1; nodes <= 3; nodes++ {
 		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
-			x[nodes] = clusterThroughput(b, nodes, b.N)
+			var cpu time.Duration
+			x[nodes], cpu = clusterThroughput(b, nodes, b.N)
 			b.ReportMetric(x[nodes], "events/s")
+			// CPU of this process (the nodes and the three NATS
+			// servers, not PostgreSQL) per event.
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/event")
 		})
 	}
 	if x[1] == 0 || x[2] == 0 || x[3] == 0 {
@@ -40,7 +45,7 @@ func BenchmarkClusterThroughput(b *testing.B) {
 	}
 }
 
-func clusterThroughput(b *testing.B, nodes, n int) float64 {
+func clusterThroughput(b *testing.B, nodes, n int) (float64, time.Duration) {
 	b.StopTimer()
 	// 16 partitions: each holds its own detectors' tables (~60 MB), and
 	// three clusters are set up in turn.
@@ -69,7 +74,7 @@ func clusterThroughput(b *testing.B, nodes, n int) float64 {
 	}()
 	var wg sync.WaitGroup
 	b.StartTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	for c := 0; c < clients; c++ {
 		wg.Go(func() {
 			for k := c; ; k++ {
@@ -85,7 +90,14 @@ func clusterThroughput(b *testing.B, nodes, n int) float64 {
 		})
 	}
 	wg.Wait()
-	took := time.Since(start)
+	took, cpu := time.Since(start), processCPU()-cpu0
 	b.StopTimer()
-	return float64(n) / took.Seconds()
+	return float64(n) / took.Seconds(), cpu
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
