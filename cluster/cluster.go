@@ -94,7 +94,8 @@ type Config struct {
 	URL, AdminURL string
 	Log           Log
 	// NewEngine makes the engine of partition p, once per partition a node
-	// comes to own; it is reused if the partition comes back.
+	// comes to own; it is kept and reused if the partition comes back (its
+	// metrics stay registered).
 	NewEngine func(p int) (Engine, error)
 	// Replicas is how many NATS servers keep each stream and bucket; 0
 	// means 3, or 1 when fewer servers are known.

@@ -20,11 +20,28 @@ type NATS struct {
 }
 
 // StartNATS starts n JetStream servers clustered with each other on
-// random loopback ports, storing under dir/nats-I.
+// random loopback ports, storing under dir/nats-I. The route ports are
+// picked free just before use, so a start that loses one to another
+// process is tried again on new ports.
 func StartNATS(dir string, n int) (*NATS, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("cluster: at least one NATS server, not %d", n)
 	}
+	var err error
+	for try := 0; try < 3; try++ {
+		var c *NATS
+		sub := dir
+		if try > 0 { // fresh storage: the failed start's servers knew other peers
+			sub = filepath.Join(dir, fmt.Sprintf("retry-%d", try))
+		}
+		if c, err = startNATS(sub, n); err == nil {
+			return c, nil
+		}
+	}
+	return nil, err
+}
+
+func startNATS(dir string, n int) (*NATS, error) {
 	routePorts := make([]int, n)
 	for i := range routePorts {
 		p, err := freePort()
