@@ -423,3 +423,29 @@ func TestFailoverKeepsStateAndCountsOnce(t *testing.T) {
 		t.Fatalf("the log has %d events (%v), want %d", n, err, len(evs))
 	}
 }
+
+// TestJoinAndLeaveHandOverState: a node joins mid-stream and another leaves
+// gracefully (SIGTERM's path: snapshot, release); the partitions that move
+// carry their state, so every verdict is the one without any move.
+func TestJoinAndLeaveHandOverState(t *testing.T) {
+	const p = 8
+	evs, _ := digestEvents(6000)
+	want := partitioned(t, evs, p)
+	h := newHarness(t, 3, p)
+	h.cfg = func(c *Config) { c.SnapshotEvery = time.Hour } // only hand-overs snapshot
+	a, b := h.join("a"), h.join("b")
+	h.balanced(a, b)
+	third := len(evs) / 3
+	got := send(t, evs[:third], 250, a, b)
+	c := h.join("c")
+	h.balanced(a, b, c)
+	got = append(got, send(t, evs[third:2*third], 250, a, b, c)...)
+	b.Close()
+	h.balanced(a, c)
+	got = append(got, send(t, evs[2*third:], 250, a, c)...)
+	for i := range evs {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("event %d (%s): verdict %s after the moves, %s without", i, evs[i].ID, got[i], want[i])
+		}
+	}
+}
