@@ -449,3 +449,18 @@ func TestJoinAndLeaveHandOverState(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDecodeMember(f *testing.F) {
+	f.Add(encodeMember(Member{ID: "n1", URL: "http://a", AdminURL: "http://a:9090", Started: 1}))
+	f.Add([]byte(`{"id":""}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeMember(b)
+		if err != nil {
+			return
+		}
+		again, err := decodeMember(encodeMember(m))
+		if err != nil || again != m {
+			t.Fatalf("decodeMember(%q) = %+v does not round-trip: %+v, %v", b, m, again, err)
+		}
+	})
+}

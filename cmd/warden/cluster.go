@@ -54,6 +54,15 @@ func joinCluster(ctx context.Context, c serveConfig, st *sqlstore.DB, log cluste
 	if st.Dialect != sqlstore.Postgres {
 		return nil, usagef("--nats needs --db postgres://…: the nodes of a cluster share one event log")
 	}
+	if c.cluster.partitions < 1 || c.cluster.partitions > 4096 {
+		return nil, usagef("--partitions must be between 1 and 4096, not %d", c.cluster.partitions)
+	}
+	if c.cluster.leaseTTL < time.Second {
+		return nil, usagef("--lease-ttl must be at least 1s, not %s: renewals come every quarter of it", c.cluster.leaseTTL)
+	}
+	if c.cluster.verdictTimeout <= 0 {
+		return nil, usagef("--verdict-timeout must be positive, such as 10s")
+	}
 	var ruleFS fs.FS = rules.FS
 	if c.rules != "" {
 		ruleFS = os.DirFS(c.rules)

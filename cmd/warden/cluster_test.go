@@ -358,3 +358,34 @@ func TestClusterUp(t *testing.T) {
 		t.Fatalf("events export lists %d events, want %d", n, len(evs))
 	}
 }
+
+// TestServeNATSRefusesBadFlags: --nats without PostgreSQL, and a bad
+// partition count or lease, are usage errors (exit 2) naming the flag.
+func TestServeNATSRefusesBadFlags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin, err := buildWarden()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := [][]string{{"--nats", "nats://127.0.0.1:1", "--data", t.TempDir()}}
+	want := []string{"--nats needs --db postgres://"}
+	if os.Getenv("WARDEN_TEST_POSTGRES") != "" {
+		db := sqlstoretest.PostgresURL(t)
+		cases = append(cases, []string{"--nats", "nats://127.0.0.1:1", "--db", db, "--data", t.TempDir(), "--partitions", "0"},
+			[]string{"--nats", "nats://127.0.0.1:1", "--db", db, "--data", t.TempDir(), "--lease-ttl", "100ms"})
+		want = append(want, "--partitions must be between 1 and 4096, not 0", "--lease-ttl must be at least 1s")
+	}
+	for i, args := range cases {
+		cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", ""}, args...)...)
+		out, err := cmd.CombinedOutput()
+		code := -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if code != 2 || !strings.Contains(string(out), want[i]) {
+			t.Errorf("serve %v: exit %d, %s; want exit 2 saying %q", args, code, out, want[i])
+		}
+	}
+}
