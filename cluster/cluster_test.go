@@ -261,16 +261,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 func FuzzDecodeConfig(f *testing.F) {
 	f.Add([]byte(`{"partitions":64,"rules_digest":"sha256:ab"}`))
 	f.Add([]byte(`{"partitions":-1}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := decodeConfig(b)
-		if err != nil {
-			return
-		}
-		again, err := decodeConfig(encodeConfig(c))
-		if err != nil || again != c {
-			t.Fatalf("decodeConfig(%q) = %+v does not round-trip: %+v, %v", b, c, again, err)
-		}
-	})
+	f.Fuzz(func(t *testing.T, b []byte) { roundTrips(t, b, decodeConfig, encodeConfig) })
 }
 
 // testLogger logs to stderr with -v and WARDEN_CLUSTER_LOG=1, else nowhere.
@@ -453,14 +444,18 @@ func TestJoinAndLeaveHandOverState(t *testing.T) {
 func FuzzDecodeMember(f *testing.F) {
 	f.Add(encodeMember(Member{ID: "n1", URL: "http://a", AdminURL: "http://a:9090", Started: 1}))
 	f.Add([]byte(`{"id":""}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := decodeMember(b)
-		if err != nil {
-			return
-		}
-		again, err := decodeMember(encodeMember(m))
-		if err != nil || again != m {
-			t.Fatalf("decodeMember(%q) = %+v does not round-trip: %+v, %v", b, m, again, err)
-		}
-	})
+	f.Fuzz(func(t *testing.T, b []byte) { roundTrips(t, b, decodeMember, encodeMember) })
+}
+
+// roundTrips checks that what decode accepts from b encodes to something
+// it decodes to the same value.
+func roundTrips[T comparable](t *testing.T, b []byte, decode func([]byte) (T, error), encode func(T) []byte) {
+	v, err := decode(b)
+	if err != nil {
+		return
+	}
+	again, err := decode(encode(v))
+	if err != nil || again != v {
+		t.Fatalf("decoding %q gave %+v, which does not round-trip: %+v, %v", b, v, again, err)
+	}
 }

@@ -22,6 +22,19 @@ import (
 	"github.com/wardenhq/warden/sqlstore/sqlstoretest"
 )
 
+// wardenBinary is the built warden, or a skip in -short mode.
+func wardenBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin, err := buildWarden()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
 type clusterChild struct {
 	cmd         *exec.Cmd
 	addr, admin string
@@ -124,14 +137,8 @@ func postClusterEvents(client *http.Client, addr, key string, evs []warden.Event
 // the log once, with the verdict its client got, and the survivors answer
 // for every partition again within a few lease periods.
 func TestClusterNodeKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
 	db := sqlstoretest.PostgresURL(t)
-	bin, err := buildWarden()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := wardenBinary(t)
 	nc, err := cluster.StartNATS(t.TempDir(), 3)
 	if err != nil {
 		t.Fatal(err)
@@ -280,14 +287,8 @@ func TestClusterNodeKill9(t *testing.T) {
 // healthy, any node answers an event, the log has it once, and SIGTERM
 // stops everything.
 func TestClusterUp(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
 	db := sqlstoretest.PostgresURL(t)
-	bin, err := buildWarden()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := wardenBinary(t)
 	dir := t.TempDir()
 	up := exec.Command(bin, "cluster", "up", "--nodes", "2", "--partitions", "4", "--data", dir, "--db", db, "--json")
 	up.Stderr = os.Stderr
@@ -362,13 +363,7 @@ func TestClusterUp(t *testing.T) {
 // TestServeNATSRefusesBadFlags: --nats without PostgreSQL, and a bad
 // partition count or lease, are usage errors (exit 2) naming the flag.
 func TestServeNATSRefusesBadFlags(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin, err := buildWarden()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := wardenBinary(t)
 	cases := [][]string{{"--nats", "nats://127.0.0.1:1", "--data", t.TempDir()}}
 	want := []string{"--nats needs --db postgres://"}
 	if os.Getenv("WARDEN_TEST_POSTGRES") != "" {
