@@ -254,7 +254,9 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 // cluster's configuration. JetStream may still be electing its leaders
 // right after the servers start, so failures are retried for a while.
 func (n *Node) setup(ctx context.Context) error {
-	js, err := jetstream.New(n.nc)
+	// A request may carry 10,000 events, each an async publish, and several
+	// requests run at once.
+	js, err := jetstream.New(n.nc, jetstream.WithPublishAsyncMaxPending(1<<16))
 	if err != nil {
 		return err
 	}

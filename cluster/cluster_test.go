@@ -150,16 +150,17 @@ func TestIngestAnyNodeOnceEach(t *testing.T) {
 	h.balanced(a, b, c)
 	t.Logf("balanced in %v", time.Since(start))
 	evs, _ := synth.Collect(synth.Config{Seed: 3, Accounts: 500, Rate: 50, Every: 20 * time.Second}, 20*time.Second)
-	evs = evs[:3000]
+	evs = evs[:10000]
+	// The largest batch the API takes, in one call.
 	start = time.Now()
-	got := send(t, evs, 100, a, b, c)
-	t.Logf("%d events in %v", len(evs), time.Since(start))
+	got := send(t, evs, 10000, a)
+	t.Logf("%d events in one call: %v", len(evs), time.Since(start))
 	if len(got) != len(evs) {
 		t.Fatalf("%d verdicts for %d events", len(got), len(evs))
 	}
 	// The same events again, through another node: the first verdicts,
 	// and nothing counted again.
-	again := send(t, evs, 250, c, a)
+	again := send(t, evs, 2500, c, a, b)
 	for i := range got {
 		if !bytes.Equal(got[i], again[i]) {
 			t.Fatalf("event %s: verdict %s, then %s", evs[i].ID, got[i], again[i])

@@ -98,7 +98,9 @@ func (n *Node) publishAndWait(ctx context.Context, evs []warden.Event, idx []int
 			return fmt.Errorf("encode event: %w", err)
 		}
 		msg := &nats.Msg{Subject: Subject(Partition(evs[i].Actor, n.p)), Data: body, Header: nats.Header{replyHeader: []string{n.replyPrefix + tokens[k]}}}
-		if futures[k], err = n.js.PublishMsgAsync(msg, jetstream.WithMsgID(evs[i].ID)); err != nil {
+		// A full window of unconfirmed publishes waits, within the deadline.
+		stall := max(time.Until(deadline), time.Millisecond)
+		if futures[k], err = n.js.PublishMsgAsync(msg, jetstream.WithMsgID(evs[i].ID), jetstream.WithStallWait(stall)); err != nil {
 			n.m.refused.Inc()
 			return warden.Errorf(warden.EUNAVAILABLE, "the events could not be published to the cluster's stream (%v); nothing was acknowledged, retry", err)
 		}
