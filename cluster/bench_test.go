@@ -13,39 +13,43 @@ import (
 )
 
 // BenchmarkClusterThroughput sends b.N synthetic events (8 clients, batches
-// of 50, round robin over the nodes) through clusters of 1, 2 and 3 nodes
+// of 50 and of 1,000, round robin over the nodes) through clusters of 1, 2 and 3 nodes
 // on an embedded 3-server NATS cluster and PostgreSQL (WARDEN_TEST_POSTGRES),
 // all on this machine, and fits the Universal Scalability Law to the three
 // throughputs. Run with a fixed count, since each run sets a cluster up:
 //
 //	go test -run XXX -bench ClusterThroughput -benchtime 20000x ./cluster
 func BenchmarkClusterThroughput(b *testing.B) {
-	var x [4]float64
-	for nodes := 1; nodes <= 3; nodes++ {
-		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
-			var cpu time.Duration
-			x[nodes], cpu = clusterThroughput(b, nodes, b.N)
-			b.ReportMetric(x[nodes], "events/s")
-			// CPU of this process (the nodes and the three NATS
-			// servers, not PostgreSQL) per event.
-			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/event")
+	for _, batch := range []int{50, 1000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			var x [4]float64
+			for nodes := 1; nodes <= 3; nodes++ {
+				b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
+					var cpu time.Duration
+					x[nodes], cpu = clusterThroughput(b, nodes, batch, b.N)
+					b.ReportMetric(x[nodes], "events/s")
+					// CPU of this process (the nodes and the three NATS
+					// servers, not PostgreSQL) per event.
+					b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/event")
+				})
+			}
+			if x[1] == 0 || x[2] == 0 || x[3] == 0 {
+				return
+			}
+			u, err := FitUSL(x[1], x[2], x[3])
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("batches of %d: 1 node %.0f, 2 nodes %.0f, 3 nodes %.0f events/s", batch, x[1], x[2], x[3])
+			b.Logf("USL fit: λ=%.0f σ=%.3f κ=%.4f; peak at %.1f nodes", u.Lambda, u.Sigma, u.Kappa, u.Peak())
+			for _, n := range []int{4, 6, 8, 12} {
+				b.Logf("  predicted X(%d) = %.0f events/s", n, u.Predict(n))
+			}
 		})
-	}
-	if x[1] == 0 || x[2] == 0 || x[3] == 0 {
-		return
-	}
-	u, err := FitUSL(x[1], x[2], x[3])
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("measured: 1 node %.0f, 2 nodes %.0f, 3 nodes %.0f events/s", x[1], x[2], x[3])
-	b.Logf("USL fit: λ=%.0f σ=%.3f κ=%.4f; peak at %.1f nodes", u.Lambda, u.Sigma, u.Kappa, u.Peak())
-	for _, n := range []int{4, 6, 8, 12} {
-		b.Logf("  predicted X(%d) = %.0f events/s", n, u.Predict(n))
 	}
 }
 
-func clusterThroughput(b *testing.B, nodes, n int) (float64, time.Duration) {
+func clusterThroughput(b *testing.B, nodes, batch, n int) (float64, time.Duration) {
 	b.StopTimer()
 	// 16 partitions: each holds its own detectors' tables (~60 MB), and
 	// three clusters are set up in turn.
@@ -64,7 +68,7 @@ func clusterThroughput(b *testing.B, nodes, n int) (float64, time.Duration) {
 	for i := range evs {
 		evs[i].ID = fmt.Sprintf("b%d-%d", nodes, i)
 	}
-	const clients, batch = 8, 50
+	const clients = 8
 	next := make(chan []warden.Event, clients)
 	go func() {
 		for i := 0; i < len(evs); i += batch {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,10 +142,7 @@ func (part *partition) run() {
 
 // consume restores the state from the last snapshot and processes the
 // stream from the sequence after it.
-func (part *partition) consume(log interface {
-	Info(string, ...any)
-	Warn(string, ...any)
-}) error {
+func (part *partition) consume(log *slog.Logger) error {
 	n := part.n
 	start := time.Now()
 	seq, err := part.restore(part.ctx)
@@ -251,7 +249,7 @@ func (part *partition) consume(log interface {
 	}
 }
 
-func (part *partition) markRestored(log interface{ Info(string, ...any) }, from uint64, replayed, evaluated int, start time.Time) {
+func (part *partition) markRestored(log *slog.Logger, from uint64, replayed, evaluated int, start time.Time) {
 	took := time.Since(start)
 	part.n.m.restore.Observe(took.Seconds())
 	log.Info("partition restored", "snapshot_seq", from, "replayed", replayed, "evaluated", evaluated, "took", took.Round(time.Millisecond))
