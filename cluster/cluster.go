@@ -241,9 +241,17 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("cluster: subscribe to replies: %w", err)
 	}
 	n.ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	if err := n.heartbeat(ctx); err != nil {
-		nc.Close()
-		return nil, err
+	// The buckets' streams may still be electing leaders just after they
+	// were made: the first heartbeat is retried like the setup.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		err := n.heartbeat(ctx)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			nc.Close()
+			return nil, err
+		}
 	}
 	go n.run()
 	n.log.Info("joined the cluster", "partitions", n.p, "replicas", cfg.Replicas, "lease_ttl", cfg.LeaseTTL)
