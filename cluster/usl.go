@@ -13,17 +13,35 @@ type USL struct {
 	Lambda, Sigma, Kappa float64
 }
 
-// FitUSL solves the law through the throughputs of 1, 2 and 3 nodes
-// (three points, three parameters: an exact fit, no least squares).
+// FitUSL fits the law to the throughputs of 1, 2 and 3 nodes: λ = x1, and
+// σ and κ through the 2- and 3-node points of the linearised law
+// N·λ/X(N) − 1 = σ(N−1) + κN(N−1) — exactly when that solution is physical
+// (0 ≤ σ ≤ 1, κ ≥ 0), else by least squares with the parameter out of
+// range held at its bound (noisy points often ask for a negative κ or σ,
+// whose predictions run away).
 func FitUSL(x1, x2, x3 float64) (USL, error) {
 	if x1 <= 0 || x2 <= 0 || x3 <= 0 {
 		return USL{}, fmt.Errorf("cluster: throughputs must be positive, not %v, %v, %v", x1, x2, x3)
 	}
-	// 1 + σ + 2κ = 2λ/x2 and 1 + 2σ + 6κ = 3λ/x3.
-	a := 2*x1/x2 - 1
-	b := 3*x1/x3 - 1
-	kappa := (b - 2*a) / 2
-	return USL{Lambda: x1, Sigma: a - 2*kappa, Kappa: kappa}, nil
+	y2, y3 := 2*x1/x2-1, 3*x1/x3-1 // = σ + 2κ and 2σ + 6κ
+	kappa := (y3 - 2*y2) / 2
+	sigma := y2 - 2*kappa
+	// The regressors of σ and κ at N = 2 and 3.
+	const s2, s3, k2, k3 = 1.0, 2.0, 2.0, 6.0
+	switch {
+	case kappa < 0:
+		kappa = 0
+		sigma = (y2*s2 + y3*s3) / (s2*s2 + s3*s3)
+	case sigma < 0:
+		sigma = 0
+		kappa = (y2*k2 + y3*k3) / (k2*k2 + k3*k3)
+	case sigma > 1:
+		sigma = 1
+		kappa = ((y2-s2)*k2 + (y3-s3)*k3) / (k2*k2 + k3*k3)
+	}
+	sigma = min(max(sigma, 0), 1)
+	kappa = max(kappa, 0)
+	return USL{Lambda: x1, Sigma: sigma, Kappa: kappa}, nil
 }
 
 // Predict is the law's throughput for n nodes.

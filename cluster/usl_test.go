@@ -22,6 +22,15 @@ func TestFitUSLRecoversTheLaw(t *testing.T) {
 	if math.Abs(lin.Sigma) > 1e-12 || math.Abs(lin.Kappa) > 1e-12 || lin.Predict(8) != 800 {
 		t.Fatalf("linear: %+v, X(8) = %v", lin, lin.Predict(8))
 	}
+	// Noisy points that ask for κ < 0 are fitted with κ = 0: Amdahl's law.
+	am, _ := FitUSL(11141, 13332, 15224)
+	if am.Kappa != 0 || math.Abs(am.Sigma-0.6124) > 0.001 || am.Predict(8) < 16000 || am.Predict(8) > 17500 {
+		t.Fatalf("κ<0 points: %+v, X(8) = %v", am, am.Predict(8))
+	}
+	// And points that ask for σ < 0 are fitted with σ = 0.
+	if u, _ := FitUSL(1888, 3987, 2181); u.Sigma != 0 || u.Kappa <= 0 || u.Predict(3) >= 3*1888 {
+		t.Fatalf("σ<0 points: %+v", u)
+	}
 	if _, err := FitUSL(0, 1, 2); err == nil {
 		t.Fatal("a zero throughput was fitted")
 	}
