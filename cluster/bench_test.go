@@ -13,20 +13,21 @@ import (
 )
 
 // BenchmarkClusterThroughput sends b.N synthetic events (8 clients, batches
-// of 50 and of 1,000, round robin over the nodes) through clusters of 1, 2 and 3 nodes
+// of 50 and of 1,000, round robin over the nodes; P = 16, and P = 1) through clusters of 1, 2 and 3 nodes
 // on an embedded 3-server NATS cluster and PostgreSQL (WARDEN_TEST_POSTGRES),
 // all on this machine, and fits the Universal Scalability Law to the three
 // throughputs. Run with a fixed count, since each run sets a cluster up:
 //
 //	go test -run XXX -bench ClusterThroughput -benchtime 20000x ./cluster
 func BenchmarkClusterThroughput(b *testing.B) {
-	for _, batch := range []int{50, 1000} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+	for _, c := range []struct{ batch, p int }{{50, 16}, {1000, 16}, {1000, 1}} {
+		batch, p := c.batch, c.p
+		b.Run(fmt.Sprintf("batch=%d/P=%d", batch, p), func(b *testing.B) {
 			var x [4]float64
 			for nodes := 1; nodes <= 3; nodes++ {
 				ok := b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
 					var cpu time.Duration
-					x[nodes], cpu = clusterThroughput(b, nodes, batch, b.N)
+					x[nodes], cpu = clusterThroughput(b, nodes, batch, p, b.N)
 					b.ReportMetric(x[nodes], "events/s")
 					// CPU of this process (the nodes and the three NATS
 					// servers, not PostgreSQL) per event.
@@ -52,11 +53,12 @@ func BenchmarkClusterThroughput(b *testing.B) {
 	}
 }
 
-func clusterThroughput(b *testing.B, nodes, batch, n int) (float64, time.Duration) {
+func clusterThroughput(b *testing.B, nodes, batch, p, n int) (float64, time.Duration) {
 	b.StopTimer()
-	// 16 partitions: each holds its own detectors' tables (~60 MB), and
-	// three clusters are set up in turn.
-	h := newHarness(b, 3, 16)
+	// 16 partitions, not 64: each holds its own detectors' tables (~60 MB),
+	// and nine clusters are set up in turn. P = 1 is one owner at a time,
+	// the exact single-node detection.
+	h := newHarness(b, 3, p)
 	h.cfg = func(c *Config) { c.SnapshotEvery, c.LeaseTTL = time.Minute, 10*time.Second } // as serve's defaults
 	var ns []*Node
 	for i := 0; i < nodes; i++ {
