@@ -22,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/wardenhq/warden"
-	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/internal/httpx"
 	"github.com/wardenhq/warden/sqlstore"
 )
@@ -30,7 +29,7 @@ import (
 // Options configure a Server.
 type Options struct {
 	DB       *sqlstore.DB
-	Ingest   *ingest.Ingester
+	Ingest   Ingester // *ingest.Ingester on one node, *cluster.Node in a cluster
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // metrics are registered here and served on the admin handler
 	// PublicRate is how many requests per second one client address may make
@@ -41,6 +40,12 @@ type Options struct {
 	// it forwarded for in X-Forwarded-For; without them every client behind
 	// a proxy would share one rate limit. Empty: the connection's peer.
 	TrustedProxies []netip.Prefix
+}
+
+// Ingester answers POST /v1/events: the verdicts of evs, as JSON, in
+// order, once they are durable.
+type Ingester interface {
+	Ingest(ctx context.Context, evs []warden.Event) ([][]byte, error)
 }
 
 // Server is the HTTP API.

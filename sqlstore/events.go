@@ -489,9 +489,10 @@ func verdictsByID(ctx context.Context, q queryContexter, ids []string) (map[stri
 }
 
 // LoggedEvent is what the log holds of an event: its body (the event as
-// JSON) and its verdict.
+// JSON), its verdict, and when it was received (ReceivedUS as appended).
 type LoggedEvent struct {
 	Body, Verdict []byte
+	ReceivedUS    int64
 }
 
 // Logged returns the body and verdict of those ids that are in the log.
@@ -503,18 +504,19 @@ func (l *EventLog) Logged(ctx context.Context, ids []string) (map[string]LoggedE
 		for i, id := range ids[:n] {
 			args[i] = id
 		}
-		rows, err := l.db.Reader.QueryContext(ctx, "SELECT id, body, verdict FROM events WHERE id IN ("+placeholders(n)+")", args...)
+		rows, err := l.db.Reader.QueryContext(ctx, "SELECT id, body, verdict, received_us FROM events WHERE id IN ("+placeholders(n)+")", args...)
 		if err != nil {
 			return nil, fmt.Errorf("look up events: %w", err)
 		}
 		for rows.Next() {
 			var id string
 			var body, v []byte
-			if err := rows.Scan(&id, &body, &v); err != nil {
+			var recv int64
+			if err := rows.Scan(&id, &body, &v, &recv); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out[id] = LoggedEvent{Body: body, Verdict: v}
+			out[id] = LoggedEvent{Body: body, Verdict: v, ReceivedUS: recv}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

@@ -126,6 +126,7 @@ func newServedWith(t *testing.T, db *sqlstore.DB, pc partner.Config, out *notify
 	if console == nil {
 		t.Fatal("the console was not mounted")
 	}
+	console.MountCluster(nil) // as serve does on one node
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	return &matrixServer{srv: srv, db: db, api: api, console: console, partners: ps, priv: priv}

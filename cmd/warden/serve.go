@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/clientperm"
+	"github.com/wardenhq/warden/cluster"
 	"github.com/wardenhq/warden/httpapi"
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
@@ -32,6 +33,7 @@ import (
 	"github.com/wardenhq/warden/sqlstore"
 	"github.com/wardenhq/warden/survey"
 	"github.com/wardenhq/warden/synth"
+	"github.com/wardenhq/warden/web"
 )
 
 type serveConfig struct {
@@ -59,6 +61,7 @@ type serveConfig struct {
 	partnerK        int
 	partnerIssuer   string
 	partnerSigning  string
+	cluster         clusterConfig
 }
 
 func init() {
@@ -115,6 +118,7 @@ Every flag can be set by a WARDEN_* environment variable: --db is WARDEN_DB,
 	f.IntVar(&c.partnerK, "partner-k", partner.DefaultK, "partner sharing: an indicator is shared only when at least this many distinct restricted accounts carry it, and imported only then")
 	f.StringVar(&c.partnerIssuer, "partner-issuer", "", "partner sharing: this server's name in its feeds (default: the host name)")
 	f.StringVar(&c.partnerSigning, "partner-signing-key", "", "partner sharing: this server's feed signing key file (default DATA/partner-signing.key, made if absent; `warden partners key` prints its public key)")
+	clusterFlags(f, &c.cluster)
 	root.AddCommand(cmd)
 }
 
@@ -200,7 +204,13 @@ func serve(parent context.Context, c serveConfig) error {
 	if err != nil {
 		return err
 	}
-	eng, err := openEngine(c, st, svc, ps, logger, reg)
+	// In a cluster each partition's engine evaluates and reports metrics
+	// (labelled by partition); this one serves the console's rules page.
+	engineReg := prometheus.Registerer(reg)
+	if c.cluster.nats != "" {
+		engineReg = nil
+	}
+	eng, err := openEngine(c, st, svc, ps, logger, engineReg)
 	if err != nil {
 		return err
 	}
@@ -215,20 +225,33 @@ func serve(parent context.Context, c serveConfig) error {
 	bridge := svc.NewVerdictBridge(0)
 	go bridge.Run(ctx)
 	evlog := sqlstore.NewEventLog(st)
-	in, err := ingest.New(ctx, ingest.Options{Log: evlog, Engine: eng, Logger: logger, Registerer: reg, Outbound: outbox,
-		StatePath: filepath.Join(c.data, "engine", "state.snap"),
-		OnAccepted: func(evs []warden.Event, vs []warden.Verdict) {
-			consoleFeed.Add(evs, vs)
-			bridge.Observe(evs, vs)
-		}})
+	onAccepted := func(evs []warden.Event, vs []warden.Verdict) {
+		consoleFeed.Add(evs, vs)
+		bridge.Observe(evs, vs)
+	}
+	// One node: the engine's state follows the event log. In a cluster
+	// (--nats), each partition's state follows its stream (docs/cluster.md).
+	var in *ingest.Ingester
+	var node *cluster.Node
+	var intake eventIntake
+	if c.cluster.nats != "" {
+		node, err = joinCluster(ctx, c, st, evlog, svc, ps, logger, reg, onAccepted)
+		intake = node
+	} else {
+		in, err = ingest.New(ctx, ingest.Options{Log: evlog, Engine: eng, Logger: logger, Registerer: reg, Outbound: outbox,
+			StatePath: filepath.Join(c.data, "engine", "state.snap"), OnAccepted: onAccepted})
+		intake = in
+	}
 	if err != nil {
 		evlog.Close()
 		return err
 	}
-	go in.Run(ctx, c.snapshotEvery)
-	api := httpapi.New(httpapi.Options{DB: st, Ingest: in, Logger: logger, Registry: reg, TrustedProxies: proxies})
+	if in != nil {
+		go in.Run(ctx, c.snapshotEvery)
+	}
+	api := httpapi.New(httpapi.Options{DB: st, Ingest: intake, Logger: logger, Registry: reg, TrustedProxies: proxies})
 	var ready atomic.Bool
-	api.SetReady(ready.Load)
+	api.SetReady(func() bool { return ready.Load() && (node == nil || node.Healthy()) })
 	salt, err := survey.EnsureSalt(filepath.Join(c.data, survey.SaltFile))
 	if err != nil {
 		evlog.Close()
@@ -245,7 +268,13 @@ func serve(parent context.Context, c serveConfig) error {
 		return err
 	}
 	priv.optionalAdmin2FA = !c.admin2FA
-	mountRoutes(api, st, eng, svc, ps, priv, salt, themes, logger, c.publicOrigins)
+	if console := mountRoutes(api, st, eng, svc, ps, priv, salt, themes, logger, c.publicOrigins); console != nil {
+		var cs web.ClusterStatus // nil on one node: the page says so
+		if node != nil {
+			cs = node
+		}
+		console.MountCluster(cs)
+	}
 	priv.ledgers.start(ctx, logger, reg)
 	defer priv.ledgers.access.Close()
 	go outbox.Run(ctx, time.Second)
@@ -271,6 +300,13 @@ func serve(parent context.Context, c serveConfig) error {
 		}
 		go func() { errc <- admin.Serve(aln) }()
 	}
+	if node != nil {
+		adminURL := ""
+		if c.adminAddr != "" {
+			adminURL = "http://" + c.adminAddr
+		}
+		node.SetURLs("http://"+ln.Addr().String(), adminURL)
+	}
 	ready.Store(true)
 	logger.Info("warden is serving", "addr", ln.Addr().String(), "admin", c.adminAddr, "store", st.Dialect, "version", warden.Version)
 
@@ -285,11 +321,11 @@ func serve(parent context.Context, c serveConfig) error {
 			logger.Error("demo client permissions failed", "err", err)
 		}
 		var feeders sync.WaitGroup
-		feeders.Go(func() { runDemo(ctx, in, c.demoRate, logger) })
+		feeders.Go(func() { runDemo(ctx, intake, c.demoRate, logger) })
 		// A partner feed arrives, and the partners' scammers try to sign up.
 		feeders.Go(func() {
 			err := demo.Partners(ctx, demo.PartnerOptions{DB: st, Partners: ps, Group: group, Logger: logger,
-				Ingest: func(ctx context.Context, evs []warden.Event) error { _, err := in.Ingest(ctx, evs); return err }})
+				Ingest: func(ctx context.Context, evs []warden.Event) error { _, err := intake.Ingest(ctx, evs); return err }})
 			if err != nil {
 				logger.Error("demo partners stopped", "err", err)
 			}
@@ -299,7 +335,7 @@ func serve(parent context.Context, c serveConfig) error {
 		// scammer that gets banned, so the trust call has data.
 		go func() {
 			err := demo.Survey(ctx, demo.SurveyOptions{DB: st, Service: svc, Salt: salt, Seed: 1,
-				Ingest: func(ctx context.Context, evs []warden.Event) error { _, err := in.Ingest(ctx, evs); return err }})
+				Ingest: func(ctx context.Context, evs []warden.Event) error { _, err := intake.Ingest(ctx, evs); return err }})
 			if err != nil && ctx.Err() == nil {
 				logger.Error("demo survey failed", "err", err)
 			}
@@ -342,13 +378,25 @@ func serve(parent context.Context, c serveConfig) error {
 		admin.Shutdown(sctx)
 	}
 	<-demoDone
-	// Intake has stopped: the last snapshot spares the next start a replay.
-	if err := in.Snapshot(context.Background()); err != nil {
-		logger.Error("final engine state snapshot failed; the next start replays the log", "err", err)
+	// Intake has stopped: the last snapshot spares the next start a replay;
+	// a cluster node hands its partitions over, each snapshotted.
+	if in != nil {
+		if err := in.Snapshot(context.Background()); err != nil {
+			logger.Error("final engine state snapshot failed; the next start replays the log", "err", err)
+		}
+	}
+	if node != nil {
+		node.Close()
 	}
 	evlog.Close()
 	logger.Info("stopped")
 	return failed
+}
+
+// eventIntake is where serve sends events: the ingester on one node, the
+// cluster node with --nats.
+type eventIntake interface {
+	Ingest(ctx context.Context, evs []warden.Event) ([][]byte, error)
 }
 
 // demoSetup makes sure someone can sign in to the console, and says how.
@@ -405,7 +453,7 @@ func demoSetup(ctx context.Context, st *sqlstore.DB, priv *privacy, addr string)
 
 // runDemo feeds synthetic traffic at real-time pace, in small batches, as
 // the platform's backend would.
-func runDemo(ctx context.Context, in *ingest.Ingester, rate float64, logger *slog.Logger) {
+func runDemo(ctx context.Context, in eventIntake, rate float64, logger *slog.Logger) {
 	b := make([]byte, 4)
 	rand.Read(b)
 	run := base64.RawURLEncoding.EncodeToString(b)

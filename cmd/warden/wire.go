@@ -98,6 +98,37 @@ func (e ruleEngine) Rules() []web.RuleView {
 }
 
 func openEngine(c serveConfig, st *sqlstore.DB, svc *incident.Service, ps *partner.Service, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
+	eng, ladder, valves, err := buildEngine(c, st, svc, ps, logger, reg, 0)
+	if err != nil {
+		return nil, err
+	}
+	// An account's standing lists its live ladder strikes beside its
+	// restrictive decisions.
+	svc.SetStrikes(ladderStrikes(func(string) *enforce.Ladder { return ladder }))
+	return ruleEngine{eng, st, valves}, nil
+}
+
+// ladderStrikes lists an account's live strikes from the ladder that
+// counts them (nil: none here).
+func ladderStrikes(ladderOf func(account string) *enforce.Ladder) func(string, time.Time) []incident.Strike {
+	return func(account string, now time.Time) []incident.Strike {
+		ladder := ladderOf(account)
+		if ladder == nil {
+			return nil
+		}
+		var out []incident.Strike
+		for _, s := range ladder.Strikes(account, now) {
+			rule := s.Rule
+			out = append(out, incident.Strike{Policy: s.Policy, Rule: &rule, At: s.At, ExpiresAt: s.ExpiresAt})
+		}
+		return out
+	}
+}
+
+// buildEngine makes an engine with state of its own (counters, detectors,
+// rule labels, ladder strikes): serve's one, or one per partition in a
+// cluster. budget 0 is the engine's default.
+func buildEngine(c serveConfig, st *sqlstore.DB, svc *incident.Service, ps *partner.Service, logger *slog.Logger, reg prometheus.Registerer, budget time.Duration) (*engine.Engine, *enforce.Ladder, *enforce.Valves, error) {
 	labels := svc.Labels()
 	// Rules read partners' imported lists (partner_listed, partner_trust)
 	// when partner sharing is on.
@@ -116,33 +147,24 @@ func openEngine(c serveConfig, st *sqlstore.DB, svc *incident.Service, ps *partn
 	}
 	policies, err := enforce.LoadLadders(ruleFS)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	ladder := enforce.NewLadder(policies, 1_000_000)
 	// Safety valves around the ladder: quotas, breakers, hold-outs and
 	// delays per rule (rules/valves, or the --rules directory's valves/).
 	valveSet, err := enforce.LoadValves(ruleFS)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	valves, err := openValves(valveSet, ladder, st, svc, logger, reg)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	// An account's standing lists its live ladder strikes beside its
-	// restrictive decisions.
-	svc.SetStrikes(func(account string, now time.Time) []incident.Strike {
-		var out []incident.Strike
-		for _, s := range ladder.Strikes(account, now) {
-			rule := s.Rule
-			out = append(out, incident.Strike{Policy: s.Policy, Rule: &rule, At: s.At, ExpiresAt: s.ExpiresAt})
-		}
-		return out
-	})
 	eng, err := engine.Open(engine.Options{
 		RulesDir:   c.rules,
 		Logger:     logger,
 		Registerer: reg,
+		Budget:     budget,
 		Detectors:  detect.New(detect.Config{}),
 		// Rules read the labels moderators' decisions set and the
 		// labels earlier rules set; enforce-mode label effects land in
@@ -158,20 +180,20 @@ func openEngine(c serveConfig, st *sqlstore.DB, svc *incident.Service, ps *partn
 		Parts: map[string]engine.Part{"rule_labels": ruleLabels, "ladder": ladder, "valves": valves},
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if err := valveSet.CheckRules(eng.RuleSet().Has); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	// Modes set in the console apply over the rule files.
 	if modes, err := st.RuleModes(context.Background()); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	} else if len(modes) > 0 {
 		if err := eng.SetModes(modes); err != nil {
 			logger.Error("rule modes set in the console do not apply to this rule set", "err", err)
 		}
 	}
-	return ruleEngine{eng, st, valves}, nil
+	return eng, ladder, valves, nil
 }
 
 // consoleFeed is the console's live view of accepted events, fed by
