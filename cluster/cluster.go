@@ -43,6 +43,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/sqlstore"
 )
 
@@ -115,6 +116,10 @@ type Config struct {
 	// OnAccepted is called on the owner with newly logged events and their
 	// verdicts, once each. It must not block.
 	OnAccepted func(evs []warden.Event, vs []warden.Verdict)
+	// Outbound, when set, takes the effects of verdicts (ladder steps) as
+	// webhook deliveries, queued in the event's own log transaction, as on
+	// one node.
+	Outbound   ingest.Outbound
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }

@@ -274,9 +274,12 @@ func testLogger() *slog.Logger {
 }
 
 // digestEvents is the workload of the digest and failover tests: the
-// first events of a synthetic stream with campaigns in it.
+// first events of a synthetic stream with campaigns in it, dense enough
+// that the built-in rules hit (about 100 hits in the first 6,000 events;
+// a stream of 2,000 accounts at 100 events/s had none in its first 6,000,
+// so its digests compared rule-less verdicts).
 func digestEvents(n int) ([]warden.Event, []synth.Truth) {
-	evs, truths := synth.Collect(synth.Config{Seed: 1, Accounts: 2000, Rate: 100, Every: 20 * time.Second}, 2*time.Minute)
+	evs, truths := synth.Collect(synth.Config{Seed: 1, Accounts: 500, Rate: 30, Every: 20 * time.Second}, 4*time.Minute)
 	return evs[:n], truths[:n]
 }
 
@@ -337,10 +340,39 @@ func TestOneNodeAndThreeNodesGiveTheSameVerdicts(t *testing.T) {
 	x, y, z := three.join("x"), three.join("y"), three.join("z")
 	three.balanced(x, y, z)
 	start = time.Now()
-	d3 := digest(send(t, evs, 500, x, y, z))
+	vs3 := send(t, evs, 500, x, y, z)
+	d3 := digest(vs3)
 	t.Logf("3 nodes: %d events in %v", len(evs), time.Since(start).Round(time.Millisecond))
 	if d1 != want || d3 != want {
 		t.Fatalf("verdict digests: 1 node %s, 3 nodes %s, partitioned in process %s; want all equal", d1, d3, want)
+	}
+	// Rule quality's counts are written with each event, as on one node:
+	// every rule hit of every verdict, once.
+	var hits int64
+	for _, raw := range vs3 {
+		var v warden.Verdict
+		if err := json.Unmarshal(raw, &v); err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range v.Hits {
+			if h.Escalation == nil && h.Rule != warden.RuleRestricted {
+				hits++
+			}
+		}
+	}
+	days, err := three.db.RuleHitDays(context.Background(), 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counted int64
+	for _, d := range days {
+		if d.Rule != "" {
+			counted += d.Hits
+		}
+	}
+	t.Logf("%d rule hits in the verdicts, %d counted in the log", hits, counted)
+	if counted != hits || hits == 0 {
+		t.Fatalf("rule hits counted in the log %d, in the verdicts %d", counted, hits)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/sqlstore"
 )
 
@@ -324,6 +325,10 @@ func (part *partition) process(batch []jetstream.Msg, catchUp bool) (replayed, e
 	var recs []sqlstore.EventRecord
 	var evs []warden.Event
 	var vs []warden.Verdict
+	webhookURL, queued := "", false
+	if n.cfg.Outbound != nil {
+		webhookURL = n.cfg.Outbound.WebhookURL()
+	}
 	first := make(map[string]int, len(items)) // id → item that evaluated it, in this batch
 	for i := range items {
 		it := &items[i]
@@ -348,8 +353,15 @@ func (part *partition) process(batch []jetstream.Msg, catchUp bool) (replayed, e
 			return 0, 0, err
 		}
 		it.rec = len(recs)
-		recs = append(recs, sqlstore.EventRecord{ID: it.ev.ID, Type: it.ev.Type, Actor: it.ev.Actor, Target: it.ev.Target,
-			TimeUS: it.ev.Time.UnixMicro(), ReceivedUS: it.recv, Body: it.msg.Data(), Verdict: vj})
+		rec := sqlstore.EventRecord{ID: it.ev.ID, Type: it.ev.Type, Actor: it.ev.Actor, Target: it.ev.Target,
+			TimeUS: it.ev.Time.UnixMicro(), ReceivedUS: it.recv, Body: it.msg.Data(), Verdict: vj}
+		// Rule-quality counts and effects go in the same transaction.
+		q, err := ingest.Outputs(&rec, &it.ev, &v, webhookURL, warden.Micros(it.recv))
+		if err != nil {
+			return 0, 0, err
+		}
+		queued = queued || q
+		recs = append(recs, rec)
 		evs, vs = append(evs, it.ev), append(vs, v)
 	}
 	if len(recs) > 0 {
@@ -358,6 +370,9 @@ func (part *partition) process(batch []jetstream.Msg, catchUp bool) (replayed, e
 			// The engine counted events the log lacks: the partition
 			// restarts from its snapshot.
 			return 0, 0, fmt.Errorf("append to the event log: %w", err)
+		}
+		if queued {
+			n.cfg.Outbound.Kick()
 		}
 		var dups []string
 		for k, r := range res {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/wardenhq/warden"
@@ -14,6 +15,23 @@ import (
 type Outbound interface {
 	WebhookURL() string
 	Kick()
+}
+
+// Outputs sets what rec, the event log's record of ev with its verdict v,
+// carries beside them, written in the same transaction: the hits rule
+// quality counts and, when webhookURL is set, the effects of v's ladder
+// steps queued for delivery (created at now). It reports whether it queued
+// any. Both the one-node intake and a cluster partition use it.
+func Outputs(rec *sqlstore.EventRecord, ev *warden.Event, v *warden.Verdict, webhookURL string, now warden.Micros) (bool, error) {
+	rec.Hits = measuredHits(v)
+	if webhookURL == "" {
+		return false, nil
+	}
+	var err error
+	if rec.Outbox, err = effects(ev, v, webhookURL, now); err != nil {
+		return false, fmt.Errorf("encode effects: %w", err)
+	}
+	return len(rec.Outbox) > 0, nil
 }
 
 // measuredHits are the hits of v that rule quality counts: the rules'

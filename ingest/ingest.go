@@ -373,13 +373,12 @@ func (in *Ingester) evaluateAndAppend(ctx context.Context, evs []warden.Event, i
 			return fail(fmt.Errorf("encode event: %w", err))
 		}
 		rec := sqlstore.EventRecord{ID: ev.ID, Type: ev.Type, Actor: ev.Actor, Target: ev.Target,
-			TimeUS: ev.Time.UnixMicro(), ReceivedUS: now, Body: body, Verdict: vj, Hits: measuredHits(&v)}
-		if url != "" {
-			if rec.Outbox, err = effects(ev, &v, url, warden.Micros(now)); err != nil {
-				return fail(fmt.Errorf("encode effects: %w", err))
-			}
-			queued = queued || len(rec.Outbox) > 0
+			TimeUS: ev.Time.UnixMicro(), ReceivedUS: now, Body: body, Verdict: vj}
+		q, err := Outputs(&rec, ev, &v, url, warden.Micros(now))
+		if err != nil {
+			return fail(err)
 		}
+		queued = queued || q
 		recs = append(recs, rec)
 		newIdx = append(newIdx, i)
 		verdicts = append(verdicts, v)

@@ -25,6 +25,7 @@ import (
 	"github.com/wardenhq/warden/cluster"
 	"github.com/wardenhq/warden/enforce"
 	"github.com/wardenhq/warden/incident"
+	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/partner"
 	"github.com/wardenhq/warden/rules"
 	"github.com/wardenhq/warden/sqlstore"
@@ -50,7 +51,7 @@ func clusterFlags(f *pflag.FlagSet, c *clusterConfig) {
 // joinCluster makes this serve a node of the cluster at --nats: one engine
 // per partition it owns, each with state of its own.
 func joinCluster(ctx context.Context, c serveConfig, st *sqlstore.DB, log cluster.Log, svc *incident.Service, ps *partner.Service,
-	logger *slog.Logger, reg prometheus.Registerer, onAccepted func([]warden.Event, []warden.Verdict)) (*cluster.Node, error) {
+	logger *slog.Logger, reg prometheus.Registerer, outbound ingest.Outbound, onAccepted func([]warden.Event, []warden.Verdict)) (*cluster.Node, error) {
 	if st.Dialect != sqlstore.Postgres {
 		return nil, usagef("--nats needs --db postgres://…: the nodes of a cluster share one event log")
 	}
@@ -95,7 +96,7 @@ func joinCluster(ctx context.Context, c serveConfig, st *sqlstore.DB, log cluste
 	}
 	node, err = cluster.Join(ctx, cluster.Config{NATS: c.cluster.nats, Partitions: c.cluster.partitions, RulesDigest: digest,
 		NodeID: c.cluster.nodeID, Log: log, NewEngine: newEngine, LeaseTTL: c.cluster.leaseTTL, SnapshotEvery: c.snapshotEvery,
-		VerdictTimeout: c.cluster.verdictTimeout, OnAccepted: onAccepted, Logger: logger, Registerer: reg})
+		VerdictTimeout: c.cluster.verdictTimeout, OnAccepted: onAccepted, Outbound: outbound, Logger: logger, Registerer: reg})
 	if err != nil {
 		return nil, err
 	}

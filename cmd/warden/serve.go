@@ -235,7 +235,7 @@ func serve(parent context.Context, c serveConfig) error {
 	var node *cluster.Node
 	var intake eventIntake
 	if c.cluster.nats != "" {
-		node, err = joinCluster(ctx, c, st, evlog, svc, ps, logger, reg, onAccepted)
+		node, err = joinCluster(ctx, c, st, evlog, svc, ps, logger, reg, outbox, onAccepted)
 		intake = node
 	} else {
 		in, err = ingest.New(ctx, ingest.Options{Log: evlog, Engine: eng, Logger: logger, Registerer: reg, Outbound: outbox,
