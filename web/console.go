@@ -140,6 +140,8 @@ type Mux interface {
 // Console is the console's set of pages, mounted on one Mux.
 type Console struct {
 	opt Options
+	// trust computes the Trust pages' reports (MountInsights).
+	trust TrustReporter
 	// mfa, when set, is console users' two-factor sign-in (MountTwoFactor);
 	// mfaAdmins requires it of admins.
 	mfa       *mfa.Service

@@ -34,6 +34,7 @@ var insightsDrivers = insights.DriverOptions{Seed: 1, Bootstrap: 200}
 // platform experience, as SVG charts with tables; /insights/trust.csv,
 // the same figures as CSV; /insights/report, a printable report of a wave.
 func (c *Console) MountInsights(rp TrustReporter) {
+	c.trust = rp
 	admin := []string{warden.RoleAdmin}
 	c.Page("GET /insights", admin, func(w http.ResponseWriter, r *http.Request, _ *warden.User) error {
 		v, err := trustView(r.Context(), rp, r.URL.Query().Get("wave"), r.URL.Query().Get("region"), time.Now())
@@ -387,4 +388,18 @@ func trustCSVRows(v *trustPage) [][]string {
 		}
 	}
 	return out
+}
+
+// WarmInsights computes the Trust page's report of the latest wave, so
+// that the first view after a start (or after the demo's waves are
+// stored) does not pay for it: the reporter keeps what depends on the
+// stored waves alone. With no wave stored, or no insights mounted, it does
+// nothing.
+func (c *Console) WarmInsights(ctx context.Context) {
+	if c == nil || c.trust == nil {
+		return
+	}
+	if _, err := c.trust.Report(ctx, "", "", insightsDrivers); err != nil && warden.ErrorCode(err) == warden.EINTERNAL {
+		c.opt.Logger.Warn("computing the Trust page's report ahead failed", "err", err)
+	}
 }

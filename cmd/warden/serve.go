@@ -268,12 +268,15 @@ func serve(parent context.Context, c serveConfig) error {
 		return err
 	}
 	priv.optionalAdmin2FA = !c.admin2FA
-	if console := mountRoutes(api, st, eng, svc, ps, priv, salt, themes, logger, c.publicOrigins); console != nil {
+	console := mountRoutes(api, st, eng, svc, ps, priv, salt, themes, logger, c.publicOrigins)
+	if console != nil {
 		var cs web.ClusterStatus // nil on one node: the page says so
 		if node != nil {
 			cs = node
 		}
 		console.MountCluster(cs)
+		// The Trust page's report of the stored waves, computed ahead.
+		go console.WarmInsights(ctx)
 	}
 	priv.ledgers.start(ctx, logger, reg)
 	defer priv.ledgers.access.Close()
@@ -339,6 +342,7 @@ func serve(parent context.Context, c serveConfig) error {
 			if err != nil && ctx.Err() == nil {
 				logger.Error("demo survey failed", "err", err)
 			}
+			console.WarmInsights(ctx)
 		}()
 		// The demo user's access ledger: a few entries, one flagged, and
 		// an open data request.
