@@ -7,7 +7,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -197,10 +199,10 @@ func startCheckpointer(dsn string, writer *sqlx.DB, logger *slog.Logger) (stop f
 				// connection: it queues there between two transactions (a
 				// checkpoint from another connection loses every race for
 				// the lock to a busy writer).
-				if err := writer.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
+				if err := truncateWAL(writer, &busy, &logFrames); err != nil {
 					logger.Warn("sqlite checkpoint (truncate) failed", "err", err)
 				} else if busy != 0 {
-					logger.Warn("sqlite checkpoint (truncate) could not finish: the write-ahead log keeps growing", "frames", logFrames)
+					logger.Warn("sqlite checkpoint (truncate) could not finish, a reader holds the log; trying again later", "frames", logFrames)
 				}
 			}
 		}
@@ -213,6 +215,34 @@ func startCheckpointer(dsn string, writer *sqlx.DB, logger *slog.Logger) (stop f
 		cdb.Close()
 	}, nil
 }
+
+// truncateWAL runs a TRUNCATE checkpoint on the writer's one connection,
+// held for it alone. A truncation waits for readers still reading the log;
+// with the connection's usual 10 s busy timeout that would hold every write
+// for as long, so it waits at most truncateWait and reports busy instead
+// (the next look tries again).
+func truncateWAL(writer *sqlx.DB, busy, frames *int) error {
+	ctx := context.Background()
+	conn, err := writer.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", truncateWait.Milliseconds())); err != nil {
+		return err
+	}
+	var done int
+	cerr := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(busy, frames, &done)
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 10000"); err != nil {
+		// A connection left with the short timeout must not serve writes.
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+		return errors.Join(cerr, err)
+	}
+	return cerr
+}
+
+// truncateWait bounds how long a truncation holds writes up for readers.
+const truncateWait = 200 * time.Millisecond
 
 // dialectMacros are the only places where the SQLite and PostgreSQL schemas
 // differ.
