@@ -40,11 +40,18 @@ func TestClusterPage(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("cluster page: %d", resp.StatusCode)
 	}
-	for _, want := range []string{"2 live node(s), 3 partitions", "1 without an owner", ">42<", ">3<", "7s", "this node", "http://a:9090/metrics"} {
+	for _, want := range []string{"2 live node(s), 3 partitions", "1 without an owner", ">42<", ">3<", "7s", "this node", "http://a:9090/metrics", `id="cluster-cross-actor"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the cluster page lacks %q", want)
 		}
 	}
+	// One partition keeps one node's verdicts: no warning.
+	one := src.st
+	src.st.Partitions = src.st.Partitions[:1]
+	if _, body := tc.do(t, cl, "GET", "/cluster", nil, nil); strings.Contains(body, "cluster-cross-actor") {
+		t.Error("one partition is warned about cross-actor signals")
+	}
+	src.st = one
 	src.st.Healthy = false
 	if _, body := tc.do(t, cl, "GET", "/cluster", nil, nil); !strings.Contains(body, "not connected to NATS") {
 		t.Error("an unhealthy node does not say so")

@@ -64,6 +64,12 @@ func joinCluster(ctx context.Context, c serveConfig, st *sqlstore.DB, log cluste
 	if c.cluster.verdictTimeout <= 0 {
 		return nil, usagef("--verdict-timeout must be positive, such as 10s")
 	}
+	if c.cluster.partitions > 1 {
+		// Said at every start: the operator must know what a cluster
+		// gives up (docs/cluster.md, "Where the cross-actor signals run").
+		logger.Warn("cluster: signals across actors are per partition: lockstep, crowd and linked-account detectors and counters keyed by target, IP, device or text see about 1/P of a crowd, and the rules on them fire far less or not at all; --partitions 1 keeps one node's verdicts",
+			"partitions", c.cluster.partitions)
+	}
 	var ruleFS fs.FS = rules.FS
 	if c.rules != "" {
 		ruleFS = os.DirFS(c.rules)
