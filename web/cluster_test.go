@@ -46,12 +46,12 @@ func TestClusterPage(t *testing.T) {
 		}
 	}
 	// One partition keeps one node's verdicts: no warning.
-	one := src.st
+	full := src.st
 	src.st.Partitions = src.st.Partitions[:1]
 	if _, body := tc.do(t, cl, "GET", "/cluster", nil, nil); strings.Contains(body, "cluster-cross-actor") {
 		t.Error("one partition is warned about cross-actor signals")
 	}
-	src.st = one
+	src.st = full
 	src.st.Healthy = false
 	if _, body := tc.do(t, cl, "GET", "/cluster", nil, nil); !strings.Contains(body, "not connected to NATS") {
 		t.Error("an unhealthy node does not say so")
