@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/ingest"
 )
 
 // Ingest returns the verdict of each event, as JSON, in order, whichever
@@ -33,7 +34,7 @@ func (n *Node) Ingest(ctx context.Context, evs []warden.Event) ([][]byte, error)
 			firstIdx[evs[i].ID] = i
 			unique = append(unique, i)
 		} else if !evs[f].Same(&evs[i]) {
-			return nil, conflict(i, &evs[i])
+			return nil, ingest.Conflict(i, &evs[i])
 		}
 	}
 	// Ids already logged are answered from the log, after checking they
@@ -49,7 +50,7 @@ func (n *Node) Ingest(ctx context.Context, evs []warden.Event) ([][]byte, error)
 	var pending []int
 	for _, i := range unique {
 		if l, ok := logged[evs[i].ID]; ok {
-			if err := sameAsLogged(i, &evs[i], l.Body); err != nil {
+			if err := ingest.SameAsLogged(i, &evs[i], l.Body); err != nil {
 				return nil, err
 			}
 			out[i] = l.Verdict
@@ -187,7 +188,7 @@ func (n *Node) fromLog(ctx context.Context, evs []warden.Event, idx []int, out [
 	}
 	for _, i := range idx {
 		if l, ok := logged[evs[i].ID]; ok && out[i] == nil {
-			if err := sameAsLogged(i, &evs[i], l.Body); err != nil {
+			if err := ingest.SameAsLogged(i, &evs[i], l.Body); err != nil {
 				return err
 			}
 			out[i] = l.Verdict
@@ -226,23 +227,4 @@ func (n *Node) onReply(m *nats.Msg) {
 		default:
 		}
 	}
-}
-
-// sameAsLogged refuses ev, at index i of the request, when the log holds
-// another event under its id.
-func sameAsLogged(i int, ev *warden.Event, body []byte) error {
-	logged, err := warden.DecodeEvent(body)
-	if err != nil {
-		return fmt.Errorf("read logged event %q: %w", ev.ID, err)
-	}
-	if !logged.Same(ev) {
-		return conflict(i, ev)
-	}
-	return nil
-}
-
-func conflict(i int, ev *warden.Event) error {
-	return &warden.Error{Code: warden.ECONFLICT, Field: fmt.Sprintf("events[%d].id", i),
-		Message: fmt.Sprintf("event id %q was already used for a different event; an id identifies one event, "+
-			"so a retry must send the same event, and a new event needs a new id", ev.ID)}
 }

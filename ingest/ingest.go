@@ -161,7 +161,7 @@ func (in *Ingester) Ingest(ctx context.Context, evs []warden.Event) ([][]byte, e
 			firstIdx[evs[i].ID] = i
 			unique = append(unique, i)
 		} else if !evs[f].Same(&evs[i]) {
-			return nil, conflict(i, &evs[i])
+			return nil, Conflict(i, &evs[i])
 		}
 	}
 	if err := in.ingestUnique(ctx, evs, unique, out, 0); err != nil {
@@ -176,22 +176,23 @@ func (in *Ingester) Ingest(ctx context.Context, evs []warden.Event) ([][]byte, e
 	return out, nil
 }
 
-// sameAsLogged refuses ev, at index i of the request, when the log holds
-// another event under its id.
-func sameAsLogged(i int, ev *warden.Event, body []byte) error {
+// SameAsLogged refuses ev, at index i of the request, when the log holds
+// another event under its id (body, the logged event's JSON): the
+// ECONFLICT of Conflict. A cluster node's intake uses it too.
+func SameAsLogged(i int, ev *warden.Event, body []byte) error {
 	var logged warden.Event
 	if err := json.Unmarshal(body, &logged); err != nil {
 		return fmt.Errorf("read logged event %q: %w", ev.ID, err)
 	}
 	if !logged.Same(ev) {
-		return conflict(i, ev)
+		return Conflict(i, ev)
 	}
 	return nil
 }
 
-// conflict is the error for ev, at index i of the request, whose id names
+// Conflict is the error for ev, at index i of the request, whose id names
 // another event.
-func conflict(i int, ev *warden.Event) error {
+func Conflict(i int, ev *warden.Event) error {
 	return &warden.Error{Code: warden.ECONFLICT, Field: fmt.Sprintf("events[%d].id", i),
 		Message: fmt.Sprintf("event id %q was already used for a different event; an id identifies one event, "+
 			"so a retry must send the same event, and a new event needs a new id", ev.ID)}
@@ -258,7 +259,7 @@ func (in *Ingester) ingestUnique(ctx context.Context, evs []warden.Event, idx []
 		stored = make(map[string][]byte, len(logged))
 		for _, i := range mine {
 			if l, ok := logged[evs[i].ID]; ok {
-				if err := sameAsLogged(i, &evs[i], l.Body); err != nil {
+				if err := SameAsLogged(i, &evs[i], l.Body); err != nil {
 					return err
 				}
 				stored[evs[i].ID] = l.Verdict
@@ -303,7 +304,7 @@ func (in *Ingester) ingestUnique(ctx context.Context, evs []warden.Event, idx []
 			// alone is refused (the one case where a refused request
 			// changed something: two clients racing one id with two
 			// different events).
-			if err := sameAsLogged(i, &evs[i], l.Body); err != nil {
+			if err := SameAsLogged(i, &evs[i], l.Body); err != nil {
 				return err
 			}
 			out[i] = l.Verdict
