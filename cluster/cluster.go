@@ -384,12 +384,7 @@ func (n *Node) Close() {
 	}
 	n.cancel()
 	<-n.done
-	n.mu.Lock()
-	owned := make([]*partition, 0, len(n.owned))
-	for _, p := range n.owned {
-		owned = append(owned, p)
-	}
-	n.mu.Unlock()
+	owned := n.ownedNow()
 	var wg sync.WaitGroup
 	for _, p := range owned {
 		wg.Go(func() { n.release(p) })
@@ -606,12 +601,7 @@ func (n *Node) leaseValid() time.Duration { return n.cfg.LeaseTTL * 3 / 4 }
 // renew extends every lease this node holds, all at once; a lease that
 // another node holds now stops its partition at once.
 func (n *Node) renew(ctx context.Context) {
-	n.mu.Lock()
-	parts := make([]*partition, 0, len(n.owned))
-	for _, p := range n.owned {
-		parts = append(parts, p)
-	}
-	n.mu.Unlock()
+	parts := n.ownedNow()
 	var wg sync.WaitGroup
 	for _, part := range parts {
 		wg.Go(func() { n.renewOne(ctx, part) })

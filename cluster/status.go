@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 )
@@ -58,15 +60,17 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 	return st, nil
 }
 
+// ownedNow is the partitions this node owns at this moment.
+func (n *Node) ownedNow() []*partition {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Collect(maps.Values(n.owned))
+}
+
 // Restored blocks until every partition this node owns has caught up on
 // its stream after being taken, or ctx ends.
 func (n *Node) Restored(ctx context.Context) error {
-	n.mu.Lock()
-	parts := make([]*partition, 0, len(n.owned))
-	for _, p := range n.owned {
-		parts = append(parts, p)
-	}
-	n.mu.Unlock()
+	parts := n.ownedNow()
 	for _, p := range parts {
 		select {
 		case <-p.restored:
@@ -81,12 +85,7 @@ func (n *Node) Restored(ctx context.Context) error {
 // SnapshotAll snapshots every partition this node owns now, rather than at
 // the next SnapshotEvery.
 func (n *Node) SnapshotAll(ctx context.Context) error {
-	n.mu.Lock()
-	parts := make([]*partition, 0, len(n.owned))
-	for _, p := range n.owned {
-		parts = append(parts, p)
-	}
-	n.mu.Unlock()
+	parts := n.ownedNow()
 	var errs []error
 	for _, p := range parts {
 		if err := p.snapshotNow(ctx); err != nil {
