@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -237,27 +236,7 @@ func TestClusterNodeKill9(t *testing.T) {
 
 	// Every acknowledged event is in the log once, whichever node took it,
 	// with the verdict its client was given.
-	exp := exec.Command(bin, "events", "export", "--db", db, "--data", data)
-	var stdout bytes.Buffer
-	exp.Stdout = &stdout
-	if err := exp.Run(); err != nil {
-		t.Fatalf("events export: %v", err)
-	}
-	seen := map[string]int{}
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		ev, err := warden.DecodeEvent(sc.Bytes())
-		if err != nil {
-			t.Fatalf("exported line is not a valid event: %v", err)
-		}
-		seen[ev.ID]++
-	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Errorf("event %s exported %d times", id, n)
-		}
-	}
+	seen := exportedOnce(t, bin, "--db", db, "--data", data)
 	st, err := sqlstore.Open(context.Background(), db, "", nil)
 	if err != nil {
 		t.Fatal(err)

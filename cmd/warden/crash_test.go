@@ -167,7 +167,25 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 		t.Fatalf("graceful shutdown: %v", err)
 	}
 
-	exp := exec.Command(bin, "events", "export", "--data", data)
+	seen := exportedOnce(t, bin, "--data", data)
+	missing := 0
+	for id := range acked {
+		if seen[id] == 0 {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d of %d acknowledged events are missing after kill -9", missing, len(acked))
+	}
+	t.Logf("%d events acknowledged before kill -9, %d in the log after restart, none lost, none twice", len(acked), len(seen))
+}
+
+// exportedOnce runs `warden events export` with args and returns how often
+// each event id came out, failing t for a line that is not a valid event
+// and for an id exported more than once.
+func exportedOnce(t *testing.T, bin string, args ...string) map[string]int {
+	t.Helper()
+	exp := exec.Command(bin, append([]string{"events", "export"}, args...)...)
 	var stdout bytes.Buffer
 	exp.Stdout = &stdout
 	if err := exp.Run(); err != nil {
@@ -188,14 +206,5 @@ func TestCrashLosesNoAcknowledgedEvent(t *testing.T) {
 			t.Errorf("event %s exported %d times", id, n)
 		}
 	}
-	missing := 0
-	for id := range acked {
-		if seen[id] == 0 {
-			missing++
-		}
-	}
-	if missing > 0 {
-		t.Fatalf("%d of %d acknowledged events are missing after kill -9", missing, len(acked))
-	}
-	t.Logf("%d events acknowledged before kill -9, %d in the log after restart, none lost, none twice", len(acked), len(seen))
+	return seen
 }
