@@ -27,15 +27,9 @@ func (n *Node) Ingest(ctx context.Context, evs []warden.Event) ([][]byte, error)
 		return nil, warden.Errorf(warden.EUNAVAILABLE, "this node has lost its connection to NATS and acknowledges no events until it is back; send the events to another node, or retry")
 	}
 	out := make([][]byte, len(evs))
-	firstIdx := make(map[string]int, len(evs))
-	var unique []int
-	for i := range evs {
-		if f, ok := firstIdx[evs[i].ID]; !ok {
-			firstIdx[evs[i].ID] = i
-			unique = append(unique, i)
-		} else if !evs[f].Same(&evs[i]) {
-			return nil, ingest.Conflict(i, &evs[i])
-		}
+	firstIdx, unique, err := ingest.FirstOfEach(evs)
+	if err != nil {
+		return nil, err
 	}
 	// Ids already logged are answered from the log, after checking they
 	// name the same events, before anything is published.

@@ -154,15 +154,9 @@ func New(ctx context.Context, opt Options) (*Ingester, error) {
 func (in *Ingester) Ingest(ctx context.Context, evs []warden.Event) ([][]byte, error) {
 	out := make([][]byte, len(evs))
 	// Within the request, later copies of an id answer like the first.
-	firstIdx := make(map[string]int, len(evs))
-	var unique []int
-	for i := range evs {
-		if f, ok := firstIdx[evs[i].ID]; !ok {
-			firstIdx[evs[i].ID] = i
-			unique = append(unique, i)
-		} else if !evs[f].Same(&evs[i]) {
-			return nil, Conflict(i, &evs[i])
-		}
+	firstIdx, unique, err := FirstOfEach(evs)
+	if err != nil {
+		return nil, err
 	}
 	if err := in.ingestUnique(ctx, evs, unique, out, 0); err != nil {
 		return nil, err
@@ -174,6 +168,22 @@ func (in *Ingester) Ingest(ctx context.Context, evs []warden.Event) ([][]byte, e
 		}
 	}
 	return out, nil
+}
+
+// FirstOfEach indexes a request's events by id: firstIdx maps each id to
+// the index of its first copy, unique lists those indexes in order. A
+// later copy that is not the same event is the Conflict error.
+func FirstOfEach(evs []warden.Event) (firstIdx map[string]int, unique []int, err error) {
+	firstIdx = make(map[string]int, len(evs))
+	for i := range evs {
+		if f, ok := firstIdx[evs[i].ID]; !ok {
+			firstIdx[evs[i].ID] = i
+			unique = append(unique, i)
+		} else if !evs[f].Same(&evs[i]) {
+			return nil, nil, Conflict(i, &evs[i])
+		}
+	}
+	return firstIdx, unique, nil
 }
 
 // SameAsLogged refuses ev, at index i of the request, when the log holds
