@@ -345,6 +345,7 @@ func (in *Ingester) evaluateAndAppend(ctx context.Context, evs []warden.Event, i
 	var newIdx []int
 	var verdicts []warden.Verdict
 	now := time.Now().UnixMicro()
+	evalCtx := context.WithoutCancel(ctx)
 	url, queued := "", false
 	if in.opt.Outbound != nil {
 		url = in.opt.Outbound.WebhookURL()
@@ -371,7 +372,10 @@ func (in *Ingester) evaluateAndAppend(ctx context.Context, evs []warden.Event, i
 			in.duplicates.Inc()
 			continue
 		}
-		v := in.opt.Engine.Evaluate(ctx, ev)
+		// The engine fails open on a cancelled context; a client that
+		// goes away must not turn the verdict logged for its events into
+		// an allow the rules did not give (the time budget bounds it).
+		v := in.opt.Engine.Evaluate(evalCtx, ev)
 		if v.Hits == nil {
 			v.Hits = []warden.Hit{}
 		}
