@@ -364,6 +364,13 @@ func (part *partition) process(batch []jetstream.Msg, catchUp bool) (replayed, e
 		recs = append(recs, rec)
 		evs, vs = append(evs, it.ev), append(vs, v)
 	}
+	// A partition that stops (its lease lost or handed over, the node
+	// closing) cancels ctx, and the engine fails open on a cancelled
+	// context: verdicts of allow that the rules did not give. None of them
+	// is logged; the batch stays unacknowledged for the next owner.
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
 	if len(recs) > 0 {
 		res, err := n.cfg.Log.Append(ctx, recs)
 		if err != nil {
