@@ -78,7 +78,10 @@ func (s *Service) Standing(ctx context.Context, account string) (*Standing, erro
 		st.Strikes = append(st.Strikes, (*f)(account, now.Time())...)
 	}
 	if f := s.pending.Load(); f != nil {
-		st.History = append((*f)(account), st.History...)
+		// Only when there are some: the history stays [] rather than null.
+		if p := (*f)(account); len(p) > 0 {
+			st.History = append(p, st.History...)
+		}
 	}
 	if r, ok := s.labels.Restriction(account); ok {
 		m := &StandingMeasure{Action: measureAction[r.Measure], DecisionID: r.DecisionID}

@@ -23,6 +23,12 @@ func TestSpamLadderSuspends(t *testing.T) {
 		m := newMatrixServer(t, db)
 		app, mod, admin := m.key(t, warden.RoleApp), m.key(t, warden.RoleModerator), m.key(t, warden.RoleAdmin)
 		t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+		// CONTRACT §10's shape for an account with nothing on record:
+		// empty lists, no restriction (not null lists).
+		if code, body := m.do(t, "GET", "/v1/accounts/nobody-yet/standing", mod, ""); code != 200 ||
+			string(body) != `{"account":"nobody-yet","strikes":[],"restriction":null,"history":[]}`+"\n" {
+			t.Fatalf("a clean account's standing = %d %s", code, body)
+		}
 		postAt, due := floodLinks(t, m, app, "flooder", t0)
 
 		var st struct {
