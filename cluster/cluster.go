@@ -1,24 +1,37 @@
 // Package cluster runs Warden as several nodes sharing the work over NATS
 // JetStream, with PostgreSQL as the shared event log.
 //
-// Events are routed by actor to one of P partitions (a stable hash; P is
-// fixed when the cluster is first started). Each partition is a subject of
-// one JetStream stream, and its engine state lives on exactly one node at a
-// time: the node that holds the partition's lease in a JetStream key-value
-// bucket. Every node answers POST /v1/events: it publishes each event to its
-// partition's subject (durable, replicated and de-duplicated by event id in
-// the stream) and waits for the owner's verdict (request-reply). The owner
-// consumes its partitions through durable consumers, in stream order,
-// evaluates each new event once, appends it with its verdict to the event
-// log (PostgreSQL; an id already there is answered with its first verdict),
-// replies, and then acknowledges the message.
+// Every node answers POST /v1/events: it publishes each event to the
+// intake stream (durable, replicated and de-duplicated by event id) and
+// waits for the verdict (request-reply). Evaluation then runs in two
+// stages, each holding its state on exactly one node at a time, the node
+// that holds its lease in a JetStream key-value bucket:
 //
-// A partition's state is snapshotted to a JetStream object store with the
+//   - The crowd stage consumes the whole intake in order and keeps what
+//     looks across actors: the counters keyed by an IP, a /24, a device, a
+//     target or a text, and the detectors (lockstep, linked accounts,
+//     near-duplicate text, bot-likeness). For each event it computes their
+//     values (engine.Crowd) and publishes the event with them to its actor's
+//     partition, in intake order, gapless and once (each publish expects
+//     the stream's last sequence).
+//   - Events are routed by actor to one of P partitions (a stable hash; P
+//     is fixed when the cluster is first started), each a subject of the
+//     events stream. A partition's owner consumes it in order, evaluates
+//     each new event once with the crowd stage's values and its own
+//     counters keyed by the actor, appends it with its verdict to the event
+//     log (PostgreSQL; an id already there is answered with its first
+//     verdict), replies, and then acknowledges the message.
+//
+// So each verdict is the one a single engine evaluating the intake in order
+// would give, whatever P and however many nodes.
+//
+// A stage's state is snapshotted to a JetStream object store with the
 // stream sequence it reflects. A new owner (after a node leaves, joins or
-// dies) restores the snapshot and replays the stream from that sequence:
-// events the old owner had already logged rebuild the state without being
-// evaluated into new effects, the rest are evaluated, so the state after a
-// failover equals the state without one.
+// dies) restores the snapshot and replays its stream from that sequence:
+// events the old owner had already logged (or, for the crowd stage,
+// published) rebuild the state without being evaluated into new effects,
+// the rest are evaluated, so the state after a failover equals the state
+// without one.
 package cluster
 
 import (
@@ -43,6 +56,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/engine"
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/sqlstore"
 )
@@ -52,21 +66,37 @@ const DefaultPartitions = 64
 
 // Names of the JetStream resources a cluster uses.
 const (
-	StreamName    = "WARDEN_EVENTS"
-	subjectPrefix = "warden.events."
-	configBucket  = "warden_cluster"
-	leaseBucket   = "warden_leases"
-	stateBucket   = "warden_state"
-	configKey     = "config"
-	replyHeader   = "Warden-Reply"
+	StreamName       = "WARDEN_EVENTS"
+	IntakeStream     = "WARDEN_INTAKE"
+	subjectPrefix    = "warden.events."
+	intakeSubject    = "warden.intake"
+	configBucket     = "warden_cluster"
+	leaseBucket      = "warden_leases"
+	stateBucket      = "warden_state"
+	configKey        = "config"
+	replyHeader      = "Warden-Reply"
+	crowdHeader      = "Warden-Crowd"       // the crowd stage's values, base64 of engine.Crowd's binary form
+	intakeSeqHeader  = "Warden-Intake-Seq"  // the event's sequence in the intake stream
+	receivedHeader   = "Warden-Received-Us" // when the intake stream took the event, Unix microseconds
+	layout           = "intake+crowd+partitions/1"
+	crowdStage       = -1 // the crowd stage's index among a node's stages
+	crowdLeaseKey    = "stage.crowd"
+	crowdObjectName  = "crowd"
+	crowdDurablePref = "warden-crowd-r"
 )
 
-// Engine is what a partition needs of the rule engine (*engine.Engine):
-// one Engine per partition, holding only that partition's state.
+// Engine is what the stages need of the rule engine (*engine.Engine): one
+// Engine per partition, holding only that partition's state (counters keyed
+// by the actor, labels, ladder, valves), and one for the crowd stage
+// (crowd counters and detectors).
 type Engine interface {
-	Evaluate(ctx context.Context, ev *warden.Event) warden.Verdict
-	// Replay rebuilds the state an already logged event left.
-	Replay(ctx context.Context, ev *warden.Event)
+	// EvaluateCrowd evaluates an event with the crowd stage's values.
+	EvaluateCrowd(ctx context.Context, ev *warden.Event, c *engine.Crowd) (warden.Verdict, error)
+	// ReplayCrowd rebuilds the state an already logged event left.
+	ReplayCrowd(ctx context.Context, ev *warden.Event, c *engine.Crowd) error
+	// ObserveCrowd is the crowd stage: it counts the event in the crowd
+	// counters and detectors and returns their values for it.
+	ObserveCrowd(ev *warden.Event) (engine.Crowd, error)
 	SaveState(w io.Writer) error
 	LoadState(r io.Reader) error
 	ResetState()
@@ -98,6 +128,9 @@ type Config struct {
 	// comes to own; it is kept and reused if the partition comes back (its
 	// metrics stay registered).
 	NewEngine func(p int) (Engine, error)
+	// NewCrowdEngine makes the crowd stage's engine, with the detectors,
+	// once if this node comes to run the stage.
+	NewCrowdEngine func() (Engine, error)
 	// Replicas is how many NATS servers keep each stream and bucket; 0
 	// means 3, or 1 when fewer servers are known.
 	Replicas int
@@ -166,6 +199,9 @@ type Member struct {
 type clusterConfig struct {
 	Partitions  int    `json:"partitions"`
 	RulesDigest string `json:"rules_digest"`
+	// Layout names the streams and stages; a node of another layout (an
+	// older Warden's) would route events past the crowd stage.
+	Layout string `json:"layout"`
 }
 
 // Partition returns the partition of actor among p: FNV-1a of the actor,
@@ -190,8 +226,8 @@ func Join(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Partitions < 1 || cfg.Partitions > 4096 {
 		return nil, fmt.Errorf("cluster: partitions must be between 1 and 4096, not %d", cfg.Partitions)
 	}
-	if cfg.Log == nil || cfg.NewEngine == nil {
-		return nil, errors.New("cluster: Config.Log and Config.NewEngine are required")
+	if cfg.Log == nil || cfg.NewEngine == nil || cfg.NewCrowdEngine == nil {
+		return nil, errors.New("cluster: Config.Log, Config.NewEngine and Config.NewCrowdEngine are required")
 	}
 	if cfg.NodeID == "" {
 		b := make([]byte, 4)
@@ -299,7 +335,7 @@ func (n *Node) setupOnce(ctx context.Context) error {
 	if n.conf, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: configBucket, Replicas: r, Storage: jetstream.FileStorage, History: 1}); err != nil {
 		return fmt.Errorf("cluster: config bucket: %w", err)
 	}
-	want := clusterConfig{Partitions: n.p, RulesDigest: n.cfg.RulesDigest}
+	want := clusterConfig{Partitions: n.p, RulesDigest: n.cfg.RulesDigest, Layout: layout}
 	if _, err := n.conf.Create(ctx, configKey, encodeConfig(want)); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 		return fmt.Errorf("cluster: write the cluster's configuration: %w", err)
 	}
@@ -309,7 +345,11 @@ func (n *Node) setupOnce(ctx context.Context) error {
 	}
 	have, err := decodeConfig(e.Value())
 	if err != nil {
-		return &JoinError{Msg: "cluster: the cluster's configuration is unreadable: " + err.Error()}
+		return &JoinError{Msg: "cluster: the cluster's configuration is unreadable (was it started by another Warden version?): " + err.Error()}
+	}
+	if have.Layout != want.Layout {
+		return &JoinError{Msg: fmt.Sprintf("cluster: refusing to join: the cluster's streams are laid out as %q and this node's as %q; "+
+			"a cluster runs one Warden version: stop every node and start them all with the same one", have.Layout, want.Layout)}
 	}
 	if have.Partitions != want.Partitions {
 		return &JoinError{Msg: fmt.Sprintf("cluster: refusing to join: the cluster has %d partitions and this node was started with %d; "+
@@ -319,8 +359,14 @@ func (n *Node) setupOnce(ctx context.Context) error {
 		return &JoinError{Msg: fmt.Sprintf("cluster: refusing to join: this node's rule set (digest %s) differs from the cluster's (%s); "+
 			"every node must run the same rule set, or verdicts would depend on which node owns an actor", short(want.RulesDigest), short(have.RulesDigest))}
 	}
-	if _, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: StreamName, Subjects: []string{subjectPrefix + "*"},
+	if _, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: IntakeStream, Subjects: []string{intakeSubject},
 		Storage: jetstream.FileStorage, Replicas: r, Duplicates: n.cfg.Duplicates, Retention: jetstream.LimitsPolicy}); err != nil {
+		return fmt.Errorf("cluster: intake stream: %w", err)
+	}
+	// Only the crowd stage publishes here, each message expecting the
+	// stream's last sequence, so the stream needs no de-duplication.
+	if _, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: StreamName, Subjects: []string{subjectPrefix + "*"},
+		Storage: jetstream.FileStorage, Replicas: r, Retention: jetstream.LimitsPolicy}); err != nil {
 		return fmt.Errorf("cluster: event stream: %w", err)
 	}
 	if n.leases, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: leaseBucket, Replicas: r, Storage: jetstream.FileStorage,
@@ -472,6 +518,8 @@ func (n *Node) liveMembers(ctx context.Context) ([]Member, map[int]string, error
 			if p, err := strconv.Atoi(k[len("lease."):]); err == nil {
 				owners[p] = string(vals[i])
 			}
+		case k == crowdLeaseKey:
+			owners[crowdStage] = string(vals[i])
 		}
 	}
 	sort.Slice(members, func(i, j int) bool { return members[i].ID < members[j].ID })
@@ -509,16 +557,25 @@ func (n *Node) tick() {
 	if idx < 0 {
 		return
 	}
+	// The crowd stage is taken by whichever node finds it free first.
+	n.mu.Lock()
+	_, runsCrowd := n.owned[crowdStage]
+	n.mu.Unlock()
+	if _, taken := owners[crowdStage]; !taken && !runsCrowd {
+		n.acquire(ctx, crowdStage)
+	}
 	want := n.p / len(members)
 	if idx < n.p%len(members) {
 		want++
 	}
 	n.mu.Lock()
-	have := len(n.owned)
-	mine := make([]int, 0, have)
+	mine := make([]int, 0, len(n.owned))
 	for p := range n.owned {
-		mine = append(mine, p)
+		if p != crowdStage {
+			mine = append(mine, p)
+		}
 	}
+	have := len(mine)
 	n.mu.Unlock()
 	// Partitions this node cares least about (rendezvous order) go first,
 	// and it takes those it cares most about: nodes prefer different
@@ -561,7 +618,12 @@ func (n *Node) score(p int) uint64 {
 	return h.Sum64()
 }
 
-func leaseKey(p int) string { return "lease." + strconv.Itoa(p) }
+func leaseKey(p int) string {
+	if p == crowdStage {
+		return crowdLeaseKey
+	}
+	return "lease." + strconv.Itoa(p)
+}
 
 // acquire takes partition p's lease if it is free and starts consuming it.
 func (n *Node) acquire(ctx context.Context, p int) bool {
@@ -574,8 +636,13 @@ func (n *Node) acquire(ctx context.Context, p int) bool {
 	eng := n.engines[p]
 	n.mu.Unlock()
 	if eng == nil {
-		if eng, err = n.cfg.NewEngine(p); err != nil {
-			n.log.Error("partition engine not made", "partition", p, "err", err)
+		if p == crowdStage {
+			eng, err = n.cfg.NewCrowdEngine()
+		} else {
+			eng, err = n.cfg.NewEngine(p)
+		}
+		if err != nil {
+			n.log.Error("partition engine not made", "partition", stageName(p), "err", err)
 			n.leases.Delete(ctx, leaseKey(p), jetstream.LastRevision(rev))
 			return false
 		}
@@ -587,7 +654,7 @@ func (n *Node) acquire(ctx context.Context, p int) bool {
 	n.mu.Lock()
 	n.owned[p] = part
 	n.mu.Unlock()
-	n.m.owned.WithLabelValues(strconv.Itoa(p)).Set(1)
+	n.m.owned.WithLabelValues(stageName(p)).Set(1)
 	n.m.acquired.Inc()
 	go part.run()
 	return true
@@ -634,7 +701,7 @@ func (n *Node) renewOne(ctx context.Context, part *partition) {
 		case gerr != nil && !errors.Is(gerr, jetstream.ErrKeyNotFound):
 			return // unknown: the lease runs out by itself, and so does part's validity
 		}
-		n.log.Warn("partition lease lost", "partition", part.p, "err", err)
+		n.log.Warn("partition lease lost", "partition", stageName(part.p), "err", err)
 		n.drop(part, false)
 		return
 	}
@@ -649,7 +716,7 @@ func (n *Node) release(part *partition) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := n.leases.Delete(ctx, leaseKey(part.p), jetstream.LastRevision(part.rev.Load())); err != nil {
-		n.log.Warn("partition lease not released; it runs out by itself", "partition", part.p, "err", err)
+		n.log.Warn("partition lease not released; it runs out by itself", "partition", stageName(part.p), "err", err)
 	}
 }
 
@@ -661,16 +728,35 @@ func (n *Node) drop(part *partition, snapshot bool) {
 		delete(n.owned, part.p)
 	}
 	n.mu.Unlock()
-	n.m.owned.WithLabelValues(strconv.Itoa(part.p)).Set(0)
+	n.m.owned.WithLabelValues(stageName(part.p)).Set(0)
 }
 
-// Owned returns the partitions this node holds, in order.
+// stageName names partition p, or the crowd stage, in logs and metrics.
+func stageName(p int) string {
+	if p == crowdStage {
+		return "crowd"
+	}
+	return strconv.Itoa(p)
+}
+
+// RunsCrowd reports whether this node runs the crowd stage now.
+func (n *Node) RunsCrowd() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.owned[crowdStage]
+	return ok
+}
+
+// Owned returns the partitions this node holds, in order (not the crowd
+// stage: see RunsCrowd).
 func (n *Node) Owned() []int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	out := make([]int, 0, len(n.owned))
 	for p := range n.owned {
-		out = append(out, p)
+		if p != crowdStage {
+			out = append(out, p)
+		}
 	}
 	sort.Ints(out)
 	return out

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/base64"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -23,8 +24,19 @@ import (
 )
 
 // newEngine makes partition engines that repeat exactly across processes
-// (a fixed detector hash seed, no time budget).
+// (no time budget); their detectors run in the crowd stage.
 func newEngine(int) (Engine, error) {
+	return engine.Open(engine.Options{Budget: -1})
+}
+
+// newCrowdEngine makes the crowd stage's engine, with detectors that
+// repeat exactly across processes (a fixed hash seed).
+func newCrowdEngine() (Engine, error) {
+	return newOneEngine()
+}
+
+// newOneEngine is one node's engine: detectors and every counter.
+func newOneEngine() (*engine.Engine, error) {
 	return engine.Open(engine.Options{Detectors: detect.New(detect.Config{HashSeed: 7}), Budget: -1})
 }
 
@@ -54,7 +66,7 @@ func (h *harness) join(id string) *Node {
 	h.t.Helper()
 	log := sqlstore.NewEventLog(h.db)
 	h.t.Cleanup(log.Close)
-	cfg := Config{Logger: testLogger(), NATS: h.nats.URL(), Partitions: h.p, RulesDigest: "sha256:test", NodeID: id, Log: log, NewEngine: newEngine,
+	cfg := Config{Logger: testLogger(), NATS: h.nats.URL(), Partitions: h.p, RulesDigest: "sha256:test", NodeID: id, Log: log, NewEngine: newEngine, NewCrowdEngine: newCrowdEngine,
 		LeaseTTL: 3 * time.Second, SnapshotEvery: time.Second, VerdictTimeout: 20 * time.Second}
 	if h.cfg != nil {
 		h.cfg(&cfg)
@@ -195,7 +207,7 @@ func TestJoinRefusesAnotherRuleSetOrPartitionCount(t *testing.T) {
 		{"partitions", func(c *Config) { c.Partitions = 8 }, "the cluster has 4 partitions and this node was started with 8"},
 	} {
 		log := sqlstore.NewEventLog(h.db)
-		cfg := Config{Logger: testLogger(), NATS: h.nats.URL(), Partitions: 4, RulesDigest: "sha256:test", NodeID: "b-" + tc.name, Log: log, NewEngine: newEngine}
+		cfg := Config{Logger: testLogger(), NATS: h.nats.URL(), Partitions: 4, RulesDigest: "sha256:test", NodeID: "b-" + tc.name, Log: log, NewEngine: newEngine, NewCrowdEngine: newCrowdEngine}
 		tc.mod(&cfg)
 		_, err := Join(context.Background(), cfg)
 		log.Close()
@@ -306,9 +318,30 @@ func partitionedVerdicts(t *testing.T, evs []warden.Event, p int) []warden.Verdi
 		}
 		engs[i] = e
 	}
+	crowd, err := newCrowdEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := make([]warden.Verdict, len(evs))
 	for i := range evs {
-		out[i] = engs[Partition(evs[i].Actor, p)].Evaluate(context.Background(), &evs[i])
+		// The crowd stage, its values through their header encoding, then
+		// the actor's partition.
+		c, err := crowd.ObserveCrowd(&evs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := c.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got engine.Crowd
+		if err := decodeCrowd(base64.RawStdEncoding.EncodeToString(enc), &got); err != nil {
+			t.Fatal(err)
+		}
+		out[i], err = engs[Partition(evs[i].Actor, p)].EvaluateCrowd(context.Background(), &evs[i], &got)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if out[i].Hits == nil {
 			out[i].Hits = []warden.Hit{}
 		}

@@ -65,8 +65,8 @@ func (n *Node) Ingest(ctx context.Context, evs []warden.Event) ([][]byte, error)
 	return out, nil
 }
 
-// publishAndWait publishes evs[idx] to their partitions and waits for
-// their verdicts, writing them into out.
+// publishAndWait publishes evs[idx] to the intake and waits for their
+// verdicts, writing them into out.
 func (n *Node) publishAndWait(ctx context.Context, evs []warden.Event, idx []int, out [][]byte) error {
 	deadline := time.Now().Add(n.cfg.VerdictTimeout)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
@@ -92,7 +92,7 @@ func (n *Node) publishAndWait(ctx context.Context, evs []warden.Event, idx []int
 		if err != nil {
 			return fmt.Errorf("encode event: %w", err)
 		}
-		msg := &nats.Msg{Subject: Subject(Partition(evs[i].Actor, n.p)), Data: body, Header: nats.Header{replyHeader: []string{n.replyPrefix + tokens[k]}}}
+		msg := &nats.Msg{Subject: intakeSubject, Data: body, Header: nats.Header{replyHeader: []string{n.replyPrefix + tokens[k]}}}
 		// A full window of unconfirmed publishes waits, within the deadline.
 		stall := max(time.Until(deadline), time.Millisecond)
 		if futures[k], err = n.js.PublishMsgAsync(msg, jetstream.WithMsgID(evs[i].ID), jetstream.WithStallWait(stall)); err != nil {
@@ -205,7 +205,7 @@ func (n *Node) timeoutError(evs []warden.Event, idx []int, out [][]byte) error {
 		ps = append(ps, strconv.Itoa(p))
 	}
 	sort.Strings(ps)
-	return warden.Errorf(warden.EUNAVAILABLE, "no verdict within %s from the owner of partition(s) %s (a node may be failing over); "+
+	return warden.Errorf(warden.EUNAVAILABLE, "no verdict within %s from the crowd stage or the owner of partition(s) %s (a node may be failing over); "+
 		"the events are durable in the stream and will be evaluated once: retry with the same ids to get their verdicts", n.cfg.VerdictTimeout, strings.Join(ps, ", "))
 }
 

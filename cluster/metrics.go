@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +15,7 @@ type metrics struct {
 	refused   prometheus.Counter
 	timeouts  prometheus.Counter
 	recounts  prometheus.Counter
+	crowd     prometheus.Counter
 	restore   prometheus.Histogram
 	snapBytes prometheus.Histogram
 }
@@ -30,13 +30,14 @@ func newMetrics(reg prometheus.Registerer, n *Node) metrics {
 		refused:   prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_cluster_ingest_refused_total", Help: "Ingest calls refused because NATS was unreachable."}),
 		timeouts:  prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_cluster_verdict_timeouts_total", Help: "Ingest calls answered 503 because an owner's verdict did not come in time."}),
 		recounts:  prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_cluster_partition_rebuilds_total", Help: "Partitions rebuilt from their snapshot because a repeated event id was counted."}),
+		crowd:     prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_cluster_crowd_events_total", Help: "Events this node's crowd stage published to their partitions with the crowd values."}),
 		restore:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_cluster_partition_restore_seconds", Help: "Time from taking a partition to having caught up on its stream.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
 		snapBytes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_cluster_snapshot_bytes", Help: "Size of partition snapshots written.", Buckets: prometheus.ExponentialBuckets(1024, 4, 10)}),
 	}
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.nodes, m.owned, m.acquired, m.evaluated, m.replayed, m.refused, m.timeouts, m.recounts, m.restore, m.snapBytes)
+	reg.MustRegister(m.nodes, m.owned, m.acquired, m.evaluated, m.replayed, m.refused, m.timeouts, m.recounts, m.crowd, m.restore, m.snapBytes)
 	reg.MustRegister(partitionCollector{n})
 	return m
 }
@@ -68,7 +69,7 @@ func (c partitionCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	c.n.mu.Unlock()
 	for _, p := range parts {
-		l := strconv.Itoa(p.p)
+		l := stageName(p.p)
 		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(p.lag.Load()), l)
 		ch <- prometheus.MustNewConstMetric(seqDesc, prometheus.GaugeValue, float64(p.seq.Load()), l)
 		age := -1.0

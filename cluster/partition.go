@@ -16,16 +16,21 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/engine"
 	"github.com/wardenhq/warden/ingest"
 	"github.com/wardenhq/warden/sqlstore"
 )
 
-// partition is one owned partition: a goroutine consuming its subject in
-// stream order into its engine.
+// partition is one owned partition, or the crowd stage (p == crowdStage):
+// a goroutine consuming its subject in stream order into its engine.
 type partition struct {
 	n   *Node
 	p   int
 	eng Engine
+	// For the crowd stage: the last intake sequence already published to
+	// the events stream, and that stream's last sequence, as found at
+	// restore and advanced by each publish.
+	published, tail uint64
 	rev atomic.Uint64 // the lease's revision
 	// acqRev is the lease's revision when this node took it.
 	acqRev uint64
@@ -95,11 +100,32 @@ func (part *partition) durable() string {
 	return consumerPrefix(part.p) + strconv.FormatUint(part.acqRev, 10)
 }
 
-func consumerPrefix(p int) string { return "warden-p" + strconv.Itoa(p) + "-r" }
+func consumerPrefix(p int) string {
+	if p == crowdStage {
+		return crowdDurablePref
+	}
+	return "warden-p" + strconv.Itoa(p) + "-r"
+}
+
+// stream is the stream the partition consumes: the intake for the crowd
+// stage, the events stream for a partition.
+func (part *partition) stream() string {
+	if part.p == crowdStage {
+		return IntakeStream
+	}
+	return StreamName
+}
+
+func (part *partition) subject() string {
+	if part.p == crowdStage {
+		return intakeSubject
+	}
+	return Subject(part.p)
+}
 
 // dropOldConsumers deletes the partition's consumers of earlier owners.
 func (part *partition) dropOldConsumers(ctx context.Context) {
-	stream, err := part.n.js.Stream(ctx, StreamName)
+	stream, err := part.n.js.Stream(ctx, part.stream())
 	if err != nil {
 		return
 	}
@@ -111,7 +137,7 @@ func (part *partition) dropOldConsumers(ctx context.Context) {
 		}
 	}
 	for _, name := range old {
-		part.n.js.DeleteConsumer(ctx, StreamName, name)
+		part.n.js.DeleteConsumer(ctx, part.stream(), name)
 	}
 }
 
@@ -120,7 +146,7 @@ func (part *partition) dropOldConsumers(ctx context.Context) {
 // last snapshot, which rebuilds the state from the stream.
 func (part *partition) run() {
 	defer close(part.done)
-	log := part.n.log.With("partition", part.p)
+	log := part.n.log.With("partition", stageName(part.p))
 	for part.ctx.Err() == nil && part.valid() {
 		err := part.consume(log)
 		if err == nil || part.ctx.Err() != nil {
@@ -156,14 +182,20 @@ func (part *partition) consume(log *slog.Logger) error {
 	// dead owner's unacknowledged messages are then delivered at once and
 	// in order, rather than after their ack wait.
 	ctx, cancel := context.WithTimeout(part.ctx, 10*time.Second)
+	if part.p == crowdStage {
+		if err := part.findTail(ctx, seq); err != nil {
+			cancel()
+			return fmt.Errorf("read the events stream's tail: %w", err)
+		}
+	}
 	part.dropOldConsumers(ctx)
-	n.js.DeleteConsumer(ctx, StreamName, part.durable())
-	cc := jetstream.ConsumerConfig{Durable: part.durable(), FilterSubject: Subject(part.p), AckPolicy: jetstream.AckAllPolicy,
+	n.js.DeleteConsumer(ctx, part.stream(), part.durable())
+	cc := jetstream.ConsumerConfig{Durable: part.durable(), FilterSubject: part.subject(), AckPolicy: jetstream.AckAllPolicy,
 		AckWait: 30 * time.Second, MaxAckPending: 4096, InactiveThreshold: time.Hour, DeliverPolicy: jetstream.DeliverAllPolicy}
 	if seq > 0 {
 		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, seq+1
 	}
-	cons, err := n.js.CreateOrUpdateConsumer(ctx, StreamName, cc)
+	cons, err := n.js.CreateOrUpdateConsumer(ctx, part.stream(), cc)
 	if err != nil {
 		cancel()
 		return fmt.Errorf("consumer: %w", err)
@@ -213,7 +245,12 @@ func (part *partition) consume(log *slog.Logger) error {
 				}
 				batch = append(batch, m)
 			}
-			r, e, err := part.process(batch, part.seq.Load() < target)
+			var r, e int
+			if part.p == crowdStage {
+				e, err = part.processCrowd(batch)
+			} else {
+				r, e, err = part.process(batch, part.seq.Load() < target)
+			}
 			if err != nil {
 				return err
 			}
@@ -286,6 +323,7 @@ func (part *partition) process(batch []jetstream.Msg, catchUp bool) (replayed, e
 		ev    warden.Event
 		seq   uint64
 		recv  int64
+		crowd engine.Crowd
 		reply []byte // the verdict to answer with, when known now
 		rec   int    // index in recs, -1 when not evaluated
 	}
@@ -299,11 +337,21 @@ func (part *partition) process(batch []jetstream.Msg, catchUp bool) (replayed, e
 		if md.Sequence.Stream <= part.seq.Load() {
 			continue
 		}
-		it := item{msg: m, seq: md.Sequence.Stream, recv: md.Timestamp.UnixMicro(), rec: -1}
-		if it.ev, err = warden.DecodeEvent(m.Data()); err != nil {
-			// Publishers validate; a message that does not decode was not
-			// published by a Warden node, and is skipped for good.
-			n.log.Warn("stream message is not a valid event; skipped", "partition", part.p, "seq", it.seq, "err", err)
+		it := item{msg: m, seq: md.Sequence.Stream, rec: -1}
+		// The event's identity is its intake message: the time the intake
+		// stream took it is what the log records as received.
+		it.recv, err = strconv.ParseInt(m.Headers().Get(receivedHeader), 10, 64)
+		if err == nil {
+			err = decodeCrowd(m.Headers().Get(crowdHeader), &it.crowd)
+		}
+		if err == nil {
+			it.ev, err = warden.DecodeEvent(m.Data())
+		}
+		if err != nil {
+			// The crowd stage publishes only valid events with their
+			// values; a message without was not published by a Warden
+			// node, and is skipped for good.
+			n.log.Warn("stream message is not an event from the crowd stage; skipped", "partition", part.p, "seq", it.seq, "err", err)
 			part.seq.Store(it.seq)
 			continue
 		}
@@ -334,7 +382,9 @@ func (part *partition) process(batch []jetstream.Msg, catchUp bool) (replayed, e
 		it := &items[i]
 		if l, ok := logged[it.ev.ID]; ok {
 			if l.ReceivedUS == it.recv {
-				part.eng.Replay(ctx, &it.ev)
+				if err := part.eng.ReplayCrowd(ctx, &it.ev, &it.crowd); err != nil {
+					return 0, 0, err
+				}
 				replayed++
 			}
 			it.reply = l.Verdict
@@ -344,7 +394,10 @@ func (part *partition) process(batch []jetstream.Msg, catchUp bool) (replayed, e
 			continue // answered below with the first copy's verdict
 		}
 		first[it.ev.ID] = i
-		v := part.eng.Evaluate(ctx, &it.ev)
+		v, err := part.eng.EvaluateCrowd(ctx, &it.ev, &it.crowd)
+		if err != nil {
+			return 0, 0, err
+		}
 		if v.Hits == nil {
 			v.Hits = []warden.Hit{}
 		}
@@ -454,19 +507,24 @@ func (part *partition) restore(ctx context.Context) (uint64, error) {
 	}
 	seq, body, err := decodeSnapshot(data)
 	if err != nil {
-		part.n.log.Warn("partition snapshot unreadable; replaying the partition's whole stream", "partition", part.p, "err", err)
+		part.n.log.Warn("partition snapshot unreadable; replaying the partition's whole stream", "partition", stageName(part.p), "err", err)
 		return 0, nil
 	}
 	if err := part.eng.LoadState(bytes.NewReader(body)); err != nil {
 		part.eng.ResetState()
-		part.n.log.Warn("partition snapshot not loaded; replaying the partition's whole stream", "partition", part.p, "err", err)
+		part.n.log.Warn("partition snapshot not loaded; replaying the partition's whole stream", "partition", stageName(part.p), "err", err)
 		return 0, nil
 	}
 	part.snapAt.Store(time.Now().UnixNano())
 	return seq, nil
 }
 
-func (part *partition) objectName() string { return "partition-" + strconv.Itoa(part.p) }
+func (part *partition) objectName() string {
+	if part.p == crowdStage {
+		return crowdObjectName
+	}
+	return "partition-" + strconv.Itoa(part.p)
+}
 
 // save snapshots the partition's state with the sequence it reflects. It
 // runs on the partition's goroutine (or after it ended), so the state
@@ -488,6 +546,6 @@ func (part *partition) save(ctx context.Context) error {
 	part.snapSeq = seq
 	part.snapAt.Store(time.Now().UnixNano())
 	part.n.m.snapBytes.Observe(float64(buf.Len()))
-	part.n.log.Debug("partition snapshot written", "partition", part.p, "seq", seq, "bytes", buf.Len(), "took", time.Since(start).Round(time.Millisecond))
+	part.n.log.Debug("partition snapshot written", "partition", stageName(part.p), "seq", seq, "bytes", buf.Len(), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }

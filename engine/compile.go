@@ -87,6 +87,9 @@ type node struct {
 	kind valueKind
 	idx  int // index into Env.N, B or S
 	uses needs
+	// labels is set when the node's expression calls has_label, whose
+	// answer depends on the labels earlier rules set on this engine.
+	labels bool
 }
 
 type counter struct {
@@ -96,6 +99,10 @@ type counter struct {
 	key   []valueFn
 	of    valueFn
 	where *program
+	// crowd is the counter's index among the crowd counters (those not
+	// keyed by the actor), or -1 for one keyed by the actor; see Crowd.
+	crowd   int
+	byActor bool // one of its key's parts is the actor
 }
 
 // valueFn yields a string: a direct field read when the expression is a
@@ -163,6 +170,10 @@ type plan struct {
 	nodes []*node
 	rules []*rule
 	needs needs
+	// crowd is the plan's crowd counters and the features they read, in
+	// dependency order: what ObserveCrowd computes for the event type.
+	crowd      []*node
+	crowdNeeds needs
 }
 
 // RuleSet is a compiled, checked rule set. It is immutable and safe for
@@ -178,6 +189,8 @@ type RuleSet struct {
 	nS        int
 	maxWindow time.Duration
 	fixtures  []fixtureFile
+	nCrowd    int   // crowd counters
+	crowdErr  error // why the crowd counters cannot be counted apart, if they cannot
 }
 
 type list struct {
@@ -225,6 +238,7 @@ func Compile(fsys fs.FS, opts CompileOptions) (*RuleSet, error) {
 	}
 	if len(c.errs) == 0 {
 		c.buildPlans()
+		c.crowdPlans()
 	}
 	fx, ferrs := readFixtures(fsys)
 	c.errs = append(c.errs, ferrs...)
@@ -468,8 +482,9 @@ func usesOf(names []string) needs {
 func (c *compiler) compileNodes() {
 	// Dependencies first, from declaration order.
 	type info struct {
-		deps []string
-		uses needs
+		deps   []string
+		uses   needs
+		labels bool
 	}
 	infos := map[string]*info{}
 	for _, name := range c.order {
@@ -499,6 +514,7 @@ func (c *compiler) compileNodes() {
 		}
 		in.deps = c.deps(all)
 		in.uses = usesOf(all)
+		in.labels = slices.Contains(all, "has_label")
 		infos[name] = in
 	}
 	if len(c.errs) > 0 {
@@ -539,7 +555,7 @@ func (c *compiler) compileNodes() {
 	}
 	c.known = map[string]*node{}
 	for _, name := range sorted {
-		nd := &node{name: name, deps: infos[name].deps, uses: infos[name].uses}
+		nd := &node{name: name, deps: infos[name].deps, uses: infos[name].uses, labels: infos[name].labels}
 		switch d := c.decl[name].(type) {
 		case *counterDoc:
 			nd.pos = d.pos
@@ -603,7 +619,7 @@ func (c *compiler) counter(d *counterDoc) *counter {
 		c.errorf(d.pos, "counter %q: window %q is not a duration of at least 1s: %s", d.Name, d.Window, durationUnits)
 		return nil
 	}
-	ct := &counter{spec: state.Spec{Kind: kind, Window: win, K: d.K, Limit: d.Limit}}
+	ct := &counter{spec: state.Spec{Kind: kind, Window: win, K: d.K, Limit: d.Limit}, crowd: -1}
 	switch kind {
 	case state.Distinct:
 		if d.Of.S == "" {
@@ -636,6 +652,7 @@ func (c *compiler) counter(d *counterDoc) *counter {
 	}
 	for _, k := range d.Key {
 		ct.key = append(ct.key, c.valueFn(d.pos, k))
+		ct.byActor = ct.byActor || strings.TrimSpace(k.S) == "actor"
 	}
 	if d.Of.S != "" {
 		ct.of = c.valueFn(d.pos, d.Of)

@@ -398,14 +398,22 @@ func (e *Engine) Replay(ctx context.Context, ev *warden.Event) {
 }
 
 func (e *Engine) eval(ctx context.Context, ev *warden.Event, budget time.Duration) Result {
-	rs := e.set.Load()
+	return e.evalWith(ctx, ev, budget, nil, e.set.Load())
+}
+
+// evalWith evaluates ev with rs; with crowd set, the crowd counters and the
+// detectors' features are crowd's (EvalCrowd).
+func (e *Engine) evalWith(ctx context.Context, ev *warden.Event, budget time.Duration, crowd *Crowd, rs *RuleSet) Result {
 	var feats *detect.Features
-	if e.opts.Detectors != nil {
+	switch {
+	case crowd != nil:
+		feats = &crowd.Features
+	case e.opts.Detectors != nil:
 		f := e.opts.Detectors.Observe(ev)
 		feats = &f
 	}
 	start := time.Now()
-	res := rs.evaluate(ctx, ev, e.st, feats, budget, true, hooks{hit: e.hit, ruleErr: e.ruleErr})
+	res := rs.evaluate(ctx, ev, e.st, feats, budget, true, hooks{hit: e.hit, ruleErr: e.ruleErr, crowd: crowd})
 	e.applyStanding(ev, &res)
 	if e.opts.Escalate != nil && !res.FailedOpen {
 		e.opts.Escalate(ev, &res, rs.tagsOf)

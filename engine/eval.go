@@ -77,6 +77,9 @@ func resize[T any](s []T, n int) []T {
 
 // hooks are what an evaluation reports to its engine; nil hooks are fine.
 type hooks struct {
+	// crowd, when set, gives the crowd counters' values (the crowd
+	// stage's); they are neither read from nor counted in the store.
+	crowd *Crowd
 	hit     func(r *rule)
 	ruleErr func(r *rule, err error)
 	// partners, when set, answers the partner functions instead of the
@@ -111,32 +114,16 @@ func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Sto
 	}
 	for _, nd := range p.nodes {
 		if nd.ctr != nil {
+			if h.crowd != nil && nd.ctr.crowd >= 0 {
+				// Counted by the crowd stage, which saw every event.
+				env.N[nd.idx] = h.crowd.Counters[nd.ctr.crowd]
+				continue
+			}
 			env.N[nd.idx] = x.counter(nd.ctr, ev, st, commit)
 			continue
 		}
-		if p := nd.prog; p.ok {
-			switch nd.kind {
-			case kindNum:
-				env.N[nd.idx] = p.fast.n(env)
-			case kindBool:
-				env.B[nd.idx] = p.fast.b(env)
-			case kindStr:
-				env.S[nd.idx] = p.fast.s(env)
-			}
-			continue
-		}
-		v, err := x.run(nd.prog)
-		if err != nil {
+		if !x.feature(nd) {
 			res.Errors++
-			continue
-		}
-		switch nd.kind {
-		case kindNum:
-			env.N[nd.idx] = toFloat(v)
-		case kindBool:
-			env.B[nd.idx], _ = v.(bool)
-		case kindStr:
-			env.S[nd.idx], _ = v.(string)
 		}
 	}
 	score := 1.0
@@ -214,6 +201,36 @@ func (rs *RuleSet) evaluate(ctx context.Context, ev *warden.Event, st *state.Sto
 		res.Updates = append([]Update(nil), x.updates...)
 	}
 	return res
+}
+
+// feature computes the feature nd into the environment; false means its
+// expression failed (it is then its type's zero value).
+func (x *evaluator) feature(nd *node) bool {
+	env := &x.env
+	if p := nd.prog; p.ok {
+		switch nd.kind {
+		case kindNum:
+			env.N[nd.idx] = p.fast.n(env)
+		case kindBool:
+			env.B[nd.idx] = p.fast.b(env)
+		case kindStr:
+			env.S[nd.idx] = p.fast.s(env)
+		}
+		return true
+	}
+	v, err := x.run(nd.prog)
+	if err != nil {
+		return false
+	}
+	switch nd.kind {
+	case kindNum:
+		env.N[nd.idx] = toFloat(v)
+	case kindBool:
+		env.B[nd.idx], _ = v.(bool)
+	case kindStr:
+		env.S[nd.idx], _ = v.(string)
+	}
+	return true
 }
 
 // apply records a result's state updates.

@@ -23,6 +23,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/cluster"
+	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/engine"
 	"github.com/wardenhq/warden/enforce"
 	"github.com/wardenhq/warden/incident"
 	"github.com/wardenhq/warden/ingest"
@@ -64,12 +66,6 @@ func joinCluster(ctx context.Context, c serveConfig, st *sqlstore.DB, log cluste
 	if c.cluster.verdictTimeout <= 0 {
 		return nil, usagef("--verdict-timeout must be positive, such as 10s")
 	}
-	if c.cluster.partitions > 1 {
-		// Said at every start: the operator must know what a cluster
-		// gives up (docs/cluster.md, "Where the cross-actor signals run").
-		logger.Warn("cluster: signals across actors are per partition: lockstep, crowd and linked-account detectors and counters keyed by target, IP, device or text see about 1/P of a crowd, and the rules on them fire far less or not at all; --partitions 1 keeps one node's verdicts",
-			"partitions", c.cluster.partitions)
-	}
 	var ruleFS fs.FS = rules.FS
 	if c.rules != "" {
 		ruleFS = os.DirFS(c.rules)
@@ -77,6 +73,14 @@ func joinCluster(ctx context.Context, c serveConfig, st *sqlstore.DB, log cluste
 	digest, err := cluster.RulesDigest(ruleFS)
 	if err != nil {
 		return nil, err
+	}
+	// The crowd stage counts what looks across actors apart from the
+	// actors' partitions; a rule set whose crowd counters read the actor's
+	// own counters or labels cannot be split so (docs/cluster.md).
+	if rs, err := engine.Compile(ruleFS, engine.CompileOptions{}); err != nil {
+		return nil, err
+	} else if err := rs.CheckCrowd(); err != nil {
+		return nil, fmt.Errorf("cluster: %w; run this rule set on one node", err)
 	}
 	var ladders sync.Map // partition → *enforce.Ladder
 	var node *cluster.Node
@@ -92,16 +96,21 @@ func joinCluster(ctx context.Context, c serveConfig, st *sqlstore.DB, log cluste
 	newEngine := func(p int) (cluster.Engine, error) {
 		preg := prometheus.WrapRegistererWith(prometheus.Labels{"partition": strconv.Itoa(p)}, reg)
 		// Each partition's valves see its own share of the traffic; the
-		// breaker calls are not served in a cluster yet.
-		eng, ladder, _, err := buildEngine(c, st, svc, ps, logger, preg, 0)
+		// breaker calls are not served in a cluster yet. The detectors
+		// run in the crowd stage, not here.
+		eng, ladder, _, err := buildEngine(c, st, svc, ps, logger, preg, 0, nil)
 		if err != nil {
 			return nil, err
 		}
 		ladders.Store(p, ladder)
 		return eng, nil
 	}
+	newCrowdEngine := func() (cluster.Engine, error) {
+		return engine.Open(engine.Options{RulesDir: c.rules, Logger: logger, Budget: -1, Detectors: detect.New(detect.Config{}),
+			Registerer: prometheus.WrapRegistererWith(prometheus.Labels{"partition": "crowd"}, reg)})
+	}
 	node, err = cluster.Join(ctx, cluster.Config{NATS: c.cluster.nats, Partitions: c.cluster.partitions, RulesDigest: digest,
-		NodeID: c.cluster.nodeID, Log: log, NewEngine: newEngine, LeaseTTL: c.cluster.leaseTTL, SnapshotEvery: c.snapshotEvery,
+		NodeID: c.cluster.nodeID, Log: log, NewEngine: newEngine, NewCrowdEngine: newCrowdEngine, LeaseTTL: c.cluster.leaseTTL, SnapshotEvery: c.snapshotEvery,
 		VerdictTimeout: c.cluster.verdictTimeout, OnAccepted: onAccepted, Outbound: outbound, Logger: logger, Registerer: reg})
 	if err != nil {
 		return nil, err

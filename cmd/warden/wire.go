@@ -98,7 +98,7 @@ func (e ruleEngine) Rules() []web.RuleView {
 }
 
 func openEngine(c serveConfig, st *sqlstore.DB, svc *incident.Service, ps *partner.Service, logger *slog.Logger, reg prometheus.Registerer) (servedEngine, error) {
-	eng, ladder, valves, err := buildEngine(c, st, svc, ps, logger, reg, 0)
+	eng, ladder, valves, err := buildEngine(c, st, svc, ps, logger, reg, 0, detect.New(detect.Config{}))
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +127,9 @@ func ladderStrikes(ladderOf func(account string) *enforce.Ladder) func(string, t
 
 // buildEngine makes an engine with state of its own (counters, detectors,
 // rule labels, ladder strikes): serve's one, or one per partition in a
-// cluster. budget 0 is the engine's default.
-func buildEngine(c serveConfig, st *sqlstore.DB, svc *incident.Service, ps *partner.Service, logger *slog.Logger, reg prometheus.Registerer, budget time.Duration) (*engine.Engine, *enforce.Ladder, *enforce.Valves, error) {
+// cluster. budget 0 is the engine's default; det is its detectors (nil for
+// a cluster partition's, whose detectors run in the crowd stage).
+func buildEngine(c serveConfig, st *sqlstore.DB, svc *incident.Service, ps *partner.Service, logger *slog.Logger, reg prometheus.Registerer, budget time.Duration, det *detect.Set) (*engine.Engine, *enforce.Ladder, *enforce.Valves, error) {
 	labels := svc.Labels()
 	// Rules read partners' imported lists (partner_listed, partner_trust)
 	// when partner sharing is on.
@@ -165,7 +166,7 @@ func buildEngine(c serveConfig, st *sqlstore.DB, svc *incident.Service, ps *part
 		Logger:     logger,
 		Registerer: reg,
 		Budget:     budget,
-		Detectors:  detect.New(detect.Config{}),
+		Detectors:  det,
 		// Rules read the labels moderators' decisions set and the
 		// labels earlier rules set; enforce-mode label effects land in
 		// the latter.
