@@ -654,7 +654,7 @@ func (n *Node) acquire(ctx context.Context, p int) bool {
 	n.mu.Lock()
 	n.owned[p] = part
 	n.mu.Unlock()
-	n.m.owned.WithLabelValues(stageName(p)).Set(1)
+	n.m.setOwned(p, 1)
 	n.m.acquired.Inc()
 	go part.run()
 	return true
@@ -728,7 +728,7 @@ func (n *Node) drop(part *partition, snapshot bool) {
 		delete(n.owned, part.p)
 	}
 	n.mu.Unlock()
-	n.m.owned.WithLabelValues(stageName(part.p)).Set(0)
+	n.m.setOwned(part.p, 0)
 }
 
 // stageName names partition p, or the crowd stage, in logs and metrics.

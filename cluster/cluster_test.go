@@ -1,10 +1,10 @@
 package cluster
 
 import (
-	"encoding/base64"
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -361,6 +361,23 @@ func TestOneNodeAndThreeNodesGiveTheSameVerdicts(t *testing.T) {
 	const p = 8
 	evs, _ := digestEvents(6000)
 	want := digest(partitioned(t, evs, p))
+	// One engine evaluating the events in order, as one node does: the
+	// crowd stage makes P partitions give its verdicts.
+	solo, err := newOneEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ones [][]byte
+	for i := range evs {
+		v := solo.Evaluate(context.Background(), &evs[i])
+		if v.Hits == nil {
+			v.Hits = []warden.Hit{}
+		}
+		ones = append(ones, mustJSON(v))
+	}
+	if d := digest(ones); d != want {
+		t.Fatalf("one engine's verdict digest %s, %d partitions in process %s", d, p, want)
+	}
 
 	one := newHarness(t, 3, p)
 	a := one.join("solo")

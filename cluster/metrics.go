@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,7 @@ type metrics struct {
 	timeouts  prometheus.Counter
 	recounts  prometheus.Counter
 	crowd     prometheus.Counter
+	crowdOwn  prometheus.Gauge
 	restore   prometheus.Histogram
 	snapBytes prometheus.Histogram
 }
@@ -31,15 +33,26 @@ func newMetrics(reg prometheus.Registerer, n *Node) metrics {
 		timeouts:  prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_cluster_verdict_timeouts_total", Help: "Ingest calls answered 503 because an owner's verdict did not come in time."}),
 		recounts:  prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_cluster_partition_rebuilds_total", Help: "Partitions rebuilt from their snapshot because a repeated event id was counted."}),
 		crowd:     prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_cluster_crowd_events_total", Help: "Events this node's crowd stage published to their partitions with the crowd values."}),
+		crowdOwn:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "warden_cluster_crowd_owned", Help: "1 while this node runs the crowd stage."}),
 		restore:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_cluster_partition_restore_seconds", Help: "Time from taking a partition to having caught up on its stream.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
 		snapBytes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_cluster_snapshot_bytes", Help: "Size of partition snapshots written.", Buckets: prometheus.ExponentialBuckets(1024, 4, 10)}),
 	}
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.nodes, m.owned, m.acquired, m.evaluated, m.replayed, m.refused, m.timeouts, m.recounts, m.crowd, m.restore, m.snapBytes)
+	reg.MustRegister(m.nodes, m.owned, m.acquired, m.evaluated, m.replayed, m.refused, m.timeouts, m.recounts, m.crowd, m.crowdOwn, m.restore, m.snapBytes)
 	reg.MustRegister(partitionCollector{n})
 	return m
+}
+
+// setOwned records that this node owns partition p (or the crowd stage)
+// or not.
+func (m *metrics) setOwned(p int, v float64) {
+	if p == crowdStage {
+		m.crowdOwn.Set(v)
+		return
+	}
+	m.owned.WithLabelValues(strconv.Itoa(p)).Set(v)
 }
 
 // partitionCollector reports, per partition this node owns, its lag (messages

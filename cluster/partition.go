@@ -31,7 +31,7 @@ type partition struct {
 	// the events stream, and that stream's last sequence, as found at
 	// restore and advanced by each publish.
 	published, tail uint64
-	rev atomic.Uint64 // the lease's revision
+	rev             atomic.Uint64 // the lease's revision
 	// acqRev is the lease's revision when this node took it.
 	acqRev uint64
 	// until is when this node stops acting on the lease unless renewed

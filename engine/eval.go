@@ -79,7 +79,7 @@ func resize[T any](s []T, n int) []T {
 type hooks struct {
 	// crowd, when set, gives the crowd counters' values (the crowd
 	// stage's); they are neither read from nor counted in the store.
-	crowd *Crowd
+	crowd   *Crowd
 	hit     func(r *rule)
 	ruleErr func(r *rule, err error)
 	// partners, when set, answers the partner functions instead of the
