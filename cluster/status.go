@@ -17,6 +17,9 @@ type Status struct {
 	Healthy    bool              `json:"healthy"`
 	Nodes      []Member          `json:"nodes"`
 	Partitions []PartitionStatus `json:"partitions"`
+	// Crowd is the crowd stage (Partition -1): its owner and, when this
+	// node runs it, its progress through the intake stream.
+	Crowd PartitionStatus `json:"crowd"`
 }
 
 // PartitionStatus is one partition's owner and, when this node owns it,
@@ -46,7 +49,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		local[p] = part
 	}
 	n.mu.Unlock()
-	for p := 0; p < n.p; p++ {
+	status := func(p int) PartitionStatus {
 		ps := PartitionStatus{Partition: p, Owner: owners[p], SnapshotAge: -1}
 		if part := local[p]; part != nil {
 			ps.Local, ps.Seq, ps.Lag = true, part.seq.Load(), part.lag.Load()
@@ -54,8 +57,12 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 				ps.SnapshotAge = time.Since(time.Unix(0, at))
 			}
 		}
-		st.Partitions = append(st.Partitions, ps)
+		return ps
 	}
+	for p := 0; p < n.p; p++ {
+		st.Partitions = append(st.Partitions, status(p))
+	}
+	st.Crowd = status(crowdStage)
 	sort.Slice(st.Nodes, func(i, j int) bool { return st.Nodes[i].ID < st.Nodes[j].ID })
 	return st, nil
 }

@@ -29,7 +29,8 @@ func TestClusterPage(t *testing.T) {
 			{Partition: 0, Owner: "n1", Local: true, Seq: 42, Lag: 3, SnapshotAge: 7 * time.Second},
 			{Partition: 1, Owner: "n2", SnapshotAge: -1},
 			{Partition: 2, SnapshotAge: -1},
-		}}}
+		},
+		Crowd: cluster.PartitionStatus{Partition: -1, Owner: "n2", SnapshotAge: -1}}}
 	tc := newTestConsole(t, Options{})
 	tc.MountCluster(src)
 	tc.user(t, "ada", warden.RoleAdmin)
@@ -40,16 +41,19 @@ func TestClusterPage(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("cluster page: %d", resp.StatusCode)
 	}
-	for _, want := range []string{"2 live node(s), 3 partitions", "1 without an owner", ">42<", ">3<", "7s", "this node", "http://a:9090/metrics", `id="cluster-cross-actor"`} {
+	for _, want := range []string{"2 live node(s), 3 partitions", "1 without an owner", ">42<", ">3<", "7s", "this node", "http://a:9090/metrics", `id="cluster-crowd"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the cluster page lacks %q", want)
 		}
 	}
-	// One partition keeps one node's verdicts: no warning.
+	if i, j := strings.Index(body, `id="cluster-crowd"`), strings.Index(body, `id="cluster-parts-h"`); i < 0 || j < i || !strings.Contains(body[i:j], `<td class="mono">n2</td>`) {
+		t.Error("the crowd stage's table does not name its owner")
+	}
+	// A crowd stage without an owner is failing over, and says so.
 	full := src.st
-	src.st.Partitions = src.st.Partitions[:1]
-	if _, body := tc.do(t, cl, "GET", "/cluster", nil, nil); strings.Contains(body, "cluster-cross-actor") {
-		t.Error("one partition is warned about cross-actor signals")
+	src.st.Crowd.Owner = ""
+	if _, body := tc.do(t, cl, "GET", "/cluster", nil, nil); !strings.Contains(body, "(failing over)") {
+		t.Error("a crowd stage without an owner is not shown as failing over")
 	}
 	src.st = full
 	src.st.Healthy = false
