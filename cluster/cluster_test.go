@@ -11,10 +11,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/engine"
@@ -218,6 +221,52 @@ func TestJoinRefusesAnotherRuleSetOrPartitionCount(t *testing.T) {
 		if !errors.As(err, &je) || !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
 			t.Errorf("%s: Join = %v, want a refusal saying %q", tc.name, err, tc.want)
 		}
+	}
+	// A cluster laid out by an older Warden (no crowd stage, no layout in
+	// its configuration) is refused: its nodes would route past the stage.
+	a := h.nodes[0]
+	if _, err := a.conf.Put(context.Background(), configKey, []byte(`{"partitions":4,"rules_digest":"sha256:test","layout":""}`)); err != nil {
+		t.Fatal(err)
+	}
+	log := sqlstore.NewEventLog(h.db)
+	defer log.Close()
+	_, err := Join(context.Background(), Config{Logger: testLogger(), NATS: h.nats.URL(), Partitions: 4, RulesDigest: "sha256:test", NodeID: "b-layout", Log: log,
+		NewEngine: newEngine, NewCrowdEngine: newCrowdEngine})
+	var je *JoinError
+	if !errors.As(err, &je) || !strings.Contains(err.Error(), "laid out as") {
+		t.Errorf("old layout: Join = %v, want a refusal naming the layouts", err)
+	}
+}
+
+// checkEventsStream reads the events stream whole: the crowd stage must
+// have published each intake message once, in intake order, with no gap.
+func checkEventsStream(t *testing.T, n *Node) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	intake, err := n.js.Stream(ctx, IntakeStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := intake.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := n.js.OrderedConsumer(ctx, StreamName, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := uint64(1)
+	for want <= info.State.LastSeq {
+		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatalf("events stream: after intake %d of %d: %v", want-1, info.State.LastSeq, err)
+		}
+		got, err := strconv.ParseUint(m.Headers().Get(intakeSeqHeader), 10, 64)
+		if err != nil || got != want {
+			t.Fatalf("events stream: message with intake sequence %q where %d was due (a gap or a repeat)", m.Headers().Get(intakeSeqHeader), want)
+		}
+		want++
 	}
 }
 
@@ -511,6 +560,7 @@ func TestFailoverKeepsStateAndCountsOnce(t *testing.T) {
 	if err := h.db.Reader.QueryRow("SELECT COUNT(*) FROM events").Scan(&n); err != nil || n != int64(len(evs)) {
 		t.Fatalf("the log has %d events (%v), want %d", n, err, len(evs))
 	}
+	checkEventsStream(t, a)
 }
 
 // TestJoinAndLeaveHandOverState: a node joins mid-stream and another leaves

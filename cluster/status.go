@@ -96,7 +96,7 @@ func (n *Node) SnapshotAll(ctx context.Context) error {
 	var errs []error
 	for _, p := range parts {
 		if err := p.snapshotNow(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("partition %d: %w", p.p, err))
+			errs = append(errs, fmt.Errorf("partition %s: %w", stageName(p.p), err))
 		}
 	}
 	return errors.Join(errs...)
