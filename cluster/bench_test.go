@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden"
+	"github.com/wardenhq/warden/engine"
 	"github.com/wardenhq/warden/synth"
 )
 
@@ -109,4 +110,71 @@ func processCPU() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkStages compares, in process on the reference workload, one
+// engine evaluating an event (detectors and every counter) with the two
+// stages a cluster splits it into: the crowd stage (detectors and crowd
+// counters, and encoding the values) and the partition (decoding them and
+// evaluating with its own counters). The crowd stage is serial in a
+// cluster: its events/s is the ceiling of one crowd stage's CPU.
+//
+//	go test -run XXX -bench Stages -benchtime 60000x ./cluster
+func BenchmarkStages(b *testing.B) {
+	evs, _ := synth.Collect(synth.Config{Seed: 5, Accounts: 3000, Rate: 100, Every: 30 * time.Second}, 6*time.Minute)
+	ctx := context.Background()
+	b.Run("one-engine", func(b *testing.B) {
+		eng, err := newOneEngine()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			eng.Evaluate(ctx, &evs[i%len(evs)])
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	crowd, err := newCrowdEngine()
+	if err != nil {
+		b.Fatal(err)
+	}
+	encoded := make([][]byte, len(evs))
+	b.Run("crowd", func(b *testing.B) {
+		crowd.ResetState()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			c, err := crowd.ObserveCrowd(&evs[i%len(evs)])
+			if err != nil {
+				b.Fatal(err)
+			}
+			if encoded[i%len(evs)], err = c.MarshalBinary(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("partition", func(b *testing.B) {
+		part, err := newEngine(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if encoded[0] == nil {
+			b.Skip("run with the crowd sub-benchmark")
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			var c engine.Crowd
+			k := i % len(evs)
+			if encoded[k] == nil {
+				continue
+			}
+			if err := c.UnmarshalBinary(encoded[k]); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := part.EvaluateCrowd(ctx, &evs[k], &c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
 }

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/wardenhq/warden"
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/engine"
@@ -252,19 +251,26 @@ func checkEventsStream(t *testing.T, n *Node) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cons, err := n.js.OrderedConsumer(ctx, StreamName, jetstream.OrderedConsumerConfig{})
+	events, err := n.js.Stream(ctx, StreamName)
 	if err != nil {
 		t.Fatal(err)
 	}
+	einfo, err := events.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if einfo.State.Msgs != info.State.Msgs {
+		t.Fatalf("the events stream holds %d messages, the intake %d", einfo.State.Msgs, info.State.Msgs)
+	}
 	want := uint64(1)
-	for want <= info.State.LastSeq {
-		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+	for seq := einfo.State.FirstSeq; seq <= einfo.State.LastSeq; seq++ {
+		m, err := events.GetMsg(ctx, seq)
 		if err != nil {
-			t.Fatalf("events stream: after intake %d of %d: %v", want-1, info.State.LastSeq, err)
+			t.Fatalf("events stream message %d: %v", seq, err)
 		}
-		got, err := strconv.ParseUint(m.Headers().Get(intakeSeqHeader), 10, 64)
+		got, err := strconv.ParseUint(m.Header.Get(intakeSeqHeader), 10, 64)
 		if err != nil || got != want {
-			t.Fatalf("events stream: message with intake sequence %q where %d was due (a gap or a repeat)", m.Headers().Get(intakeSeqHeader), want)
+			t.Fatalf("events stream: message with intake sequence %q where %d was due (a gap or a repeat)", m.Header.Get(intakeSeqHeader), want)
 		}
 		want++
 	}

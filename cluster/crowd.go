@@ -58,20 +58,34 @@ func (part *partition) findTail(ctx context.Context, snapSeq uint64) error {
 	return nil
 }
 
-// crowdPublishWait bounds the wait for the events stream to confirm one
-// batch of the crowd stage's publishes; past it the stage starts over
+// crowdPublishWait bounds the wait for the events stream to confirm the
+// crowd stage's oldest publish in flight; past it the stage starts over
 // from its snapshot.
 const crowdPublishWait = 10 * time.Second
 
+// maxCrowdInFlight bounds the crowd stage's publishes not yet confirmed.
+const maxCrowdInFlight = 8192
+
+// crowdFlight is one publish of the crowd stage awaiting the events
+// stream's confirmation, or (f nil) an intake batch that published nothing.
+// ack, when set, is the intake message to acknowledge once it and every
+// publish before it are confirmed (the last of its batch).
+type crowdFlight struct {
+	f      jetstream.PubAckFuture
+	intake uint64
+	ack    jetstream.Msg
+}
+
 // processCrowd takes a batch of intake messages, in order, through the
 // crowd engine and publishes each event not yet in the events stream to
-// its partition with the crowd values. The intake is acknowledged once
-// the events stream has confirmed every publish.
+// its partition with the crowd values. Publishes are pipelined across
+// batches (each expects the stream's last sequence plus those in flight
+// before it); an intake batch is acknowledged once the events stream has
+// confirmed every publish up to its last.
 func (part *partition) processCrowd(batch []jetstream.Msg) (published int, err error) {
 	n := part.n
-	var futures []jetstream.PubAckFuture
-	var intake []uint64
 	var last uint64
+	next := len(part.flight)
 	for _, m := range batch {
 		md, err := m.Metadata()
 		if err != nil {
@@ -108,32 +122,85 @@ func (part *partition) processCrowd(batch []jetstream.Msg) (published int, err e
 			hdr.Set(replyHeader, to)
 		}
 		msg := &nats.Msg{Subject: Subject(Partition(ev.Actor, n.p)), Data: m.Data(), Header: hdr}
-		f, err := n.js.PublishMsgAsync(msg, jetstream.WithExpectLastSequence(part.tail+uint64(len(futures))), jetstream.WithStallWait(crowdPublishWait))
+		f, err := n.js.PublishMsgAsync(msg, jetstream.WithExpectLastSequence(part.tail+uint64(part.inFlight())), jetstream.WithStallWait(crowdPublishWait))
 		if err != nil {
 			return 0, fmt.Errorf("publish to the events stream: %w", err)
 		}
-		futures = append(futures, f)
-		intake = append(intake, seq)
-	}
-	timeout := time.NewTimer(crowdPublishWait)
-	defer timeout.Stop()
-	for k, f := range futures {
-		select {
-		case ack := <-f.Ok():
-			part.tail, part.published = ack.Sequence, intake[k]
-		case err := <-f.Err():
-			return k, fmt.Errorf("the events stream refused event %d of the intake: %w", intake[k], err)
-		case <-timeout.C:
-			return k, fmt.Errorf("the events stream did not confirm the crowd stage's publishes within %s", crowdPublishWait)
-		case <-part.ctx.Done():
-			return k, part.ctx.Err()
-		}
+		part.flight = append(part.flight, crowdFlight{f: f, intake: seq})
+		published++
 	}
 	if last > 0 {
 		part.seq.Store(last)
 	}
-	n.m.crowd.Add(float64(len(futures)))
-	return len(futures), batch[len(batch)-1].Ack()
+	if len(part.flight) > next {
+		part.flight[len(part.flight)-1].ack = batch[len(batch)-1]
+	} else {
+		part.flight = append(part.flight, crowdFlight{ack: batch[len(batch)-1]})
+	}
+	n.m.crowd.Add(float64(published))
+	// Take what is confirmed; wait only when too much is in flight.
+	return published, part.settleCrowd(part.ctx, part.inFlight() > maxCrowdInFlight)
+}
+
+// inFlight counts the crowd stage's publishes not yet confirmed.
+func (part *partition) inFlight() int {
+	k := 0
+	for _, fl := range part.flight {
+		if fl.f != nil {
+			k++
+		}
+	}
+	return k
+}
+
+// settleCrowd takes the confirmed publishes off the head of the flight,
+// acknowledging the intake batches they complete; with wait, it waits
+// until the flight is empty. A refused or unconfirmed publish is an error:
+// the stage starts over from its snapshot and finds the stream's tail.
+func (part *partition) settleCrowd(ctx context.Context, wait bool) error {
+	var timeout <-chan time.Time
+	for len(part.flight) > 0 {
+		fl := part.flight[0]
+		if fl.f != nil {
+			select {
+			case ack := <-fl.f.Ok():
+				part.tail, part.published = ack.Sequence, fl.intake
+			case err := <-fl.f.Err():
+				part.flight = part.flight[:0]
+				return fmt.Errorf("the events stream refused event %d of the intake: %w", fl.intake, err)
+			default:
+				if !wait {
+					return nil
+				}
+				if timeout == nil {
+					t := time.NewTimer(crowdPublishWait)
+					defer t.Stop()
+					timeout = t.C
+				}
+				select {
+				case ack := <-fl.f.Ok():
+					part.tail, part.published = ack.Sequence, fl.intake
+				case err := <-fl.f.Err():
+					part.flight = part.flight[:0]
+					return fmt.Errorf("the events stream refused event %d of the intake: %w", fl.intake, err)
+				case <-timeout:
+					part.flight = part.flight[:0]
+					return fmt.Errorf("the events stream did not confirm the crowd stage's publishes within %s", crowdPublishWait)
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
+		if fl.ack != nil {
+			if err := fl.ack.Ack(); err != nil {
+				return err
+			}
+		}
+		part.flight = part.flight[1:]
+	}
+	clear(part.flight[:cap(part.flight)])
+	part.flight = part.flight[:0]
+	return nil
 }
 
 // decodeCrowd reads the crowd stage's values from their header.

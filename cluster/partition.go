@@ -31,6 +31,7 @@ type partition struct {
 	// the events stream, and that stream's last sequence, as found at
 	// restore and advanced by each publish.
 	published, tail uint64
+	flight          []crowdFlight // its publishes awaiting confirmation, oldest first
 	rev             atomic.Uint64 // the lease's revision
 	// acqRev is the lease's revision when this node took it.
 	acqRev uint64
@@ -172,6 +173,7 @@ func (part *partition) run() {
 func (part *partition) consume(log *slog.Logger) error {
 	n := part.n
 	start := time.Now()
+	part.flight = nil
 	seq, err := part.restore(part.ctx)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -236,6 +238,12 @@ func (part *partition) consume(log *slog.Logger) error {
 			// heartbeats stopped: start over from the snapshot.
 			return fmt.Errorf("consume: %w", err)
 		}
+		if msg == nil && part.p == crowdStage {
+			// Idle: everything in flight is confirmed and acknowledged.
+			if err := part.settleCrowd(part.ctx, true); err != nil {
+				return err
+			}
+		}
 		if msg != nil {
 			batch = append(batch[:0], msg)
 			for len(batch) < cap(batch) {
@@ -273,14 +281,20 @@ func (part *partition) consume(log *slog.Logger) error {
 			}
 		}
 		if time.Since(lastSnap) >= n.cfg.SnapshotEvery && part.seq.Load() > part.snapSeq {
-			if err := part.save(part.ctx); err != nil {
+			if err := part.save(part.ctx); errors.Is(err, errCrowdSettle) {
+				return err
+			} else if err != nil {
 				log.Warn("partition snapshot failed", "err", err)
 			}
 			lastSnap = time.Now()
 		}
 		select {
 		case reply := <-part.snapReq:
-			reply <- part.save(part.ctx)
+			err := part.save(part.ctx)
+			reply <- err
+			if errors.Is(err, errCrowdSettle) {
+				return err
+			}
 			lastSnap = time.Now()
 		default:
 		}
@@ -297,6 +311,10 @@ func (part *partition) markRestored(log *slog.Logger, from uint64, replayed, eva
 		close(part.restored)
 	}
 }
+
+// errCrowdSettle is a crowd-stage snapshot's failure to see its publishes
+// confirmed first: the stage starts over from its last snapshot.
+var errCrowdSettle = errors.New("crowd stage: publishes not confirmed before the snapshot")
 
 // errRecount is process's answer when the engine counted an event the
 // log has from another message: the partition restarts from its snapshot.
@@ -530,6 +548,14 @@ func (part *partition) objectName() string {
 // runs on the partition's goroutine (or after it ended), so the state
 // does not change under it.
 func (part *partition) save(ctx context.Context) error {
+	if part.p == crowdStage {
+		// The crowd stage's snapshot must not reflect an event whose
+		// publish could still fail: a restore publishes only after the
+		// events stream's last message and replays from the snapshot.
+		if err := part.settleCrowd(ctx, true); err != nil {
+			return fmt.Errorf("%w: %w", errCrowdSettle, err)
+		}
+	}
 	var buf bytes.Buffer
 	seq := part.seq.Load()
 	buf.Write(snapshotHeader(seq))
