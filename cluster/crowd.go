@@ -63,8 +63,11 @@ func (part *partition) findTail(ctx context.Context, snapSeq uint64) error {
 // from its snapshot.
 const crowdPublishWait = 10 * time.Second
 
-// maxCrowdInFlight bounds the crowd stage's publishes not yet confirmed.
-const maxCrowdInFlight = 8192
+// maxCrowdInFlight bounds the crowd stage's publishes not yet confirmed:
+// with a batch of up to 1,024 more, the intake messages not yet
+// acknowledged stay under the consumer's MaxAckPending (4,096), which
+// would otherwise hold the next delivery until the idle wait settles.
+const maxCrowdInFlight = 1024
 
 // crowdFlight is one publish of the crowd stage awaiting the events
 // stream's confirmation, or (f nil) an intake batch that published nothing.
@@ -162,12 +165,11 @@ func (part *partition) settleCrowd(ctx context.Context, wait bool) error {
 	for len(part.flight) > 0 {
 		fl := part.flight[0]
 		if fl.f != nil {
+			var ack *jetstream.PubAck
+			var err error
 			select {
-			case ack := <-fl.f.Ok():
-				part.tail, part.published = ack.Sequence, fl.intake
-			case err := <-fl.f.Err():
-				part.flight = part.flight[:0]
-				return fmt.Errorf("the events stream refused event %d of the intake: %w", fl.intake, err)
+			case ack = <-fl.f.Ok():
+			case err = <-fl.f.Err():
 			default:
 				if !wait {
 					return nil
@@ -178,18 +180,19 @@ func (part *partition) settleCrowd(ctx context.Context, wait bool) error {
 					timeout = t.C
 				}
 				select {
-				case ack := <-fl.f.Ok():
-					part.tail, part.published = ack.Sequence, fl.intake
-				case err := <-fl.f.Err():
-					part.flight = part.flight[:0]
-					return fmt.Errorf("the events stream refused event %d of the intake: %w", fl.intake, err)
+				case ack = <-fl.f.Ok():
+				case err = <-fl.f.Err():
 				case <-timeout:
-					part.flight = part.flight[:0]
-					return fmt.Errorf("the events stream did not confirm the crowd stage's publishes within %s", crowdPublishWait)
+					err = fmt.Errorf("not confirmed within %s", crowdPublishWait)
 				case <-ctx.Done():
 					return ctx.Err()
 				}
 			}
+			if err != nil {
+				part.flight = part.flight[:0]
+				return fmt.Errorf("the events stream did not take event %d of the intake: %w", fl.intake, err)
+			}
+			part.tail, part.published = ack.Sequence, fl.intake
 		}
 		if fl.ack != nil {
 			if err := fl.ack.Ack(); err != nil {

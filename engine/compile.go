@@ -964,9 +964,9 @@ func (c *compiler) buildPlans() {
 	rs.def = c.plan(func(on map[string]bool) bool { return on == nil })
 }
 
-func (c *compiler) plan(applies func(map[string]bool) bool) *plan {
-	p := &plan{}
-	need := map[string]bool{}
+// marker returns a function that marks a node and, transitively, the
+// counters and features it reads in need.
+func (c *compiler) marker(need map[string]bool) func(string) {
 	var mark func(string)
 	mark = func(n string) {
 		if need[n] {
@@ -977,6 +977,13 @@ func (c *compiler) plan(applies func(map[string]bool) bool) *plan {
 			mark(d)
 		}
 	}
+	return mark
+}
+
+func (c *compiler) plan(applies func(map[string]bool) bool) *plan {
+	p := &plan{}
+	need := map[string]bool{}
+	mark := c.marker(need)
 	for _, r := range c.rs.rules {
 		if r.mode == modeDisabled || !applies(r.on) {
 			continue

@@ -74,16 +74,7 @@ func (c *compiler) crowdPlans() {
 	}
 	for _, p := range plans {
 		need := map[string]bool{}
-		var mark func(string)
-		mark = func(n string) {
-			if need[n] {
-				return
-			}
-			need[n] = true
-			for _, d := range c.known[n].deps {
-				mark(d)
-			}
-		}
+		mark := c.marker(need)
 		for _, nd := range p.nodes {
 			if nd.ctr != nil && nd.ctr.crowd >= 0 {
 				mark(nd.name)
