@@ -148,8 +148,14 @@ func (part *partition) dropOldConsumers(ctx context.Context) {
 func (part *partition) run() {
 	defer close(part.done)
 	log := part.n.log.With("partition", stageName(part.p))
+	// clean is false when consume stopped mid-batch: the engine may have
+	// counted events the log (or, for the crowd stage, the events stream)
+	// lacks, and a snapshot of that state would have the next owner count
+	// them again. Only a stop between batches is snapshotted.
+	clean := true
 	for part.ctx.Err() == nil && part.valid() {
 		err := part.consume(log)
+		clean = err == nil
 		if err == nil || part.ctx.Err() != nil {
 			break
 		}
@@ -159,7 +165,10 @@ func (part *partition) run() {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	if part.snapshot.Load() && part.seq.Load() > part.snapSeq {
+	if !clean && part.snapshot.Load() {
+		log.Info("partition stopped mid-batch; no snapshot at hand-over, the next owner replays from the last one")
+	}
+	if clean && part.snapshot.Load() && part.seq.Load() > part.snapSeq {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := part.save(ctx); err != nil {
 			log.Warn("partition snapshot at hand-over failed; the next owner replays more", "err", err)
