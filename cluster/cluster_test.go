@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -611,5 +612,96 @@ func roundTrips[T comparable](t *testing.T, b []byte, decode func([]byte) (T, er
 	again, err := decode(encode(v))
 	if err != nil || again != v {
 		t.Fatalf("decoding %q gave %+v, which does not round-trip: %+v, %v", b, v, again, err)
+	}
+}
+
+// blockingEngine is a partition engine whose evaluation can be held, to
+// stop its partition in the middle of a batch.
+type blockingEngine struct {
+	Engine
+	hold    atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingEngine) EvaluateCrowd(ctx context.Context, ev *warden.Event, c *engine.Crowd) (warden.Verdict, error) {
+	if b.hold.Load() {
+		select {
+		case b.entered <- struct{}{}:
+		default:
+		}
+		<-b.release
+	}
+	return b.Engine.EvaluateCrowd(ctx, ev, c)
+}
+
+// TestStopMidBatchIsNotSnapshotted: a partition stopped while evaluating a
+// batch has counted events the log lacks; its hand-over must not snapshot
+// that state (the next owner would count them again), so the snapshot
+// stays the last one taken between batches, and the next owner's verdicts
+// are those without any stop.
+func TestStopMidBatchIsNotSnapshotted(t *testing.T) {
+	evs, _ := digestEvents(1500)
+	want := partitioned(t, evs, 1)
+	h := newHarness(t, 1, 1)
+	blocker := &blockingEngine{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	h.cfg = func(c *Config) {
+		c.SnapshotEvery = time.Hour
+		c.NewEngine = func(p int) (Engine, error) {
+			e, err := newEngine(p)
+			blocker.Engine = e
+			return blocker, err
+		}
+	}
+	a := h.join("a")
+	h.balanced(a)
+	got := send(t, evs[:500], 250, a)
+	if err := a.SnapshotAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	snapSeq := func(n *Node) uint64 {
+		data, err := n.state.GetBytes(context.Background(), "partition-0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq, _, err := decodeSnapshot(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seq
+	}
+	first := snapSeq(a)
+	got = append(got, send(t, evs[500:1000], 250, a)...) // past the snapshot
+	blocker.hold.Store(true)
+	go a.Ingest(context.Background(), evs[1000:1250]) // held mid-batch; answered after the move
+	<-blocker.entered
+	closed := make(chan struct{})
+	go func() { a.Close(); close(closed) }()
+	time.Sleep(200 * time.Millisecond) // the stop cancels the partition's context
+	blocker.hold.Store(false)
+	close(blocker.release)
+	<-closed
+	h.cfg = func(c *Config) { c.SnapshotEvery = time.Hour }
+	b := h.join("b")
+	if s := snapSeq(b); s != first {
+		t.Fatalf("the hand-over snapshotted the partition at sequence %d after stopping mid-batch (last clean snapshot: %d)", s, first)
+	}
+	h.balanced(b)
+	for i := 1000; i < len(evs); i += 250 {
+		for try := 0; ; try++ {
+			vs, err := b.Ingest(context.Background(), evs[i:i+250])
+			if err == nil {
+				got = append(got, vs...)
+				break
+			}
+			if try > 10 {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := range evs {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("event %d (%s): verdict %s after the stop, %s without one", i, evs[i].ID, got[i], want[i])
+		}
 	}
 }
