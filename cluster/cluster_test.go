@@ -675,9 +675,12 @@ func TestStopMidBatchIsNotSnapshotted(t *testing.T) {
 	blocker.hold.Store(true)
 	go a.Ingest(context.Background(), evs[1000:1250]) // held mid-batch; answered after the move
 	<-blocker.entered
+	a.mu.Lock()
+	part := a.owned[0]
+	a.mu.Unlock()
 	closed := make(chan struct{})
 	go func() { a.Close(); close(closed) }()
-	time.Sleep(200 * time.Millisecond) // the stop cancels the partition's context
+	<-part.ctx.Done() // the stop has cancelled the partition mid-batch
 	blocker.hold.Store(false)
 	close(blocker.release)
 	<-closed

@@ -36,7 +36,7 @@ func (part *partition) findTail(ctx context.Context, snapSeq uint64) error {
 		return err
 	}
 	last := info.State.LastSeq
-	part.tail, part.published = last, 0
+	part.tail, part.sent, part.published = last, last, 0
 	if last == 0 {
 		return nil
 	}
@@ -125,10 +125,11 @@ func (part *partition) processCrowd(batch []jetstream.Msg) (published int, err e
 			hdr.Set(replyHeader, to)
 		}
 		msg := &nats.Msg{Subject: Subject(Partition(ev.Actor, n.p)), Data: m.Data(), Header: hdr}
-		f, err := n.js.PublishMsgAsync(msg, jetstream.WithExpectLastSequence(part.tail+uint64(part.inFlight())), jetstream.WithStallWait(crowdPublishWait))
+		f, err := n.js.PublishMsgAsync(msg, jetstream.WithExpectLastSequence(part.sent), jetstream.WithStallWait(crowdPublishWait))
 		if err != nil {
 			return 0, fmt.Errorf("publish to the events stream: %w", err)
 		}
+		part.sent++
 		part.flight = append(part.flight, crowdFlight{f: f, intake: seq})
 		published++
 	}
@@ -142,18 +143,7 @@ func (part *partition) processCrowd(batch []jetstream.Msg) (published int, err e
 	}
 	n.m.crowd.Add(float64(published))
 	// Take what is confirmed; wait only when too much is in flight.
-	return published, part.settleCrowd(part.ctx, part.inFlight() > maxCrowdInFlight)
-}
-
-// inFlight counts the crowd stage's publishes not yet confirmed.
-func (part *partition) inFlight() int {
-	k := 0
-	for _, fl := range part.flight {
-		if fl.f != nil {
-			k++
-		}
-	}
-	return k
+	return published, part.settleCrowd(part.ctx, part.sent-part.tail > maxCrowdInFlight)
 }
 
 // settleCrowd takes the confirmed publishes off the head of the flight,

@@ -28,9 +28,10 @@ type partition struct {
 	p   int
 	eng Engine
 	// For the crowd stage: the last intake sequence already published to
-	// the events stream, and that stream's last sequence, as found at
-	// restore and advanced by each publish.
-	published, tail uint64
+	// the events stream and that stream's last sequence, as found at
+	// restore and advanced by each confirmation; and the sequence the next
+	// publish expects to follow (tail plus the publishes in flight).
+	published, tail, sent uint64
 	flight          []crowdFlight // its publishes awaiting confirmation, oldest first
 	rev             atomic.Uint64 // the lease's revision
 	// acqRev is the lease's revision when this node took it.

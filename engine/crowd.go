@@ -100,7 +100,7 @@ func (rs *RuleSet) CheckCrowd() error { return rs.crowdErr }
 
 // observeCrowd computes the crowd counters of ev's plan, counting ev in
 // them, into out (indexed by crowd counter).
-func (rs *RuleSet) observeCrowd(ev *warden.Event, st *state.Store, feats *detect.Features, out []float64) (errs int) {
+func (rs *RuleSet) observeCrowd(ev *warden.Event, st *state.Store, feats *detect.Features, out []float64) {
 	p := rs.plans[ev.Type]
 	if p == nil {
 		p = rs.def
@@ -120,11 +120,8 @@ func (rs *RuleSet) observeCrowd(ev *warden.Event, st *state.Store, feats *detect
 			out[nd.ctr.crowd] = v
 			continue
 		}
-		if !x.feature(nd) {
-			errs++
-		}
+		x.feature(nd) // a failed feature is its zero value, as in evaluate
 	}
-	return errs
 }
 
 // ObserveCrowd counts ev in the crowd counters and the detectors and
@@ -154,10 +151,18 @@ func (e *Engine) ObserveCrowd(ev *warden.Event) (Crowd, error) {
 // counters not kept. It fails when c does not fit the rule set.
 func (e *Engine) EvalCrowd(ctx context.Context, ev *warden.Event, c *Crowd) (Result, error) {
 	rs := e.set.Load()
-	if len(c.Counters) != rs.nCrowd {
-		return Result{}, fmt.Errorf("engine: the crowd stage sent %d crowd counter values and this rule set has %d", len(c.Counters), rs.nCrowd)
+	if err := rs.fits(c); err != nil {
+		return Result{}, err
 	}
 	return e.evalWith(ctx, ev, e.opts.Budget, c, rs), nil
+}
+
+// fits checks that c carries a value for each of the set's crowd counters.
+func (rs *RuleSet) fits(c *Crowd) error {
+	if len(c.Counters) != rs.nCrowd {
+		return fmt.Errorf("engine: the crowd stage sent %d crowd counter values and this rule set has %d", len(c.Counters), rs.nCrowd)
+	}
+	return nil
 }
 
 // EvaluateCrowd is EvalCrowd's verdict.
@@ -169,8 +174,8 @@ func (e *Engine) EvaluateCrowd(ctx context.Context, ev *warden.Event, c *Crowd) 
 // ReplayCrowd is Replay with the crowd stage's values, as EvalCrowd.
 func (e *Engine) ReplayCrowd(ctx context.Context, ev *warden.Event, c *Crowd) error {
 	rs := e.set.Load()
-	if len(c.Counters) != rs.nCrowd {
-		return fmt.Errorf("engine: the crowd stage sent %d crowd counter values and this rule set has %d", len(c.Counters), rs.nCrowd)
+	if err := rs.fits(c); err != nil {
+		return err
 	}
 	e.evalWith(ctx, ev, -1, c, rs)
 	return nil
